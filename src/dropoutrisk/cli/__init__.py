@@ -1,0 +1,9 @@
+"""Command line: ``dropoutrisk <command>``.
+
+Each command lives in its own private module and registers itself on the
+shared Typer app when imported below.
+"""
+
+from dropoutrisk.cli._app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,94 @@
+"""The ``dropoutrisk`` command-line application and its exit codes.
+
+Exit codes
+----------
+0  success
+1  anything unexpected
+2  invalid input (the message names the table, column and rows)
+3  a model problem (missing, tampered or incompatible model)
+4  a drift check failed (only with ``--fail-on-drift``)
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import traceback
+from typing import Annotated
+
+import typer
+
+from dropoutrisk.errors import DataError, DriftError, ModelError
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_INVALID_INPUT = 2
+EXIT_MODEL = 3
+EXIT_DRIFT = 4
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 2 invalid input (the message names the table, column and rows); "
+    "3 model problem (missing, tampered or incompatible); 4 drift check failed "
+    "(with --fail-on-drift); 1 anything unexpected."
+)
+
+app = typer.Typer(
+    name="dropoutrisk",
+    help="Calibrated, explainable early warning of school dropout.\n\n" + EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback on errors.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _paragraph(prefix: str, exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return textwrap.fill(f"{prefix}: {text}", width=100)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line and exit with the documented exit code."""
+    import click
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _state["debug"] = "--debug" in argv
+    try:
+        app(args=argv, prog_name="dropoutrisk", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("Aborted.", file=sys.stderr)
+        sys.exit(EXIT_UNEXPECTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_INVALID_INPUT)
+    except DataError as exc:
+        _report(exc, "Invalid input", EXIT_INVALID_INPUT)
+    except ModelError as exc:
+        _report(exc, "Model problem", EXIT_MODEL)
+    except DriftError as exc:
+        _report(exc, "Drift check failed", EXIT_DRIFT)
+    except Exception as exc:
+        _report(exc, f"Unexpected error ({type(exc).__name__})", EXIT_UNEXPECTED)
+    sys.exit(EXIT_OK)
+
+
+def _report(exc: BaseException, prefix: str, code: int) -> None:
+    if _state["debug"]:
+        traceback.print_exception(exc, file=sys.stderr)
+    else:
+        print(_paragraph(prefix, exc), file=sys.stderr)
+        if code == EXIT_UNEXPECTED:
+            print("Run again with --debug for the traceback.", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,288 @@
+"""Errors and warnings raised by dropoutrisk.
+
+Every error is a :class:`ValueError` subclass so that callers who already
+catch ``ValueError`` keep working. Data errors carry structured attributes
+(``table``, ``column``, ``rows``, ``values``, ``n_bad``) as well as a message
+that names the table and column, shows the first offending rows with their
+values and the total count, says what is allowed and how to fix it.
+
+The command line maps :class:`DataError` to exit code 2, :class:`ModelError`
+to exit code 3 and :class:`DriftError` to exit code 4.
+
+Examples
+--------
+>>> from dropoutrisk.errors import OutOfRangeError
+>>> err = OutOfRangeError(
+...     table="attendance", column="absent_minutes", rows=[3, 7], values=[-5, -1],
+...     n_bad=2, allowed="a number >= 0", fix="Correct the export or drop the rows.")
+>>> isinstance(err, ValueError)
+True
+>>> print(err)  # doctest: +NORMALIZE_WHITESPACE
+Table 'attendance', column 'absent_minutes': 2 rows have invalid values
+(rows 3 (-5), 7 (-1)). Allowed: a number >= 0. Fix: Correct the export or drop
+the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "AttendanceFormatError",
+    "ColumnTypeError",
+    "DataError",
+    "DataQualityWarning",
+    "DatasetSpecError",
+    "DateParseError",
+    "DriftError",
+    "DriftWarning",
+    "DuplicateKeyError",
+    "EmptyTableError",
+    "EventsAfterAsOfWarning",
+    "IncompatibleModelError",
+    "InvalidCategoryError",
+    "MissingColumnError",
+    "MissingModelFileError",
+    "MissingTableError",
+    "ModelError",
+    "OutOfRangeError",
+    "TamperedModelError",
+    "UnitMismatchWarning",
+    "UnknownStudentError",
+    "format_rows",
+]
+
+#: How many offending rows a message shows before it only gives the count.
+MAX_ROWS_SHOWN = 5
+
+
+def format_rows(rows: Sequence[Any], values: Sequence[Any] | None = None) -> str:
+    """Format the first offending row numbers, with their values when given.
+
+    Parameters
+    ----------
+    rows : sequence
+        Row numbers (0-based positions in the table as given).
+    values : sequence, optional
+        The offending value of each row, same length as ``rows``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_rows([1, 2, 3, 4, 5, 6, 7], ["a", "b", "c", "d", "e", "f", "g"])
+    "rows 1 ('a'), 2 ('b'), 3 ('c'), 4 ('d'), 5 ('e') and 2 more"
+    >>> format_rows([0])
+    'row 0'
+    """
+    rows = list(rows)
+    shown = rows[:MAX_ROWS_SHOWN]
+    if values is not None:
+        vals = list(values)[:MAX_ROWS_SHOWN]
+        parts = [f"{r} ({v!r})" for r, v in zip(shown, vals, strict=False)]
+    else:
+        parts = [str(r) for r in shown]
+    text = ("row " if len(rows) == 1 else "rows ") + ", ".join(parts)
+    if len(rows) > MAX_ROWS_SHOWN:
+        text += f" and {len(rows) - MAX_ROWS_SHOWN} more"
+    return text
+
+
+class DataError(ValueError):
+    """Base class for invalid input data (command-line exit code 2).
+
+    Parameters
+    ----------
+    table : str
+        The table the problem is in (``"students"``, ``"attendance"``, ...).
+    column : str or None
+        The column the problem is in, or ``None`` for table-level problems.
+    rows : sequence of int, optional
+        0-based positions of offending rows (all of them; only the first
+        five are printed).
+    values : sequence, optional
+        The offending values, aligned with ``rows``.
+    n_bad : int, optional
+        Total number of offending rows; defaults to ``len(rows)``.
+    allowed : str, optional
+        What is allowed.
+    fix : str, optional
+        How to fix it.
+    problem : str, optional
+        A short description of the problem; each subclass has a default.
+    """
+
+    default_problem = "invalid data"
+    exit_code = 2
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        column: str | None = None,
+        rows: Sequence[int] | None = None,
+        values: Sequence[Any] | None = None,
+        n_bad: int | None = None,
+        allowed: str | None = None,
+        fix: str | None = None,
+        problem: str | None = None,
+    ) -> None:
+        self.table = table
+        self.column = column
+        self.rows = [int(r) for r in rows] if rows is not None else []
+        self.values = list(values)[: len(self.rows)] if values is not None else []
+        self.n_bad = int(n_bad) if n_bad is not None else len(self.rows)
+        self.allowed = allowed
+        self.fix = fix
+        self.problem = problem or self.default_problem
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        where = f"Table '{self.table}'"
+        if self.column is not None:
+            where += f", column '{self.column}'"
+        text = where + ": "
+        if self.rows:
+            noun = "row has" if self.n_bad == 1 else "rows have"
+            text += f"{self.n_bad} {noun} {self.problem} ("
+            text += format_rows(self.rows, self.values if self.values else None) + ")."
+        else:
+            text += self.problem + "."
+        if self.allowed:
+            text += f" Allowed: {self.allowed}."
+        if self.fix:
+            text += f" Fix: {self.fix}"
+            if not self.fix.endswith("."):
+                text += "."
+        return text
+
+    def __reduce__(self):  # keep errors picklable across processes
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+
+def _rebuild(cls, state):
+    obj = cls.__new__(cls)
+    obj.__dict__.update(state)
+    ValueError.__init__(obj, obj._message())
+    return obj
+
+
+class MissingTableError(DataError):
+    """A required table is absent (no file, or no key in the mapping)."""
+
+    default_problem = "the table is missing"
+
+
+class EmptyTableError(DataError):
+    """A table has no rows where at least one is needed."""
+
+    default_problem = "the table has no rows"
+
+
+class MissingColumnError(DataError):
+    """A required column is absent."""
+
+    default_problem = "the required column is missing"
+
+
+class ColumnTypeError(DataError):
+    """Values that cannot be converted to the column's type."""
+
+    default_problem = "values of the wrong type"
+
+
+class DateParseError(ColumnTypeError):
+    """Dates that cannot be parsed."""
+
+    default_problem = "unparseable dates"
+
+
+class OutOfRangeError(DataError):
+    """Values outside the allowed range (negative minutes, absent > scheduled, ...)."""
+
+    default_problem = "invalid values"
+
+
+class InvalidCategoryError(DataError):
+    """Values outside the allowed set of categories (grade ``"G"``, ...)."""
+
+    default_problem = "values outside the allowed categories"
+
+
+class DuplicateKeyError(DataError):
+    """Several rows share a key that must be unique."""
+
+    default_problem = "duplicate keys"
+
+
+class UnknownStudentError(DataError):
+    """Event rows that refer to a student id not in the ``students`` table."""
+
+    default_problem = "unknown student ids"
+
+
+class AttendanceFormatError(DataError):
+    """Attendance in a layout that cannot be harmonised safely."""
+
+    default_problem = "an attendance layout that cannot be harmonised"
+
+
+class DatasetSpecError(DataError):
+    """A dataset spec (TOML) that is malformed or does not match its table."""
+
+    default_problem = "an invalid dataset spec"
+
+
+class ModelError(ValueError):
+    """Base class for model problems (command-line exit code 3).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and how to fix it.
+    path : str, optional
+        The file or folder concerned.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class MissingModelFileError(ModelError):
+    """A file listed in the model manifest (or the manifest itself) is missing."""
+
+
+class TamperedModelError(ModelError):
+    """A model file whose sha256 does not match its manifest."""
+
+
+class IncompatibleModelError(ModelError):
+    """A model saved by versions this installation cannot load safely."""
+
+
+class DriftError(ValueError):
+    """Input drift beyond the thresholds when failing on drift was asked for (exit code 4)."""
+
+    exit_code = 4
+
+
+class DataQualityWarning(UserWarning):
+    """A doubt about the data that does not stop the run."""
+
+
+class EventsAfterAsOfWarning(DataQualityWarning):
+    """Events dated on or after ``as_of`` were dropped."""
+
+
+class UnitMismatchWarning(DataQualityWarning):
+    """A percentage where a fraction was expected, or the reverse; converted."""
+
+
+class DriftWarning(DataQualityWarning):
+    """Input differs from the training profile."""

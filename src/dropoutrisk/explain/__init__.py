@@ -1,0 +1,1 @@
+"""dropoutrisk.explain."""

@@ -1,0 +1,1 @@
+"""Reading and writing folders of canonical tables (an edge module)."""

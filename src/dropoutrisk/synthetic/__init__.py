@@ -1,0 +1,1 @@
+"""Synthetic Swedish upper-secondary cohorts with a known true risk."""

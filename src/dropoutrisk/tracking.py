@@ -1,0 +1,1 @@
+"""MLflow tracking (an edge module): opt-in, SQLite by default, no student-level rows."""
