@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 venv: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check $(wildcard src tests benchmarks notebooks)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
