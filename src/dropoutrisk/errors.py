@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "AlignmentError",
     "AttendanceFormatError",
     "ColumnTypeError",
     "DataError",
@@ -37,19 +38,28 @@ __all__ = [
     "DateParseError",
     "DriftError",
     "DriftWarning",
+    "DuplicateColumnError",
     "DuplicateKeyError",
     "EmptyTableError",
     "EventsAfterAsOfWarning",
+    "ExtremeMarginWarning",
     "IncompatibleModelError",
     "InvalidCategoryError",
     "MissingColumnError",
+    "MissingLabelWarning",
     "MissingModelFileError",
     "MissingTableError",
+    "MissingValueError",
     "ModelError",
     "OutOfRangeError",
+    "PseudonymKeyError",
+    "TableTypeError",
     "TamperedModelError",
+    "TextEncodingWarning",
     "UnitMismatchWarning",
     "UnknownStudentError",
+    "UnknownTableError",
+    "UntrustedModelError",
     "format_rows",
 ]
 
@@ -57,7 +67,9 @@ __all__ = [
 MAX_ROWS_SHOWN = 5
 
 
-def format_rows(rows: Sequence[Any], values: Sequence[Any] | None = None) -> str:
+def format_rows(
+    rows: Sequence[Any], values: Sequence[Any] | None = None, total: int | None = None
+) -> str:
     """Format the first offending row numbers, with their values when given.
 
     Parameters
@@ -66,6 +78,9 @@ def format_rows(rows: Sequence[Any], values: Sequence[Any] | None = None) -> str
         Row numbers (0-based positions in the table as given).
     values : sequence, optional
         The offending value of each row, same length as ``rows``.
+    total : int, optional
+        How many rows are offending in all, when ``rows`` holds only the
+        first of them; defaults to ``len(rows)``.
 
     Returns
     -------
@@ -77,17 +92,20 @@ def format_rows(rows: Sequence[Any], values: Sequence[Any] | None = None) -> str
     "rows 1 ('a'), 2 ('b'), 3 ('c'), 4 ('d'), 5 ('e') and 2 more"
     >>> format_rows([0])
     'row 0'
+    >>> format_rows([0, 1, 2, 3, 4, 5], total=2720)
+    'rows 0, 1, 2, 3, 4 and 2715 more'
     """
     rows = list(rows)
+    total = len(rows) if total is None else max(int(total), len(rows))
     shown = rows[:MAX_ROWS_SHOWN]
     if values is not None:
         vals = list(values)[:MAX_ROWS_SHOWN]
         parts = [f"{r} ({v!r})" for r, v in zip(shown, vals, strict=False)]
     else:
         parts = [str(r) for r in shown]
-    text = ("row " if len(rows) == 1 else "rows ") + ", ".join(parts)
-    if len(rows) > MAX_ROWS_SHOWN:
-        text += f" and {len(rows) - MAX_ROWS_SHOWN} more"
+    text = ("row " if total == 1 else "rows ") + ", ".join(parts)
+    if total > len(shown):
+        text += f" and {total - len(shown)} more"
     return text
 
 
@@ -101,8 +119,8 @@ class DataError(ValueError):
     column : str or None
         The column the problem is in, or ``None`` for table-level problems.
     rows : sequence of int, optional
-        0-based positions of offending rows (all of them; only the first
-        five are printed).
+        0-based positions of offending rows (all of them, or the first
+        ones with ``n_bad`` giving the total; only five are printed).
     values : sequence, optional
         The offending values, aligned with ``rows``.
     n_bad : int, optional
@@ -148,7 +166,7 @@ class DataError(ValueError):
         if self.rows:
             noun = "row has" if self.n_bad == 1 else "rows have"
             text += f"{self.n_bad} {noun} {self.problem} ("
-            text += format_rows(self.rows, self.values if self.values else None) + ")."
+            text += format_rows(self.rows, self.values if self.values else None, self.n_bad) + ")."
         else:
             text += self.problem + "."
         if self.allowed:
@@ -176,6 +194,18 @@ class MissingTableError(DataError):
     default_problem = "the table is missing"
 
 
+class UnknownTableError(DataError):
+    """A table name that is not one of the canonical tables."""
+
+    default_problem = "the name is not a canonical table"
+
+
+class TableTypeError(DataError):
+    """A table that is not a pandas DataFrame (or a mapping of tables that is not a mapping)."""
+
+    default_problem = "the table is not a pandas DataFrame"
+
+
 class EmptyTableError(DataError):
     """A table has no rows where at least one is needed."""
 
@@ -186,6 +216,18 @@ class MissingColumnError(DataError):
     """A required column is absent."""
 
     default_problem = "the required column is missing"
+
+
+class DuplicateColumnError(DataError):
+    """Two or more columns share a name, so the column is ambiguous."""
+
+    default_problem = "the column name appears more than once"
+
+
+class MissingValueError(DataError):
+    """Empty cells in a column that must always have a value."""
+
+    default_problem = "missing values"
 
 
 class ColumnTypeError(DataError):
@@ -236,6 +278,18 @@ class DatasetSpecError(DataError):
     default_problem = "an invalid dataset spec"
 
 
+class AlignmentError(DataError):
+    """Inputs that should describe the same rows do not line up (labels vs features)."""
+
+    default_problem = "rows that do not line up"
+
+
+class PseudonymKeyError(DataError):
+    """A missing or too short key for pseudonymising student ids."""
+
+    default_problem = "no usable pseudonymisation key"
+
+
 class ModelError(ValueError):
     """Base class for model problems (command-line exit code 3).
 
@@ -266,6 +320,10 @@ class IncompatibleModelError(ModelError):
     """A model saved by versions this installation cannot load safely."""
 
 
+class UntrustedModelError(ModelError):
+    """A model file that holds types outside the list of types trusted on load."""
+
+
 class DriftError(ValueError):
     """Input drift beyond the thresholds when failing on drift was asked for (exit code 4)."""
 
@@ -280,9 +338,21 @@ class EventsAfterAsOfWarning(DataQualityWarning):
     """Events dated on or after ``as_of`` were dropped."""
 
 
+class TextEncodingWarning(DataQualityWarning):
+    """A text file that is not UTF-8 was decoded as Windows-1252/Latin-1."""
+
+
 class UnitMismatchWarning(DataQualityWarning):
     """A percentage where a fraction was expected, or the reverse; converted."""
 
 
 class DriftWarning(DataQualityWarning):
     """Input differs from the training profile."""
+
+
+class MissingLabelWarning(DataQualityWarning):
+    """Training rows with a missing label (censored or not yet known) were dropped."""
+
+
+class ExtremeMarginWarning(UserWarning):
+    """Many model margins were clipped before calibration: the booster is under-regularised."""

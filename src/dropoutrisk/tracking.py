@@ -1,1 +1,327 @@
-"""MLflow tracking (an edge module): opt-in, SQLite by default, no student-level rows."""
+"""MLflow tracking (an edge module): opt-in, SQLite by default, no student-level rows.
+
+Only the command line imports this module; library code never talks to
+MLflow. A training run logs:
+
+* the training parameters and the (aggregate) evaluation metrics;
+* the plots, as PNG artifacts under ``plots/``;
+* the bundle's ``manifest.json`` (versions, catalogue, fingerprint, hashes);
+* the model in MLflow's scikit-learn flavour, serialised with skops and the
+  explicit trusted types of :func:`dropoutrisk.models.trusted_types`;
+* a pyfunc model (``pyfunc/``) that returns ``probability``, ``flag``,
+  ``tier`` and the top four reasons of each flagged row (``reason_<k>_code``,
+  ``reason_<k>_sv``, ``reason_<k>_en``) for a frame of features. It is
+  logged *from code* (no pickled Python object) and reads the verified model
+  bundle, stored beside it as an artifact, with :func:`dropoutrisk.load_model`.
+
+No student-level row ever goes into a run: there is no input example, the
+signatures are built from the feature names and types alone, and no dataset
+is logged. Only the training data's fingerprint is recorded.
+
+MLflow's own loader for the scikit-learn flavour reads the trusted types from
+the model's ``MLmodel`` file, so a crafted model could widen them; it refuses
+to load unless ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION=true``. To load the
+sklearn-flavour file with dropoutrisk's list instead::
+
+    skops.io.load(".../model.skops", trusted=dropoutrisk.models.trusted_types())
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["default_tracking_uri", "log_training_run", "make_pyfunc_model"]
+
+#: Top reasons the served pyfunc model gives each flagged row.
+PYFUNC_REASONS = 4
+#: The pyfunc model's output columns: probability, flag, tier, then the top
+#: reasons of flagged rows (code, Swedish, English; empty for rows not flagged).
+PYFUNC_OUTPUT_COLUMNS = (
+    "probability",
+    "flag",
+    "tier",
+    *(f"reason_{k}_{part}" for k in range(1, PYFUNC_REASONS + 1) for part in ("code", "sv", "en")),
+)
+
+# Logged "from code": MLflow stores this file instead of a pickled object.
+_PYFUNC_CODE = '''\
+"""dropoutrisk pyfunc model: probability, flag, tier and reasons from the verified bundle."""
+import mlflow
+
+from dropoutrisk.tracking import make_pyfunc_model
+
+mlflow.models.set_model(make_pyfunc_model())
+'''
+
+_REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "lightgbm", "skops", "pyarrow")
+
+
+def default_tracking_uri(cwd: str | os.PathLike[str] | None = None) -> str:
+    """Return the default tracking URI: a SQLite file ``mlruns.db`` in ``cwd``.
+
+    Examples
+    --------
+    >>> default_tracking_uri("/srv/job")
+    'sqlite:////srv/job/mlruns.db'
+    """
+    folder = Path(cwd) if cwd is not None else Path.cwd()
+    return "sqlite:///" + (folder.resolve() / "mlruns.db").as_posix()
+
+
+def _disable_telemetry() -> None:
+    # Before mlflow is first imported; off unless the user explicitly turned it on.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def make_pyfunc_model():
+    """Return the pyfunc model that MLflow serves for dropoutrisk.
+
+    Its ``predict`` takes a frame of feature columns (as the model was trained
+    on) and returns one row per input row with the columns
+    :data:`PYFUNC_OUTPUT_COLUMNS`. The model itself is loaded, hash- and
+    version-checked, from the bundle artifact named ``"bundle"``.
+
+    Returns
+    -------
+    mlflow.pyfunc.PythonModel
+    """
+    _disable_telemetry()
+    import mlflow.pyfunc
+    import pandas as pd
+
+    class RiskPyfuncModel(mlflow.pyfunc.PythonModel):
+        """probability, flag and tier from a dropoutrisk model bundle."""
+
+        def load_context(self, context):
+            from dropoutrisk.models import load_model
+
+            self.model = load_model(context.artifacts["bundle"])
+
+        def predict(self, context, model_input, params=None):
+            import numpy as np
+
+            from dropoutrisk.report._score import reason_arrays
+
+            X = pd.DataFrame(model_input)
+            proba = self.model.predict_proba(X)[:, 1]
+            flag = self.model.flag(X).to_numpy(dtype=bool)
+            out = pd.DataFrame(
+                {
+                    "probability": proba,
+                    "flag": flag,
+                    "tier": self.model.tier(X).astype(str).to_numpy(),
+                },
+                index=X.index,
+            )
+            # exact SHAP reasons for the flagged rows; reference values are the
+            # medians of the posted batch (per school when it has school_id)
+            frame = X.reset_index(drop=True)
+            reasons = reason_arrays(self.model, frame, np.flatnonzero(flag), PYFUNC_REASONS)
+            for name, values in reasons.items():
+                out[name] = values
+            return out
+
+    return RiskPyfuncModel()
+
+
+def log_training_run(
+    model: Any,
+    *,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    figures: Mapping[str, Any] | None = None,
+    bundle: str | os.PathLike[str] | None = None,
+    tracking_uri: str | None = None,
+    experiment: str = "dropoutrisk",
+    artifact_location: str | os.PathLike[str] | None = None,
+    run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Log a training run to MLflow and return its run id.
+
+    Parameters
+    ----------
+    model : RiskModel
+        The fitted model.
+    params : mapping, optional
+        Training parameters; nested mappings are flattened to ``a.b`` keys.
+    metrics : mapping, optional
+        Aggregate metrics; nested mappings are flattened, non-numeric and
+        non-finite values are skipped, and names are made MLflow-safe
+        (``precision@10%`` becomes ``precision_at_10pct``).
+    figures : mapping of str to Figure or path, optional
+        Plots: matplotlib figures or paths to image files, logged under
+        ``plots/<name>.png``.
+    bundle : path-like, optional
+        The model bundle written by :func:`dropoutrisk.models.save_model`. Its
+        manifest is logged and the pyfunc model reads it. Without one, a
+        bundle is written to a temporary folder.
+    tracking_uri : str, optional
+        Defaults to :func:`default_tracking_uri` (SQLite in the working directory).
+        Sets MLflow's global tracking URI.
+    experiment : str, default="dropoutrisk"
+    artifact_location : path-like, optional
+        Where a *new* experiment stores artifacts; defaults to ``mlartifacts``
+        next to a SQLite database.
+    run_name : str, optional
+    tags : mapping, optional
+
+    Returns
+    -------
+    str
+        The MLflow run id.
+
+    Examples
+    --------
+    >>> run_id = log_training_run(model, params={"n_estimators": 300},
+    ...                           metrics={"roc_auc": 0.81})  # doctest: +SKIP
+    """
+    _disable_telemetry()
+    import mlflow
+    import mlflow.pyfunc
+    import mlflow.sklearn
+    from mlflow.models import ModelSignature
+
+    from dropoutrisk.models import save_model, trusted_types
+
+    uri = tracking_uri or default_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    if mlflow.get_experiment_by_name(experiment) is None:
+        location = artifact_location
+        if location is None and uri.startswith("sqlite:///"):
+            location = Path(uri[len("sqlite:///") :]).parent / "mlartifacts"
+        mlflow.create_experiment(
+            experiment, artifact_location=Path(location).resolve().as_uri() if location else None
+        )
+    mlflow.set_experiment(experiment)
+
+    signature = ModelSignature(inputs=_input_schema(model))
+    requirements = _pip_requirements()
+    with tempfile.TemporaryDirectory(prefix="dropoutrisk-mlflow-") as scratch:
+        scratch_dir = Path(scratch)
+        if bundle is None:
+            bundle = save_model(model, scratch_dir / "bundle", params=params, metrics=metrics)
+        bundle = Path(bundle)
+        code = scratch_dir / "dropoutrisk_pyfunc.py"
+        code.write_text(_PYFUNC_CODE, encoding="utf-8")
+
+        with mlflow.start_run(run_name=run_name) as run:
+            mlflow.set_tags({"dropoutrisk.model_class": type(model).__name__, **(tags or {})})
+            manifest = bundle / "manifest.json"
+            if manifest.is_file():
+                info = json.loads(manifest.read_text("utf-8"))
+                mlflow.set_tag("dropoutrisk.model_id", info.get("model_id", ""))
+                fingerprint = (info.get("training_data") or {}).get("fingerprint")
+                if fingerprint:
+                    mlflow.set_tag("dropoutrisk.training_data", fingerprint)
+                mlflow.log_artifact(str(manifest), artifact_path="bundle")
+            flat_params = _flatten(params or {})
+            if flat_params:
+                mlflow.log_params({k: _param_text(v) for k, v in flat_params.items()})
+            flat_metrics = _numeric_metrics(metrics or {})
+            if flat_metrics:
+                mlflow.log_metrics(flat_metrics)
+            for name, figure in sorted((figures or {}).items()):
+                _log_figure(mlflow, name, figure)
+
+            mlflow.sklearn.log_model(
+                model,
+                name="model",
+                serialization_format="skops",
+                skops_trusted_types=trusted_types(),
+                signature=signature,
+                pip_requirements=requirements,
+            )
+            mlflow.pyfunc.log_model(
+                name="pyfunc",
+                python_model=str(code),
+                artifacts={"bundle": str(bundle)},
+                signature=ModelSignature(inputs=signature.inputs, outputs=_output_schema()),
+                pip_requirements=requirements,
+            )
+            return run.info.run_id
+
+
+def _input_schema(model: Any):
+    from mlflow.types import ColSpec, Schema
+
+    names = [str(n) for n in getattr(model, "feature_names_in_", [])]
+    if not names:
+        raise ValueError("The model has no feature_names_in_: fit it on a DataFrame first.")
+    features = getattr(model, "_features", None)
+    categorical = set(getattr(features, "categories", None) or {})
+    return Schema([ColSpec("string" if n in categorical else "double", n) for n in names])
+
+
+def _output_schema():
+    from mlflow.types import ColSpec, Schema
+
+    reasons = [ColSpec("string", name, required=False) for name in PYFUNC_OUTPUT_COLUMNS[3:]]
+    return Schema(
+        [ColSpec("double", "probability"), ColSpec("boolean", "flag"), ColSpec("string", "tier"),
+         *reasons]
+    )
+
+
+def _pip_requirements() -> list[str]:
+    # Explicit pins skip MLflow's requirement inference, which re-imports the model
+    # in a subprocess; dropoutrisk itself is pinned to the version that trained it.
+    import dropoutrisk
+
+    pins = [f"dropoutrisk=={dropoutrisk.__version__}"]
+    for dist in _REQUIREMENTS:
+        try:
+            pins.append(f"{dist}=={metadata.version(dist)}")
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            continue
+    return pins
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def _param_text(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 6000 else text[:5997] + "..."
+
+
+def _metric_name(name: str) -> str:
+    name = name.replace("@", "_at_").replace("%", "pct")
+    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", name)
+
+
+def _numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
+    import math
+    import numbers
+
+    out = {}
+    for key, value in _flatten(metrics).items():
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = float(value)
+            if math.isfinite(value):
+                out[_metric_name(key)] = value
+    return out
+
+
+def _log_figure(mlflow: Any, name: str, figure: Any) -> None:
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    if isinstance(figure, str | os.PathLike):
+        path = Path(figure)
+        mlflow.log_artifact(str(path), artifact_path="plots")
+    else:
+        mlflow.log_figure(figure, f"plots/{safe}.png")

@@ -4,6 +4,16 @@ Each command lives in its own private module and registers itself on the
 shared Typer app when imported below.
 """
 
+from dropoutrisk.cli import (  # noqa: F401  (register commands)
+    _audit,
+    _demo,
+    _evaluate,
+    _explain,
+    _predict,
+    _synth,
+    _train,
+    _validate,
+)
 from dropoutrisk.cli._app import app, main
 
 __all__ = ["app", "main"]

@@ -59,18 +59,16 @@ def _paragraph(prefix: str, exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line and exit with the documented exit code."""
-    import click
-
+    usage_errors, aborts = _click_exception_types()
     argv = list(sys.argv[1:] if argv is None else argv)
     _state["debug"] = "--debug" in argv
     try:
-        app(args=argv, prog_name="dropoutrisk", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+        # With standalone_mode=False, a command's ``typer.Exit(n)`` comes back as a return value.
+        rc = app(args=argv, prog_name="dropoutrisk", standalone_mode=False)
+    except aborts:
         print("Aborted.", file=sys.stderr)
         sys.exit(EXIT_UNEXPECTED)
-    except click.ClickException as exc:
+    except usage_errors as exc:
         exc.show()
         sys.exit(EXIT_INVALID_INPUT)
     except DataError as exc:
@@ -79,9 +77,24 @@ def main(argv: list[str] | None = None) -> None:
         _report(exc, "Model problem", EXIT_MODEL)
     except DriftError as exc:
         _report(exc, "Drift check failed", EXIT_DRIFT)
-    except Exception as exc:
+    except Exception as exc:  # the last line of defence
         _report(exc, f"Unexpected error ({type(exc).__name__})", EXIT_UNEXPECTED)
-    sys.exit(EXIT_OK)
+    sys.exit(rc if isinstance(rc, int) else EXIT_OK)
+
+
+def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """Usage-error and abort classes of click and of Typer's vendored click (Typer >= 0.20)."""
+    import click
+
+    usage: list[type[BaseException]] = [click.ClickException]
+    aborts: list[type[BaseException]] = [click.exceptions.Abort, typer.Abort]
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+    except ImportError:  # pragma: no cover - older Typer uses click itself
+        pass
+    else:
+        usage.append(VendoredClickException)
+    return tuple(usage), tuple(aborts)
 
 
 def _report(exc: BaseException, prefix: str, code: int) -> None:

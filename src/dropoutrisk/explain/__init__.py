@@ -1,1 +1,35 @@
-"""dropoutrisk.explain."""
+"""Exact SHAP explanations of calibrated dropout risk: reason codes, dimensions, plots.
+
+Examples
+--------
+>>> from dropoutrisk.explain import reason_stems
+>>> reason_stems(["attendance_rate_4w"], ["behavioural"])
+{'attendance_rate_4w': 'BEH-ATT4W'}
+"""
+
+from dropoutrisk.explain._explanations import (
+    DIMENSIONS,
+    Explanations,
+    explain_students,
+    reasons_frame,
+)
+from dropoutrisk.explain._reasons import (
+    DIMENSION_LABELS,
+    format_values,
+    reason_stems,
+    school_references,
+)
+from dropoutrisk.explain._shap import calibrate_contributions, tree_shap
+
+__all__ = [
+    "DIMENSIONS",
+    "DIMENSION_LABELS",
+    "Explanations",
+    "calibrate_contributions",
+    "explain_students",
+    "format_values",
+    "reason_stems",
+    "reasons_frame",
+    "school_references",
+    "tree_shap",
+]

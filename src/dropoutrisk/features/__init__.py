@@ -1,1 +1,63 @@
-"""dropoutrisk.features."""
+"""Feature sets: the indicator catalogue and leak-free longitudinal features.
+
+Two ways in, one feature matrix out (DESIGN.md, "Data contract"):
+
+- canonical tables -> :func:`build_features` (pandas or DuckDB engine, the same
+  result), with :func:`build_labels` and :func:`build_training_frame` for
+  training, and :class:`FeatureBuilder` as a scikit-learn transformer;
+  :func:`feature_sql` gives the portable feature SQL (DuckDB or Spark);
+- one wide table plus a dataset spec -> :func:`build_wide_features`.
+
+The :class:`Catalogue` (:func:`default_catalogue`) says what every feature
+means and exports the data dictionary (``docs/catalogue.md``).
+"""
+
+from dropoutrisk.features._build import (
+    AUTO_DUCKDB_ROWS,
+    build_features,
+    build_labels,
+    build_training_frame,
+)
+from dropoutrisk.features._catalogue import (
+    CONTEXT_COLUMNS,
+    DEFAULT_ITEM_GROUPS,
+    DIMENSIONS,
+    Catalogue,
+    Indicator,
+    default_catalogue,
+)
+from dropoutrisk.features._duckdb_engine import DuckDBEngine
+from dropoutrisk.features._sql import feature_sql
+from dropoutrisk.features._transformer import FeatureBuilder
+from dropoutrisk.features._wide import (
+    DatasetSpec,
+    FeatureSpec,
+    LabelSpec,
+    WideFeatures,
+    build_wide_features,
+    load_dataset_spec,
+    read_wide_table,
+)
+
+__all__ = [
+    "AUTO_DUCKDB_ROWS",
+    "CONTEXT_COLUMNS",
+    "DEFAULT_ITEM_GROUPS",
+    "DIMENSIONS",
+    "Catalogue",
+    "DatasetSpec",
+    "DuckDBEngine",
+    "FeatureBuilder",
+    "FeatureSpec",
+    "Indicator",
+    "LabelSpec",
+    "WideFeatures",
+    "build_features",
+    "build_labels",
+    "build_training_frame",
+    "build_wide_features",
+    "default_catalogue",
+    "feature_sql",
+    "load_dataset_spec",
+    "read_wide_table",
+]

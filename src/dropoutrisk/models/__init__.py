@@ -1,1 +1,61 @@
-"""dropoutrisk.models."""
+"""Calibrated early-warning models, baselines and their evaluation.
+
+Examples
+--------
+>>> from dropoutrisk.models import RiskModel
+>>> RiskModel().calibration
+'platt'
+"""
+
+from dropoutrisk.models._abc_rule import ABCRule
+from dropoutrisk.models._bundle import (
+    ModelBundle,
+    export_joblib,
+    fingerprint_frame,
+    load_bundle,
+    load_model,
+    save_model,
+    trusted_types,
+)
+from dropoutrisk.models._calibration import IsotonicCalibrator, PlattCalibrator
+from dropoutrisk.models._drift import (
+    DRIFT_THRESHOLDS,
+    DriftAccumulator,
+    DriftReport,
+    TrainingProfile,
+    check_drift,
+)
+from dropoutrisk.models._evaluate import Evaluation, OutOfTimeSplit, evaluate, out_of_time_split
+from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, TIER_LABELS
+from dropoutrisk.models._logistic import LogisticBaseline
+from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION, PublishedFlag
+from dropoutrisk.models._risk_model import RiskModel
+
+__all__ = [
+    "BOWERS_2013",
+    "BOWERS_2013_CITATION",
+    "DEFAULT_TIER_CUTS",
+    "DRIFT_THRESHOLDS",
+    "TIER_LABELS",
+    "ABCRule",
+    "DriftAccumulator",
+    "DriftReport",
+    "Evaluation",
+    "IsotonicCalibrator",
+    "LogisticBaseline",
+    "ModelBundle",
+    "OutOfTimeSplit",
+    "PlattCalibrator",
+    "PublishedFlag",
+    "RiskModel",
+    "TrainingProfile",
+    "check_drift",
+    "evaluate",
+    "export_joblib",
+    "fingerprint_frame",
+    "load_bundle",
+    "load_model",
+    "out_of_time_split",
+    "save_model",
+    "trusted_types",
+]

@@ -1,1 +1,27 @@
-"""dropoutrisk.report."""
+"""Per-student reports: one self-contained HTML page (and JSON) per student.
+
+Examples
+--------
+>>> from dropoutrisk.report import TEMPLATE
+>>> TEMPLATE
+'student_report.html.j2'
+"""
+
+from dropoutrisk.report._attendance import MIN_SCHOOL_STUDENTS, weekly_attendance
+from dropoutrisk.report._model_card import MODEL_CARD_TEMPLATES, model_card
+from dropoutrisk.report._score import PREDICTION_COLUMNS, ScoreResult, reason_columns, score
+from dropoutrisk.report._student import TEMPLATE, StudentReport, student_report
+
+__all__ = [
+    "MIN_SCHOOL_STUDENTS",
+    "MODEL_CARD_TEMPLATES",
+    "PREDICTION_COLUMNS",
+    "ScoreResult",
+    "TEMPLATE",
+    "StudentReport",
+    "model_card",
+    "reason_columns",
+    "score",
+    "student_report",
+    "weekly_attendance",
+]

@@ -1,5 +1,11 @@
 """The data contract: canonical tables, their validation and harmonisation."""
 
+from dropoutrisk.schema._attendance import (
+    DEFAULT_SCHOOL_DAY_MINUTES,
+    LAYOUTS,
+    detect_attendance_layout,
+    harmonise_attendance,
+)
 from dropoutrisk.schema._calendar import (
     DEFAULT_SNAPSHOT_WEEKS,
     school_year_of,
@@ -23,12 +29,15 @@ from dropoutrisk.schema._tables import (
     TableSpec,
     table_spec,
 )
+from dropoutrisk.schema._validate import validate_tables
 
 __all__ = [
     "CENSORING_EVENTS",
+    "DEFAULT_SCHOOL_DAY_MINUTES",
     "DEFAULT_SNAPSHOT_WEEKS",
     "GRADES",
     "GRADE_POINTS",
+    "LAYOUTS",
     "OUTCOME_EVENTS",
     "TABLES",
     "AssessmentRecord",
@@ -39,9 +48,12 @@ __all__ = [
     "OutcomeRecord",
     "Student",
     "TableSpec",
+    "detect_attendance_layout",
+    "harmonise_attendance",
     "school_year_of",
     "school_year_start",
     "snapshot_date",
     "snapshot_dates",
     "table_spec",
+    "validate_tables",
 ]

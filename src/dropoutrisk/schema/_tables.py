@@ -87,14 +87,18 @@ class Student(_Row):
 
 
 class AttendanceRecord(_Row):
-    """One row of the canonical ``attendance`` table: one lesson or one day."""
+    """One row of the canonical ``attendance`` table: one lesson, one day or one week.
+
+    Weekly totals (harmonised from the weekly layout) are one row per week, dated on
+    the week's Friday, so minutes may reach a week's worth (7 x 24 x 60).
+    """
 
     student_id: Annotated[str, Field(min_length=1)]
     date: dt.date
-    scheduled_minutes: Annotated[float, Field(ge=0, le=24 * 60)]
-    absent_minutes: Annotated[float, Field(ge=0, le=24 * 60)]
+    scheduled_minutes: Annotated[float, Field(ge=0, le=7 * 24 * 60)]
+    absent_minutes: Annotated[float, Field(ge=0, le=7 * 24 * 60)]
     excused: bool | None = Field(None, description="Whether the absence on this row was excused.")
-    late_minutes: float | None = Field(None, ge=0, le=24 * 60)
+    late_minutes: float | None = Field(None, ge=0, le=7 * 24 * 60)
     lesson: str | None = Field(None, description="Lesson identifier when there are several rows a day.")
 
 

@@ -1,0 +1,262 @@
+"""Benchmark the calibrated early-warning model: quality out of time, and training time.
+
+Prints one JSON document.
+
+(a) Quality. Synthetic cohorts 2020-2024 (``dropoutrisk.synthetic.make_cohorts``),
+features from ``dropoutrisk.features.build_training_frame``. Train on cohorts
+2020-2022 (every snapshot of school years 2020-2023), calibrate either on cohort
+2023's first-year snapshots (``X_calib``) or out of fold (grouped by student),
+test on cohort 2024 at weeks 6, 10 and 20 of its first year. Reports ECE
+(equal-mass, 10 bins), recall at a 10% flag rate against the ABC rule and the
+logistic baseline, median lead time, and ROC-AUC of model / logistic / ABC /
+oracle (the generator's true risk).
+
+(b) Training time. ``--timing-rows`` x ``--timing-features`` random numeric
+data; a plain ``lightgbm.train`` with the model's parameters against
+``RiskModel.fit`` (with calibration), medians of ``--repeats`` runs each,
+interleaved in the same process.
+
+Usage::
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --students-per-cohort 60000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+COHORTS = (2020, 2021, 2022, 2023, 2024)
+TRAIN, CALIB, TEST = (2020, 2021, 2022), 2023, 2024
+WEEKS = (6, 10, 20)
+
+
+def _school_year(as_of: pd.Series) -> np.ndarray:
+    from dropoutrisk.schema import school_year_of
+
+    lookup = {d: school_year_of(d) for d in as_of.unique()}
+    return as_of.map(lookup).to_numpy()
+
+
+def _log(message: str) -> None:
+    print(f"[bench_model {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _summary(ev, names) -> dict:
+    m = ev.metrics
+    cols = ["roc_auc", "pr_auc", "ece_equal_mass", "ece_equal_width", "brier", "log_loss",
+            "precision_at_10pct", "recall_at_10pct", "lead_time_median_weeks",
+            "roc_auc_oracle_ratio", "recall_at_10pct_oracle_ratio"]
+    out = {n: {c: (None if pd.isna(m.loc[n, c]) else round(float(m.loc[n, c]), 4))
+               for c in cols if c in m.columns} for n in names if n in m.index}
+    op = ev.operating_point
+    for n in out:
+        out[n]["operating_point_10pct"] = {
+            k: round(float(op.loc[n, k]), 4) for k in ("precision", "sensitivity", "specificity")}
+    return out
+
+
+def quality(n_per_cohort: int, n_schools: int, seed: int, n_estimators: int,
+            n_jobs: int, cache_dir: str | None = None,
+            calibrations: tuple[str, ...] = ("calibration_set", "out_of_fold"),
+            backgrounds: tuple[bool, ...] = (False, True)) -> dict:
+    from dropoutrisk.features import build_training_frame
+    from dropoutrisk.models import ABCRule, LogisticBaseline, RiskModel, evaluate
+    from dropoutrisk.schema import snapshot_dates
+    from dropoutrisk.synthetic import make_cohorts
+
+    cache = None
+    if cache_dir is not None:
+        cache = os.path.join(cache_dir, f"frame_{n_per_cohort}_{n_schools}_{seed}.pkl")
+    if cache is not None and os.path.exists(cache):
+        X, y, truth, outcomes, t_gen, t_feat = pd.read_pickle(cache)
+        _log(f"loaded {len(X)} feature rows from {cache}")
+    else:
+        t0 = time.perf_counter()
+        tables = make_cohorts(n_per_cohort * len(COHORTS), COHORTS, n_schools=n_schools,
+                              random_state=seed)
+        t_gen = time.perf_counter() - t0
+        _log(f"generated {n_per_cohort} students per cohort in {t_gen:.0f} s")
+        t0 = time.perf_counter()
+        X, y = build_training_frame(tables, snapshot_dates(range(2020, 2025), WEEKS))
+        t_feat = time.perf_counter() - t0
+        _log(f"built {len(X)} feature rows in {t_feat:.0f} s")
+        truth, outcomes = tables["truth"], tables["outcomes"]
+        if cache is not None:
+            os.makedirs(cache_dir, exist_ok=True)
+            pd.to_pickle((X, y, truth, outcomes, t_gen, t_feat), cache)
+    year = _school_year(X["as_of"])
+    cohort = X["cohort"].to_numpy()
+    train = np.isin(cohort, TRAIN) & (year <= CALIB)
+    calib = (cohort == CALIB) & (year == CALIB)
+    test = (cohort == TEST) & (year == TEST)
+    Xtr, ytr, Xc, yc, Xte, yte = X[train], y[train], X[calib], y[calib], X[test], y[test]
+
+    result: dict = {
+        "students_per_cohort": n_per_cohort, "n_schools": n_schools, "seed": seed,
+        "rows": {"train": int(train.sum()), "calibration": int(calib.sum()),
+                 "test": int(test.sum())},
+        "test_dropout_rate": round(float(np.nanmean(yte)), 4),
+        "seconds": {"generate": round(t_gen, 1), "features": round(t_feat, 1)},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NaN labels (censored) are dropped with a warning
+        abc = ABCRule().fit(Xtr, ytr)
+        settings = {}
+        for background in backgrounds:
+            lr = LogisticBaseline(include_background=background).fit(Xtr, ytr)
+            for calibration in calibrations:
+                t0 = time.perf_counter()
+                model = RiskModel(n_estimators=n_estimators, include_background=background,
+                                  calibration_cv=5, random_state=seed, n_jobs=n_jobs)
+                if calibration == "calibration_set":
+                    model.fit(Xtr, ytr, X_calib=Xc, y_calib=yc)
+                else:
+                    model.fit(Xtr, ytr)
+                t_fit = time.perf_counter() - t0
+                _log(f"fitted background={background} calibration={calibration} in {t_fit:.0f} s")
+                models = {"model": model, "logistic": lr, "abc": abc}
+                pooled = evaluate(models=models, X=Xte, y=yte, truth=truth, flag_rate=0.10,
+                                  dropout_dates=outcomes)
+                s = _summary(pooled, ["model", "logistic", "abc", "oracle"])
+                m = pooled.metrics
+                per_week = {}
+                for w in WEEKS:
+                    from dropoutrisk.schema import snapshot_date
+
+                    rows = (Xte["as_of"] == pd.Timestamp(snapshot_date(TEST, w))).to_numpy()
+                    ev = evaluate(models=models, X=Xte[rows], y=yte[rows], truth=truth,
+                                  flag_rate=0.10)
+                    per_week[f"week_{w}"] = {
+                        n: {k: round(float(ev.metrics.loc[n, k]), 4)
+                            for k in ("roc_auc", "ece_equal_mass", "recall_at_10pct")}
+                        for n in ("model", "logistic", "abc", "oracle")}
+                rec = m["recall_at_10pct"]
+                key = f"background={'on' if background else 'off'}, calibration={calibration}"
+                settings[key] = {
+                    "fit_seconds": round(t_fit, 1),
+                    "calibrator": {"slope": round(model.calibrator_.slope_, 4),
+                                   "intercept": round(model.calibrator_.intercept_, 4),
+                                   **model.calibration_info_},
+                    "pooled_weeks_6_10_20": s,
+                    "per_week": per_week,
+                    "recall_at_10pct_ratio": {
+                        "model_over_abc": round(float(rec["model"] / rec["abc"]), 3),
+                        "model_over_logistic": round(float(rec["model"] / rec["logistic"]), 3),
+                    },
+                    "roc_auc_model_over_oracle": round(float(
+                        m.loc["model", "roc_auc"] / m.loc["oracle", "roc_auc"]), 4),
+                    "bars": {
+                        "ece_equal_mass_le_0.01": bool(m.loc["model", "ece_equal_mass"] <= 0.01),
+                        "recall_10pct_above_abc_and_logistic": bool(
+                            rec["model"] > rec["abc"] and rec["model"] > rec["logistic"]),
+                        "median_lead_time_ge_8_weeks": bool(
+                            m.loc["model", "lead_time_median_weeks"] >= 8),
+                    },
+                }
+    result["settings"] = settings
+    return result
+
+
+def training_time(n_rows: int, n_features: int, n_estimators: int, repeats: int, seed: int,
+                  n_jobs: int, oof: bool) -> dict:
+    import lightgbm as lgb
+
+    from dropoutrisk.models import RiskModel
+
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n_rows, n_features)).astype(np.float64),
+                     columns=[f"f{i:02d}" for i in range(n_features)])
+    beta = rng.normal(0, 0.5, size=n_features) * (rng.random(n_features) < 0.3)
+    logit = -3.0 + X.to_numpy() @ beta + 0.5 * np.sin(X["f00"].to_numpy() * 2)
+    y = (rng.random(n_rows) < 1 / (1 + np.exp(-logit))).astype(np.float64)
+    model = RiskModel(n_estimators=n_estimators, random_state=seed, n_jobs=n_jobs)
+    params = model.lightgbm_params(seed=seed)
+
+    def plain() -> float:
+        t0 = time.perf_counter()
+        lgb.train(params, lgb.Dataset(X, label=y, params={"verbosity": -1}),
+                  num_boost_round=n_estimators)
+        return time.perf_counter() - t0
+
+    def calibrated(**kw) -> tuple[float, dict]:
+        m = RiskModel(n_estimators=n_estimators, random_state=seed, n_jobs=n_jobs, **kw)
+        t0 = time.perf_counter()
+        m.fit(X, y)
+        return time.perf_counter() - t0, m.calibration_info_
+
+    t_plain, t_model = [], []
+    for _ in range(repeats):  # interleaved so that machine noise hits both alike
+        t_plain.append(plain())
+        t, info = calibrated()
+        t_model.append(t)
+        _log(f"timing: plain {t_plain[-1]:.1f} s, RiskModel.fit {t:.1f} s")
+    out = {
+        "rows": n_rows, "features": n_features, "n_estimators": n_estimators,
+        "repeats": repeats, "n_jobs": n_jobs,
+        "plain_lightgbm_train_seconds": [round(t, 2) for t in t_plain],
+        "riskmodel_fit_seconds": [round(t, 2) for t in t_model],
+        "riskmodel_default_calibration": info,
+        "median_ratio": round(statistics.median(t_model) / statistics.median(t_plain), 3),
+    }
+    out["bar_ratio_le_1.5"] = out["median_ratio"] <= 1.5
+    if oof:
+        t, info = calibrated(calibration_cv=5)
+        out["out_of_fold_5_seconds"] = round(t, 2)
+        out["out_of_fold_5_ratio"] = round(t / statistics.median(t_plain), 3)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students-per-cohort", type=int, default=60_000)
+    parser.add_argument("--n-schools", type=int, default=40)
+    parser.add_argument("--n-estimators", type=int, default=300)
+    parser.add_argument("--timing-rows", type=int, default=1_000_000)
+    parser.add_argument("--timing-features", type=int, default=60)
+    parser.add_argument("--timing-estimators", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--oof-timing", action="store_true",
+                        help="also time 5-fold out-of-fold calibration once")
+    parser.add_argument("--n-jobs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--cache-dir", default=None,
+                        help="keep the synthetic feature frame here and reuse it")
+    parser.add_argument("--calibrations", default="calibration_set,out_of_fold")
+    parser.add_argument("--backgrounds", default="off,on")
+    parser.add_argument("--skip-timing", action="store_true")
+    args = parser.parse_args(argv)
+
+    import lightgbm
+    import sklearn
+
+    report: dict = {
+        "environment": {"python": platform.python_version(), "lightgbm": lightgbm.__version__,
+                        "scikit-learn": sklearn.__version__, "cpus": os.cpu_count(),
+                        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")},
+    }
+    if not args.skip_quality:
+        report["quality"] = quality(
+            args.students_per_cohort, args.n_schools, args.seed, args.n_estimators,
+            args.n_jobs, args.cache_dir, tuple(args.calibrations.split(",")),
+            tuple(b == "on" for b in args.backgrounds.split(",")))
+    if not args.skip_timing:
+        report["training_time"] = training_time(
+            args.timing_rows, args.timing_features, args.timing_estimators, args.repeats,
+            args.seed, args.n_jobs, args.oof_timing)
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

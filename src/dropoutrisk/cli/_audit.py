@@ -1,0 +1,199 @@
+"""``dropoutrisk audit``: the fairness audit of a model on cohorts, with its model card."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dropoutrisk.cli._app import EXIT_CODES_HELP, app
+from dropoutrisk.cli._cohorts import (
+    cohort_frame,
+    parse_cohorts,
+    parse_weeks,
+    read_data,
+    warnings_to_stderr,
+)
+
+#: Files an audit run writes into ``--out``.
+AUDIT_FILES = ("audit.json", "audit.html", "model_card.md", "model_card.html")
+
+
+@app.command(
+    "audit",
+    help=(
+        "Audit a model's flags and calibration by group and by intersection of groups, on "
+        "labelled cohorts (ideally later than the training ones). Writes audit.json, audit.html "
+        "(with plots) and the model card (model_card.md, model_card.html) into --out. Cells "
+        "with fewer than 10 students are suppressed in every file. No file holds a student id "
+        "or a student-level row.\n\n"
+        "With --pseudonymise, student ids are replaced in memory by a keyed hash "
+        "(HMAC-SHA256) whose key is read from the environment variable "
+        "DROPOUTRISK_PSEUDONYM_KEY and never stored.\n\n" + EXIT_CODES_HELP
+    ),
+)
+def audit_command(
+    model: Annotated[Path, typer.Option("--model", help="Model folder written by 'train'.")],
+    data: Annotated[Path, typer.Option("--data", help="Folder of canonical tables.")],
+    cohorts: Annotated[str, typer.Option("--cohorts", help="Cohorts to audit: 2024 or 2023-2024.")],
+    groups: Annotated[
+        str,
+        typer.Option("--groups", help="Audit groups, comma separated, e.g. "
+                     "gender,newly_arrived,special_support."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Audit folder.")],
+    weeks: Annotated[
+        str | None,
+        typer.Option("--weeks", help="Snapshot weeks; default: the first week the model was "
+                     "trained at (one snapshot per student keeps the bootstrap honest)."),
+    ] = None,
+    horizon_days: Annotated[
+        int | None,
+        typer.Option("--horizon-days", min=1, help="Label horizon; default: the training one."),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option("--threshold", min=0.0, max=1.0, help="Flag at this probability or above."),
+    ] = None,
+    flag_rate: Annotated[
+        float | None,
+        typer.Option("--flag-rate", min=0.0, max=1.0, help="Flag this share of students."),
+    ] = None,
+    capacity: Annotated[
+        int | None,
+        typer.Option("--capacity", min=0, help="Flag this many students (per --by group)."),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Column for a capacity per group: school_id.")
+    ] = None,
+    intersections: Annotated[
+        bool, typer.Option("--intersections/--no-intersections", help="Audit intersections.")
+    ] = True,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=0, help="Bootstrap replicates.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    pseudonymise: Annotated[
+        bool, typer.Option("--pseudonymise", help="Replace student ids by keyed hashes.")
+    ] = False,
+) -> None:
+    from dropoutrisk.features import default_catalogue
+    from dropoutrisk.models import load_bundle
+
+    audit_cohorts = parse_cohorts(cohorts)
+    group_list = [g.strip() for g in groups.split(",") if g.strip()]
+    if not group_list:
+        raise typer.BadParameter("name at least one group column.", param_hint="--groups")
+    chosen = [n for n, v in (("--threshold", threshold), ("--flag-rate", flag_rate),
+                             ("--capacity", capacity)) if v is not None]
+    if len(chosen) > 1:
+        raise typer.BadParameter(f"use only one of {', '.join(chosen)}.", param_hint=chosen[1])
+    if by is not None and capacity is None:
+        raise typer.BadParameter("--by applies to --capacity only.", param_hint="--by")
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"{out} exists and is not a folder.", param_hint="--out")
+    key = _pseudonym_key() if pseudonymise else None  # fail before any work
+
+    bundle = load_bundle(model)  # model problems exit 3 before any data is read
+    trained = dict(bundle.manifest.get("params") or {})
+    trained_weeks = [int(w) for w in trained.get("weeks") or [10]]
+    snapshot_weeks = parse_weeks(weeks) if weeks else trained_weeks[:1]
+    horizon = int(horizon_days or trained.get("horizon_days") or 365)
+    catalogue = getattr(bundle.model, "catalogue", None) or default_catalogue()
+    _check_groups(group_list + ([by] if by else []), catalogue)
+
+    operating_point: dict[str, Any] | None = None
+    if threshold is not None:
+        operating_point = {"threshold": threshold}
+    elif flag_rate is not None:
+        operating_point = {"flag_rate": flag_rate}
+    elif capacity is not None:
+        operating_point = {"capacity": capacity, "by": by}
+
+    from dropoutrisk.fairness import audit
+    from dropoutrisk.report import model_card
+
+    with warnings_to_stderr():
+        tables, _ = read_data(data)
+        X, y = cohort_frame(tables, audit_cohorts, snapshot_weeks, horizon_days=horizon,
+                            catalogue=catalogue, what="audit")
+        if key is not None:
+            from dropoutrisk.fairness import pseudonymise_ids
+
+            X.index = pseudonymise_ids(X.index, key)
+            y.index = X.index
+        result = audit(bundle.model, X, y, groups=group_list, intersections=intersections,
+                       operating_point=operating_point, n_boot=n_boot, random_state=seed)
+
+    header = {
+        "model_id": bundle.model_id,
+        "manifest_sha256": bundle.manifest_sha256,
+        "trained_on_cohorts": [int(c) for c in trained.get("cohorts") or []],
+        "cohorts": audit_cohorts,
+        "weeks": snapshot_weeks,
+        "horizon_days": horizon,
+        "pseudonymised": key is not None,
+    }
+    document = {**header, **result.to_dict()}
+    manifest = dict(bundle.manifest)
+    files = {
+        "audit.json": json.dumps(document, indent=2, allow_nan=False, ensure_ascii=False) + "\n",
+        "audit.html": result.to_html(title=f"Fairness audit of model {bundle.model_id}, "
+                                     f"cohorts {', '.join(map(str, audit_cohorts))}"),
+        "model_card.md": model_card(manifest, result, audit_cohorts=audit_cohorts),
+        "model_card.html": model_card(manifest, result, format="html",
+                                      audit_cohorts=audit_cohorts),
+    }
+    _write(out, files)
+    findings = result.findings
+    print(
+        f"Audited model {bundle.model_id} on cohorts {audit_cohorts} at "
+        f"{result.params['operating_point']}: {len(findings)} findings, "
+        f"{int(findings['excludes_parity'].sum())} with an interval excluding parity. "
+        f"Report in {out}"
+    )
+
+
+def _check_groups(columns: list[str], catalogue: Any) -> None:
+    """Fail before reading data when a group is not a column the features will have."""
+    from dropoutrisk.errors import MissingColumnError
+    from dropoutrisk.features import CONTEXT_COLUMNS
+
+    known = set(catalogue.names) | set(CONTEXT_COLUMNS)
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        background = sorted(set(catalogue.model_features(include_background=True))
+                            - set(catalogue.model_features(include_background=False)))
+        raise MissingColumnError(
+            table="features", column=unknown[0],
+            problem=f"the audit group column is not a feature (unknown: {unknown})",
+            allowed=f"feature or context columns; background groups: {', '.join(background)}",
+            fix="Pass --groups with names from the catalogue, e.g. "
+            "gender,newly_arrived,special_support",
+        )
+
+
+def _pseudonym_key() -> str:
+    """The pseudonymisation key, read here at the command line edge only, never stored."""
+    from dropoutrisk.errors import PseudonymKeyError
+    from dropoutrisk.fairness import PSEUDONYM_KEY_ENV
+
+    key = os.environ.get(PSEUDONYM_KEY_ENV)
+    if not key:
+        raise PseudonymKeyError(
+            table="pseudonymisation key",
+            problem=f"--pseudonymise needs the environment variable {PSEUDONYM_KEY_ENV}",
+            allowed="a secret of at least 16 bytes",
+            fix=f"export {PSEUDONYM_KEY_ENV}=$(python -c \"import secrets; "
+            "print(secrets.token_hex(32))\") and keep it in your secret store",
+        )
+    return key
+
+
+def _write(out: Path, files: dict[str, str]) -> None:
+    from dropoutrisk._atomic import write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        write_text(out / name, text)

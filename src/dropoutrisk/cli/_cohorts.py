@@ -1,0 +1,146 @@
+"""Shared steps of ``train``, ``evaluate`` and ``predict``: options, tables, cohort frames."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+import sys
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dropoutrisk.errors import EmptyTableError
+
+#: Tables in a data folder that are not canonical inputs (kept apart, never validated).
+_NOT_INPUT = ("truth",)
+
+
+def parse_cohorts(text: str, option: str = "--cohorts") -> list[int]:
+    """``"2020-2022"`` -> [2020, 2021, 2022]; ``"2020,2022"`` -> [2020, 2022]; ``"2024"`` -> [2024]."""
+    years: set[int] = set()
+    for part in str(text).split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(\d{4})\s*(?:-\s*(\d{4}))?", part)
+        if not match:
+            raise typer.BadParameter(
+                f"{text!r} is not a cohort list; use a start year (2024), a range "
+                "(2020-2022) or a comma list (2020,2022).",
+                param_hint=option,
+            )
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if last < first:
+            raise typer.BadParameter(f"range {part!r} runs backwards.", param_hint=option)
+        years.update(range(first, last + 1))
+    return sorted(years)
+
+
+def parse_weeks(text: str, option: str = "--weeks") -> list[int]:
+    """``"6,10,20"`` -> [6, 10, 20]."""
+    try:
+        weeks = sorted({int(w) for w in str(text).split(",") if w.strip()})
+    except ValueError:
+        weeks = []
+    if not weeks or any(w < 0 or w > 52 for w in weeks):
+        raise typer.BadParameter(
+            f"{text!r} is not a list of snapshot weeks; use whole weeks after the start of "
+            "the school year, comma separated, e.g. 6,10,20.",
+            param_hint=option,
+        )
+    return weeks
+
+
+def parse_date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date; use YYYY-MM-DD.", param_hint=option
+        ) from None
+
+
+def created_at_from_env() -> dt.datetime | None:
+    """The bundle timestamp from ``SOURCE_DATE_EPOCH`` (reproducible builds), if set."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    except ValueError:
+        raise typer.BadParameter(
+            f"SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds."
+        ) from None
+
+
+@contextlib.contextmanager
+def warnings_to_stderr() -> Iterator[list[str]]:
+    """Show each warning as one plain line on stderr (no source lines), and collect them."""
+    seen: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield seen
+        finally:
+            for w in caught:
+                line = f"Warning ({w.category.__name__}): {' '.join(str(w.message).split())}"
+                if line not in seen:
+                    seen.append(line)
+                    print(line, file=sys.stderr)
+
+
+def read_data(folder: Path, as_of: Any = None) -> tuple[dict[str, Any], Any]:
+    """Read and validate a folder of canonical tables; return ``(tables, truth or None)``."""
+    from dropoutrisk.io import read_tables
+    from dropoutrisk.schema import validate_tables
+
+    # each attendance file keeps its name, so that validation messages name the file
+    tables = dict(read_tables(folder, combine_attendance=False))
+    truth = None
+    for name in _NOT_INPUT:
+        if name in tables:
+            truth = tables.pop(name)
+    if truth is None and (folder / "truth.parquet").is_file():
+        import pandas as pd
+
+        truth = pd.read_parquet(folder / "truth.parquet")
+    return validate_tables(tables, as_of=as_of), truth
+
+
+def cohort_frame(
+    tables: Mapping[str, Any],
+    cohorts: list[int],
+    weeks: list[int],
+    *,
+    horizon_days: int,
+    catalogue: Any,
+    what: str,
+):
+    """Feature rows and labels of ``cohorts`` at their school years' snapshot weeks.
+
+    Rows are students of those cohorts (the ``cohort`` column), at weeks
+    ``weeks`` of the school years starting in those years; rows without a
+    label (censored, or not yet known) are left out.
+    """
+    from dropoutrisk.features import build_training_frame
+    from dropoutrisk.schema import snapshot_dates
+
+    X, y = build_training_frame(
+        tables, snapshot_dates(cohorts, weeks), horizon_days=horizon_days, catalogue=catalogue
+    )
+    keep = (X["cohort"].isin(cohorts) & y.notna()).to_numpy()
+    X, y = X[keep], y[keep].astype(int)
+    if len(X) == 0:
+        raise EmptyTableError(
+            table="students",
+            column="cohort",
+            problem=f"no labelled snapshot rows for the {what} cohorts {cohorts} at weeks {weeks}",
+            allowed="cohorts present in the students table, with outcomes known within "
+            f"{horizon_days} days of the snapshots",
+            fix="Check --cohorts (and --weeks, --horizon-days) against the data",
+        )
+    return X, y

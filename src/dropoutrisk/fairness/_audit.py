@@ -1,0 +1,915 @@
+"""The fairness audit: measures by group and intersection at the operating point.
+
+:func:`audit` turns a model (or precomputed scores and flags), labels and
+audit groups into an :class:`Audit`. Like fairlearn's ``MetricFrame``, the
+``Audit`` computes everything when it is built, takes keyword-only
+arguments, is immutable, and returns plain DataFrames.
+
+Rules, exactly
+--------------
+* **Cells.** Every group of every grouping named in ``groups`` and, with
+  ``intersections=True``, every combination of 2 to k groupings (for
+  example ``gender × newly_arrived × special_support``). Every combination
+  of observed values is listed, also those no student falls into. Missing
+  group values form their own group, ``"missing"``.
+* **Measures** per cell: base rate, flag rate, TPR, FPR, precision at the
+  operating point, mean predicted probability (compare with the base rate),
+  expected calibration error (``n_bins`` equal-width bins) and ROC-AUC.
+  Point estimates come from :class:`fairlearn.metrics.MetricFrame`.
+* **Intervals.** Percentile bootstrap (``n_boot`` replicates, ``confidence``
+  level, the empirical quantile with no interpolation). Rows are resampled
+  within the finest intersection of all groups, so every cell keeps its
+  size. An interval is NaN when the measure is undefined in more than half
+  of the replicates (for example TPR in a cell with one or two dropouts).
+  When a student has several ``as_of`` snapshots (a repeated index in
+  ``features``), whole students are resampled instead of rows.
+* **Disparity ratios.** Each cell's measure divided by its reference cell's,
+  for ``metrics`` (default flag rate, TPR, FPR and precision). The reference
+  is, by default, the largest published cell of the same grouping
+  (``reference="largest"``); ``"overall"`` compares with everyone; a mapping
+  ``{grouping: group}`` names it. The ratio's interval is the percentile
+  interval of the ratio computed within each replicate (paired).
+* **Findings.** A ratio whose point estimate lies outside ``[0.8, 1.25]``
+  is a finding (DESIGN.md: "ratio outside [0.8, 1.25] is flagged").
+  ``excludes_parity`` says whether its interval excludes 1; a finding whose
+  interval includes 1 may be noise.
+* **Small cells.** See :mod:`dropoutrisk.fairness._suppress`: cells with
+  fewer than ``min_cell`` students, and the complementary cells that would
+  let them be recovered, have every measure, interval and ratio set to NaN
+  and ``n`` shown as ``"<10"`` (or ``"suppressed"``). The exact counts are
+  dropped when the audit is built; no output can contain them.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dropoutrisk.errors import AlignmentError, DataQualityWarning, MissingColumnError
+from dropoutrisk.fairness import _metrics
+from dropoutrisk.fairness._bootstrap import MEASURES, CellData, cell_measures, stratified_weights
+from dropoutrisk.fairness._suppress import MIN_CELL, complementary_suppression
+
+__all__ = ["BAND", "DISPARITY_METRICS", "Audit", "OperatingPoint", "audit"]
+
+#: Ratios inside this band are not findings (DESIGN.md, "Trust").
+BAND: tuple[float, float] = (0.8, 1.25)
+
+#: Measures compared across groups by default.
+DISPARITY_METRICS: tuple[str, ...] = ("flag_rate", "tpr", "fpr", "precision")
+
+#: Readable names of the measures, for tables and plots.
+MEASURE_LABELS: dict[str, str] = {
+    "base_rate": "base rate",
+    "flag_rate": "flag rate",
+    "tpr": "TPR (recall)",
+    "fpr": "FPR",
+    "precision": "precision",
+    "mean_predicted": "mean predicted",
+    "ece": "ECE",
+    "roc_auc": "ROC-AUC",
+}
+
+MISSING = "missing"
+SEP = " × "
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """Where flags are raised: one of a threshold, a flag rate or a capacity.
+
+    Parameters
+    ----------
+    threshold : float, optional
+        Flag where the probability is at or above it.
+    flag_rate : float, optional
+        Flag this share of rows, highest probabilities first.
+    capacity : int, optional
+        Flag this many rows, per group of the column ``by`` when given
+        ("our coach can take 40 students per school").
+    by : str, optional
+        Column of the features for a capacity per group.
+
+    Examples
+    --------
+    >>> OperatingPoint.coerce(0.3)
+    OperatingPoint(threshold=0.3, flag_rate=None, capacity=None, by=None)
+    >>> OperatingPoint.coerce({"capacity": 40, "by": "school_id"}).describe()
+    'capacity 40 per school_id'
+    """
+
+    threshold: float | None = None
+    flag_rate: float | None = None
+    capacity: int | None = None
+    by: str | None = None
+
+    def __post_init__(self) -> None:
+        chosen = [k for k in ("threshold", "flag_rate", "capacity") if getattr(self, k) is not None]
+        if len(chosen) != 1:
+            raise ValueError(
+                "operating_point needs exactly one of threshold, flag_rate and capacity; "
+                f"got {chosen or 'none'}."
+            )
+        if self.threshold is not None and not 0.0 <= float(self.threshold) <= 1.0:
+            raise ValueError(f"threshold={self.threshold!r} must be a probability in [0, 1].")
+        if self.flag_rate is not None and not 0.0 <= float(self.flag_rate) <= 1.0:
+            raise ValueError(f"flag_rate={self.flag_rate!r} must be a share in [0, 1].")
+        if self.capacity is not None and (
+            isinstance(self.capacity, bool) or int(self.capacity) != self.capacity
+            or self.capacity < 0
+        ):
+            raise ValueError(f"capacity={self.capacity!r} must be a whole number >= 0.")
+        if self.by is not None and self.capacity is None:
+            raise ValueError("by= only applies to capacity=: pass capacity=K with by=COLUMN.")
+
+    @classmethod
+    def coerce(cls, value: Any) -> OperatingPoint:
+        """An ``OperatingPoint`` from itself, a threshold (float) or a mapping."""
+        if isinstance(value, OperatingPoint):
+            return value
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"threshold", "flag_rate", "capacity", "by"}
+            if unknown:
+                raise ValueError(
+                    f"operating_point has unknown keys {sorted(unknown)}; allowed: "
+                    "'threshold', 'flag_rate', 'capacity', 'by'."
+                )
+            return cls(**dict(value))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return cls(threshold=float(value))
+        raise TypeError(
+            f"operating_point={value!r} must be a threshold (float), a mapping such as "
+            "{'capacity': 40, 'by': 'school_id'}, or an OperatingPoint."
+        )
+
+    def describe(self) -> str:
+        """A short readable description."""
+        if self.threshold is not None:
+            return f"threshold {self.threshold:g}"
+        if self.flag_rate is not None:
+            return f"flag rate {self.flag_rate:g}"
+        return f"capacity {self.capacity}" + (f" per {self.by}" if self.by else "")
+
+
+# ----------------------------------------------------------------------------- helpers
+def _labels_of(col: pd.Series) -> pd.Series:
+    """Group values as strings; missing values become ``"missing"``."""
+    if pd.api.types.is_float_dtype(col.dtype):
+        finite = col.dropna()
+        if len(finite) and np.all(np.mod(finite.to_numpy(), 1) == 0):
+            col = col.astype("Int64")
+    out = col.astype(object).where(col.notna(), MISSING)
+    return out.map(str)
+
+
+def _finite_quantiles(reps: np.ndarray, q: tuple[float, float]) -> np.ndarray:
+    """Quantiles along the last axis of the finite-or-infinite (non-NaN) values.
+
+    NaN where more than half the replicates are NaN.
+    """
+    reps = np.asarray(reps, dtype=np.float64)
+    out = np.full((*reps.shape[:-1], 2), np.nan)
+    ok = (~np.isnan(reps)).sum(axis=-1) * 2 >= reps.shape[-1]
+    if ok.any():
+        sel = reps[ok]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[ok] = np.nanquantile(sel, q, axis=-1, method="inverted_cdf").T
+    return out
+
+
+@functools.cache
+def _metric_functions(n_bins: int) -> dict[str, Any]:
+    return {
+        "base_rate": _metrics.base_rate,
+        "flag_rate": _metrics.flag_rate,
+        "tpr": _metrics.true_positive_rate,
+        "fpr": _metrics.false_positive_rate,
+        "precision": _metrics.precision,
+        "mean_predicted": _metrics.mean_predicted,
+        "ece": functools.partial(_metrics.expected_calibration_error, n_bins=n_bins),
+        "roc_auc": _metrics.roc_auc,
+    }
+
+
+def _point_estimates(
+    y: np.ndarray, s: np.ndarray, f: np.ndarray, groups: pd.DataFrame | None, n_bins: int
+) -> pd.DataFrame | pd.Series:
+    """Point estimates for one grouping (or overall) with fairlearn's MetricFrame.
+
+    ``y_pred`` is the row number, and one metric returns every measure: each
+    metric call costs MetricFrame a Python-level pass over its rows
+    (``np.stack`` in fairlearn 0.15), so one call instead of eight is about
+    eight times faster, and a one-dimensional ``y_pred`` stays on its fast path.
+    """
+    from fairlearn.metrics import MetricFrame
+
+    funcs = _metric_functions(n_bins)
+
+    def measures(y_true: Any, rows: Any) -> tuple[float, ...]:
+        rows = np.asarray(rows, dtype=np.intp)
+        return tuple(funcs[m](y_true, s[rows], f[rows]) for m in MEASURES)
+
+    sensitive = groups if groups is not None else pd.Series(np.zeros(y.size, dtype=np.int8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = MetricFrame(
+            metrics={"measures": measures},
+            y_true=y,
+            y_pred=np.arange(y.size),
+            sensitive_features=sensitive,
+        )
+    if groups is None:
+        return pd.Series(frame.overall["measures"], index=list(MEASURES))
+    values = frame.by_group["measures"]
+    return pd.DataFrame(values.tolist(), index=values.index, columns=list(MEASURES))
+
+
+def _cell_name(key: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+    if not key:
+        return "overall", "all"
+    return SEP.join(v for v, _ in key), SEP.join(val for _, val in key)
+
+
+# ----------------------------------------------------------------------------- Audit
+class Audit:
+    """Fairness audit at an operating point, by group and by intersection.
+
+    Build it with :func:`audit`, or directly from scores and flags. All the
+    work happens here, once; the object is immutable and its properties
+    return copies. Suppressed cells' counts are never stored.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Observed outcome, 1 for dropout. Rows where it is missing
+        (censored students) are dropped with a :class:`DataQualityWarning`.
+    y_score : array-like of shape (n,)
+        Predicted probability of dropout.
+    flags : array-like of bool of shape (n,)
+        Whether each row is flagged at the operating point.
+    groups : DataFrame
+        One column per audit grouping, aligned with the rows.
+    intersections : bool or int, default=True
+        Also audit intersections of 2..k groupings (k = all of them, or the
+        given int).
+    reference : "largest", "overall" or mapping, default="largest"
+        The reference cell of each grouping for disparity ratios (see the
+        module docstring). A mapping goes from grouping name (``"gender"``,
+        ``"gender × newly_arrived"``) to group (``"F"``, ``"F × 1"``);
+        unnamed groupings use the largest cell.
+    metrics : sequence of str, default=DISPARITY_METRICS
+        Measures compared in ratios.
+    n_boot : int, default=1000
+        Bootstrap replicates; 0 skips intervals.
+    confidence : float, default=0.95
+    random_state : int or None
+        Seed of the bootstrap.
+    min_cell : int, default=10
+        Cells with fewer students are suppressed.
+    n_bins : int, default=10
+        Bins for ECE and calibration curves.
+    operating_point : str, default="precomputed flags"
+        A description of how ``flags`` were made, for the outputs.
+    clusters : array-like of shape (n,), optional
+        A cluster label per row (the student id when a student has several
+        ``as_of`` snapshots). The bootstrap then resamples whole clusters,
+        within the stratum of each cluster's first row, so that a student's
+        correlated snapshots do not make the intervals too narrow.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> g = pd.DataFrame({"gender": rng.choice(["F", "M"], 400)})
+    >>> y = rng.random(400) < 0.2
+    >>> s = np.clip(0.2 + 0.3 * (y - 0.2) + rng.normal(0, 0.1, 400), 0.01, 0.99)
+    >>> a = Audit(y_true=y, y_score=s, flags=s >= 0.3, groups=g, n_boot=50,
+    ...           random_state=0)
+    >>> a.by_group[["grouping", "group", "n"]].to_dict("records")
+    [{'grouping': 'gender', 'group': 'F', 'n': 179}, {'grouping': 'gender', 'group': 'M', 'n': 221}]
+    >>> list(a.disparities.columns[:4])
+    ['grouping', 'group', 'reference', 'metric']
+    """
+
+    __slots__ = ("_cells", "_curves", "_disparities", "_frozen", "_params")
+
+    def __init__(
+        self,
+        *,
+        y_true: Any,
+        y_score: Any,
+        flags: Any,
+        groups: pd.DataFrame,
+        intersections: bool | int = True,
+        reference: str | Mapping[str, str] = "largest",
+        metrics: Sequence[str] = DISPARITY_METRICS,
+        n_boot: int = 1000,
+        confidence: float = 0.95,
+        random_state: int | None = None,
+        min_cell: int = MIN_CELL,
+        n_bins: int = 10,
+        operating_point: str = "precomputed flags",
+        clusters: Any = None,
+    ) -> None:
+        y, s, f, g, keep = self._validate(y_true, y_score, flags, groups)
+        cluster_codes = None
+        if clusters is not None:
+            labels = pd.Series(np.asarray(clusters, dtype=object).ravel())
+            if len(labels) != keep.size:
+                raise AlignmentError(
+                    table="clusters", problem="a length that does not match the rows",
+                    allowed=f"one cluster label per row ({keep.size})",
+                    fix="Pass the student id of each row.",
+                )
+            cluster_codes = pd.factorize(labels[keep])[0]
+        unknown = [m for m in metrics if m not in MEASURES]
+        if unknown:
+            raise ValueError(f"metrics={list(metrics)!r}: unknown {unknown}; allowed: {MEASURES}.")
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence={confidence!r} must lie strictly between 0 and 1.")
+        if int(n_boot) != n_boot or n_boot < 0:
+            raise ValueError(f"n_boot={n_boot!r} must be a whole number >= 0.")
+        if isinstance(reference, str) and reference not in ("largest", "overall"):
+            raise ValueError(
+                f"reference={reference!r} must be 'largest', 'overall' or a mapping "
+                "{grouping: group}."
+            )
+        variables = list(g.columns)
+        k_max = len(variables) if intersections is True else int(intersections or 1)
+        k_max = max(1, min(k_max, len(variables)))
+        groupings: list[tuple[str, ...]] = [()]
+        for k in range(1, k_max + 1):
+            groupings.extend(itertools.combinations(variables, k))
+
+        levels = {v: sorted(g[v].unique(), key=_level_key) for v in variables}
+        keys: list[tuple[tuple[str, str], ...]] = []
+        rows: list[np.ndarray] = []
+        points: list[dict[str, float]] = []
+        empty = np.zeros(0, dtype=np.intp)
+        nan_point = dict.fromkeys(MEASURES, np.nan)
+        for grouping in groupings:
+            if grouping:
+                indices = g.groupby(list(grouping), sort=False).indices
+                # MetricFrame for groups; intersections (2**k - 1 - k groupings, each
+                # a MetricFrame costing ~0.3 s) use the bootstrap kernel with unit
+                # weights, which the tests check against MetricFrame.
+                by_group = (
+                    _point_estimates(y, s, f, g[list(grouping)], n_bins)
+                    if len(grouping) == 1 else None
+                )
+                combos = itertools.product(*(levels[v] for v in grouping))
+            else:
+                indices = {(): np.arange(y.size)}
+                overall = _point_estimates(y, s, f, None, n_bins)
+                combos = iter([()])
+            for combo in combos:
+                lookup = combo[0] if len(combo) == 1 else combo
+                idx = indices.get(lookup, empty)
+                keys.append(tuple(zip(grouping, combo, strict=True)))
+                rows.append(np.asarray(idx, dtype=np.intp))
+                if not grouping:
+                    points.append({m: float(overall[m]) for m in MEASURES})
+                elif len(idx) and by_group is not None:
+                    rec = by_group.loc[lookup]
+                    points.append({m: float(rec[m]) for m in MEASURES})
+                elif len(idx):
+                    unit = CellData(np.asarray(idx, dtype=np.intp), y, s, f, n_bins)
+                    res = cell_measures(unit, np.ones((1, unit.rows.size)))
+                    points.append({m: float(res[m][0]) for m in MEASURES})
+                else:
+                    points.append(dict(nan_point))
+
+        counts = {k: int(r.size) for k, r in zip(keys, rows, strict=True)}
+        reasons = complementary_suppression(counts, min_cell=min_cell)
+
+        # Bootstrap every published, non-empty cell in one pass over the replicates.
+        alpha = (1 - confidence) / 2
+        q = (alpha, 1 - alpha)
+        cell_data = [
+            CellData(r, y, s, f, n_bins) if (r.size and k not in reasons) else None
+            for k, r in zip(keys, rows, strict=True)
+        ]
+        reps = np.full((len(keys), len(MEASURES), n_boot), np.nan)
+        if n_boot:
+            from threadpoolctl import threadpool_limits
+
+            atoms = g.groupby(variables, sort=False).ngroup().to_numpy()
+            if cluster_codes is not None:  # resample clusters (students), not rows
+                first = np.unique(cluster_codes, return_index=True)[1]
+                unit_atoms, expand = atoms[first], cluster_codes
+            else:
+                unit_atoms, expand = atoms, None
+            rng = np.random.default_rng(random_state)
+            done = 0
+            with threadpool_limits(limits=1):  # many small products: threads only contend
+                for weights in stratified_weights(unit_atoms, n_boot, rng):
+                    weights = weights.astype(np.float64)
+                    if expand is not None:
+                        weights = weights[:, expand]
+                    b = weights.shape[0]
+                    for i, cell in enumerate(cell_data):
+                        if cell is None:
+                            continue
+                        res = cell_measures(cell, weights[:, cell.rows])
+                        for j, m in enumerate(MEASURES):
+                            reps[i, j, done : done + b] = res[m]
+                    done += b
+        intervals = _finite_quantiles(reps, q) if n_boot else np.full((len(keys), len(MEASURES), 2), np.nan)
+
+        # Cells table: suppressed cells lose their count and every measure here.
+        records = []
+        for i, key in enumerate(keys):
+            grouping, group = _cell_name(key)
+            reason = reasons.get(key, "")
+            rec: dict[str, Any] = {"grouping": grouping, "group": group, "level": len(key)}
+            if reason == "small cell":
+                rec["n"] = f"<{min_cell}"
+            elif reason:
+                rec["n"] = "suppressed"
+            else:
+                rec["n"] = counts[key]
+            rec["suppressed"] = bool(reason)
+            rec["suppression"] = reason
+            for j, m in enumerate(MEASURES):
+                hide = bool(reason)
+                rec[m] = np.nan if hide else points[i][m]
+                rec[f"{m}_lo"] = np.nan if hide else intervals[i, j, 0]
+                rec[f"{m}_hi"] = np.nan if hide else intervals[i, j, 1]
+            records.append(rec)
+        cells = pd.DataFrame.from_records(records)
+        cells["n"] = cells["n"].astype(object)
+
+        disparities = self._ratios(
+            keys, counts, reasons, points, reps, q, groupings, reference, list(metrics)
+        )
+        curves = self._curves_of(keys, cell_data, min_cell)
+
+        params = {
+            "groups": variables,
+            "intersections": k_max,
+            "operating_point": operating_point,
+            "reference": reference if isinstance(reference, str) else dict(reference),
+            "metrics": list(metrics),
+            "n_boot": int(n_boot),
+            "confidence": float(confidence),
+            "random_state": random_state,
+            "min_cell": int(min_cell),
+            "n_bins": int(n_bins),
+            "band": list(BAND),
+            "bootstrap_unit": "row" if cluster_codes is None else "cluster",
+        }
+        object.__setattr__(self, "_cells", cells)
+        object.__setattr__(self, "_disparities", disparities)
+        object.__setattr__(self, "_curves", curves)
+        object.__setattr__(self, "_params", params)
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("An Audit is immutable; build a new one with audit(...).")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("An Audit is immutable; build a new one with audit(...).")
+
+    def __repr__(self) -> str:
+        n_find = len(self.findings)
+        return (
+            f"Audit(groups={self._params['groups']}, operating_point="
+            f"{self._params['operating_point']!r}, findings={n_find})"
+        )
+
+    # ---- construction helpers --------------------------------------------------------
+    @staticmethod
+    def _validate(y_true, y_score, flags, groups):
+        if isinstance(groups, pd.Series):
+            groups = groups.to_frame()
+        if not isinstance(groups, pd.DataFrame) or groups.shape[1] == 0:
+            raise TypeError("groups must be a DataFrame with one column per audit grouping.")
+        y = pd.to_numeric(pd.Series(np.asarray(y_true, dtype=object)), errors="coerce")
+        s = np.asarray(y_score, dtype=np.float64).ravel()
+        f = np.asarray(flags).ravel()
+        n = len(y)
+        if not (s.size == f.size == len(groups) == n):
+            raise AlignmentError(
+                table="audit input", problem="rows that do not line up",
+                allowed=f"y_true, y_score, flags and groups of equal length (got {n}, "
+                f"{s.size}, {f.size}, {len(groups)})",
+                fix="Pass labels, scores, flags and groups for the same rows, in the same order.",
+            )
+        keep = y.notna().to_numpy()
+        if not keep.all():
+            warnings.warn(
+                f"{int((~keep).sum())} rows without an outcome (censored or unlabelled) "
+                "were left out of the audit.",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+        y = y.to_numpy(dtype=np.float64)[keep]
+        if not np.isin(y, (0.0, 1.0)).all():
+            raise ValueError("y_true must be 0/1 (or boolean): 1 for dropout, 0 otherwise.")
+        s = s[keep]
+        if not np.isfinite(s).all() or s.min(initial=0) < 0 or s.max(initial=0) > 1:
+            raise ValueError("y_score must be probabilities in [0, 1] without missing values.")
+        f = f[keep].astype(bool)
+        g = groups.reset_index(drop=True).loc[keep].reset_index(drop=True)
+        g = pd.DataFrame({str(c): _labels_of(g[c]) for c in g.columns})
+        if y.size == 0:
+            raise ValueError("No labelled rows to audit.")
+        return y.astype(np.int8), s, f, g, keep
+
+    @staticmethod
+    def _ratios(keys, counts, reasons, points, reps, q, groupings, reference, metrics):
+        index = {k: i for i, k in enumerate(keys)}
+        mpos = {m: j for j, m in enumerate(MEASURES)}
+        records = []
+        for grouping in groupings:
+            if not grouping:
+                continue
+            name = SEP.join(grouping)
+            members = [k for k in keys if tuple(v for v, _ in k) == grouping]
+            published = [k for k in members if k not in reasons]
+            if reference == "overall":
+                ref = ()
+            elif isinstance(reference, Mapping) and name in reference:
+                wanted = str(reference[name])
+                match = [k for k in members if _cell_name(k)[1] == wanted]
+                if not match:
+                    raise ValueError(
+                        f"reference[{name!r}]={wanted!r} is not a group of {name!r}; "
+                        f"groups: {[_cell_name(k)[1] for k in members]}."
+                    )
+                ref = match[0]
+                if ref in reasons:
+                    raise ValueError(
+                        f"reference[{name!r}]={wanted!r} is a suppressed (small) cell; "
+                        "choose a larger reference group."
+                    )
+            else:
+                ref = max(published, key=lambda k: counts[k], default=None)
+            ref_label = "overall" if ref == () else (_cell_name(ref)[1] if ref else "")
+            for k in members:
+                if k == ref:
+                    continue
+                hide = k in reasons or ref is None
+                for m in metrics:
+                    rec = {
+                        "grouping": name, "group": _cell_name(k)[1], "reference": ref_label,
+                        "metric": m, "ratio": np.nan, "ratio_lo": np.nan, "ratio_hi": np.nan,
+                    }
+                    if not hide:
+                        i, r, j = index[k], index[ref], mpos[m]
+                        with np.errstate(divide="ignore", invalid="ignore"):
+                            point = np.float64(points[i][m]) / np.float64(points[r][m])
+                            rr = reps[i, j] / reps[r, j]
+                        rec["ratio"] = float(point)
+                        if rr.size:
+                            lo, hi = _finite_quantiles(rr, q)
+                            rec["ratio_lo"], rec["ratio_hi"] = float(lo), float(hi)
+                    ratio = rec["ratio"]
+                    rec["outside_band"] = bool(
+                        not hide and not math.isnan(ratio) and not BAND[0] <= ratio <= BAND[1]
+                    )
+                    rec["excludes_parity"] = bool(
+                        not hide and (rec["ratio_lo"] > 1 or rec["ratio_hi"] < 1)
+                    )
+                    rec["suppressed"] = hide
+                    records.append(rec)
+        cols = ["grouping", "group", "reference", "metric", "ratio", "ratio_lo", "ratio_hi",
+                "outside_band", "excludes_parity", "suppressed"]
+        return pd.DataFrame.from_records(records, columns=cols)
+
+    @staticmethod
+    def _curves_of(keys, cell_data, min_cell):
+        curves = []
+        for key, cell in zip(keys, cell_data, strict=True):
+            if cell is None:
+                continue
+            onehot = cell.bin_onehot
+            count = onehot.sum(axis=0)
+            keep = count >= min_cell
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pred = (cell.score @ onehot) / count
+                obs = (cell.y @ onehot) / count
+            grouping, group = _cell_name(key)
+            curves.append({
+                "grouping": grouping, "group": group,
+                "mean_predicted": [float(v) for v in pred[keep]],
+                "observed": [float(v) for v in obs[keep]],
+            })
+        return curves
+
+    # ---- results ---------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, Any]:
+        """The settings the audit ran with."""
+        return json.loads(json.dumps(self._params))
+
+    @property
+    def overall(self) -> pd.Series:
+        """Measures and intervals for everyone, with ``n``."""
+        row = self._cells[self._cells["level"] == 0].iloc[0]
+        return row.drop(["grouping", "group", "level", "suppressed", "suppression"]).copy()
+
+    @property
+    def by_group(self) -> pd.DataFrame:
+        """One row per group of each grouping: ``n``, measures, ``<measure>_lo/_hi``.
+
+        Suppressed cells have ``n`` ``"<10"`` (or ``"suppressed"`` for
+        complementary suppression), NaN measures and ``suppressed=True``.
+        """
+        return self._cells[self._cells["level"] == 1].reset_index(drop=True).copy()
+
+    @property
+    def by_intersection(self) -> pd.DataFrame:
+        """Like :attr:`by_group`, for every intersection of two or more groupings."""
+        return self._cells[self._cells["level"] >= 2].reset_index(drop=True).copy()
+
+    @property
+    def disparities(self) -> pd.DataFrame:
+        """Every disparity ratio against its grouping's reference, with its interval."""
+        return self._disparities.copy()
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        """Ratios outside ``[0.8, 1.25]``, largest departure from parity first.
+
+        ``excludes_parity`` says whether the interval excludes 1.
+        """
+        d = self._disparities[self._disparities["outside_band"]].copy()
+        order = np.abs(np.log(d["ratio"].astype(float).replace(0, 1e-12)))
+        d = d.assign(_o=order).sort_values(["excludes_parity", "_o"], ascending=[False, False])
+        return d.drop(columns="_o").reset_index(drop=True)
+
+    @property
+    def calibration_curves(self) -> list[dict[str, Any]]:
+        """Per published cell, bin means of predicted and observed (bins with >= min_cell)."""
+        return json.loads(json.dumps(self._curves))
+
+    # ---- serialisation ---------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON-safe Python: NaN -> None, infinity -> ``"inf"``."""
+        return {
+            "schema": "dropoutrisk.audit/1",
+            "params": self.params,
+            "rules": {
+                "finding": "ratio point estimate outside [0.8, 1.25]; excludes_parity tells "
+                "whether the bootstrap interval excludes 1",
+                "reference": "largest published group of each grouping unless set",
+                "suppression": f"cells with n < {self._params['min_cell']} and the "
+                "complementary cells that would let them be recovered by subtraction are "
+                "suppressed in every output",
+            },
+            "overall": _records(self._cells[self._cells["level"] == 0])[0],
+            "by_group": _records(self.by_group),
+            "by_intersection": _records(self.by_intersection),
+            "disparities": _records(self._disparities),
+            "findings": _records(self.findings),
+            "calibration_curves": self.calibration_curves,
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as strict JSON (no NaN literals)."""
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
+
+    def to_html(self, *, title: str = "Fairness audit") -> str:
+        """A self-contained HTML page: findings, tables and plots (inline SVG)."""
+        from dropoutrisk.fairness._plots import render_html
+
+        return render_html(self, title=title)
+
+    def plot_calibration(self, grouping: str | None = None, *, ax: Any = None) -> Any:
+        """Calibration curves of each published group of ``grouping``; returns the Axes."""
+        from dropoutrisk.fairness._plots import plot_calibration
+
+        return plot_calibration(self, grouping, ax=ax)
+
+    def plot_rates(
+        self, metric: str = "flag_rate", grouping: str | None = None, *, ax: Any = None
+    ) -> Any:
+        """Bars of ``metric`` by group with interval error bars; returns the Axes."""
+        from dropoutrisk.fairness._plots import plot_rates
+
+        return plot_rates(self, metric, grouping, ax=ax)
+
+
+def _level_key(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1 if value != MISSING else 2, value)
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return round(v, 6)
+    return v
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): _json_value(v) for k, v in rec.items()}
+        for rec in frame.to_dict(orient="records")
+    ]
+
+
+# ----------------------------------------------------------------------------- audit()
+def _model_input(model: Any, features: pd.DataFrame) -> pd.DataFrame:
+    names = getattr(model, "feature_names_in_", None)
+    if names is not None and not hasattr(model, "transform_input"):
+        missing = [c for c in names if c not in features.columns]
+        if missing:
+            raise MissingColumnError(
+                table="features", column=str(missing[0]),
+                problem=f"{len(missing)} model features are missing: {list(missing)[:10]}",
+                fix="Pass the feature frame the model was fitted on.",
+            )
+        return features[list(names)]
+    return features
+
+
+def _align_labels(labels: Any, features: pd.DataFrame | None) -> Any:
+    if not isinstance(labels, pd.Series) or features is None:
+        return labels
+    if labels.index.equals(features.index):
+        return labels
+    if labels.index.is_unique and features.index.is_unique:
+        return labels.reindex(features.index)
+    raise AlignmentError(
+        table="labels", problem="an index that does not match the features",
+        allowed="the same index in the same order, or unique indexes on both",
+        fix="Build labels and features for the same snapshots (build_labels with the same "
+        "as_of), or pass labels as an array in feature-row order.",
+    )
+
+
+def audit(
+    model: Any = None,
+    features: pd.DataFrame | None = None,
+    labels: Any = None,
+    *,
+    groups: Sequence[str] | pd.DataFrame,
+    intersections: bool | int = True,
+    operating_point: float | Mapping[str, Any] | OperatingPoint | None = None,
+    scores: Any = None,
+    flags: Any = None,
+    reference: str | Mapping[str, str] = "largest",
+    metrics: Sequence[str] = DISPARITY_METRICS,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    random_state: int | None = None,
+    min_cell: int = MIN_CELL,
+    n_bins: int = 10,
+) -> Audit:
+    """Audit a model's flags and calibration by group and intersection.
+
+    Parameters
+    ----------
+    model : estimator, optional
+        Anything with ``predict_proba`` (a :class:`~dropoutrisk.models.RiskModel`,
+        a scikit-learn classifier). Not needed when ``scores`` are given.
+    features : DataFrame, optional
+        The feature frame (for example from ``build_features``): model input,
+        and the source of ``groups`` and of ``operating_point["by"]`` when
+        those name columns.
+    labels : Series or array-like
+        1 for dropout, 0 otherwise, missing for censored rows (dropped).
+        A Series is aligned with ``features`` by index.
+    groups : list of str or DataFrame
+        Columns of ``features`` to audit by (``["gender", "newly_arrived",
+        "special_support"]``), or a frame of group labels aligned with the rows.
+    intersections : bool or int, default=True
+        Also audit every combination of 2..k groupings (k = all, or the int).
+    operating_point : float, mapping or OperatingPoint, optional
+        A threshold (``0.3``), ``{"flag_rate": 0.1}``, or
+        ``{"capacity": 40, "by": "school_id"}``. Threshold and capacity are
+        delegated to ``model.flag`` when the model has one. Without it (and
+        without ``flags``), the model's default flag is used.
+    scores : array-like, optional
+        Precomputed probabilities, instead of ``model.predict_proba``.
+    flags : array-like of bool, optional
+        Precomputed flags; then ``operating_point`` is ignored.
+    reference, metrics, n_boot, confidence, random_state, min_cell, n_bins
+        See :class:`Audit`.
+
+    Returns
+    -------
+    Audit
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> X = pd.DataFrame({"gender": rng.choice(["F", "M"], 300),
+    ...                   "newly_arrived": rng.choice([0, 1], 300, p=[0.9, 0.1])})
+    >>> y = pd.Series(rng.random(300) < 0.2, index=X.index)
+    >>> p = np.clip(0.2 + 0.4 * (y - 0.2) + rng.normal(0, 0.1, 300), 0, 1)
+    >>> a = audit(features=X, labels=y, scores=p, groups=["gender", "newly_arrived"],
+    ...           operating_point={"flag_rate": 0.2}, n_boot=100, random_state=0)
+    >>> a.by_intersection["grouping"].unique().tolist()
+    ['gender × newly_arrived']
+    >>> float(a.overall["flag_rate"])
+    0.2
+    """
+    if labels is None:
+        raise ValueError("labels are required: 1 for dropout, 0 otherwise, one per row.")
+    if model is None and scores is None:
+        raise ValueError("Pass a model (with predict_proba) or precomputed scores=.")
+    if isinstance(groups, str):
+        groups = [groups]
+    if isinstance(groups, pd.Series):
+        groups = groups.to_frame()
+    if not isinstance(groups, pd.DataFrame):
+        cols = list(groups)
+        if features is None:
+            raise ValueError("groups names columns, so features= is needed (or pass a frame).")
+        missing = [c for c in cols if c not in features.columns]
+        if missing:
+            raise MissingColumnError(
+                table="features", column=str(missing[0]),
+                problem=f"the audit group column is missing (missing: {missing})",
+                allowed=f"columns of the feature frame, e.g. {list(features.columns)[:8]}",
+                fix="Build features with the background columns, or pass groups as a frame.",
+            )
+        groups = features[cols]
+    x_model = _model_input(model, features) if (model is not None and features is not None) else None
+    if scores is None:
+        if x_model is None:
+            raise ValueError("features= is needed to score with the model.")
+        proba = np.asarray(model.predict_proba(x_model))
+        scores = proba[:, 1] if proba.ndim == 2 else proba
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = _align_labels(labels, features)
+    clusters = None
+    if features is not None and not features.index.is_unique:
+        clusters = features.index.to_numpy()
+
+    if flags is not None:
+        description = "precomputed flags"
+    else:
+        from dropoutrisk.models._flagging import flag_scores
+
+        op = None if operating_point is None else OperatingPoint.coerce(operating_point)
+        index = features.index if features is not None else pd.RangeIndex(scores.size)
+        by = None
+        if op is not None and op.by is not None:
+            if features is None or op.by not in features.columns:
+                raise MissingColumnError(
+                    table="features", column=op.by,
+                    problem="the capacity column is missing",
+                    fix="Pass features with that column, or capacity without by.",
+                )
+            by = features[op.by].to_numpy()
+        if op is None:
+            if model is None or not hasattr(model, "flag") or x_model is None:
+                raise ValueError(
+                    "Pass operating_point= (threshold, flag_rate or capacity) or flags=; "
+                    "without a model that can flag there is no default."
+                )
+            flags = np.asarray(model.flag(x_model), dtype=bool)
+            description = "model default"
+        elif op.flag_rate is not None:
+            k = int(round(op.flag_rate * scores.size))
+            flags = flag_scores(scores, scores, index, capacity=k).to_numpy()
+            description = op.describe()
+        elif model is not None and hasattr(model, "flag") and x_model is not None:
+            flags = np.asarray(
+                model.flag(x_model, threshold=op.threshold, capacity=op.capacity, by=by),
+                dtype=bool,
+            )
+            description = op.describe()
+        else:
+            flags = flag_scores(
+                scores, scores, index, threshold=op.threshold, capacity=op.capacity, groups=by
+            ).to_numpy()
+            description = op.describe()
+    return Audit(
+        y_true=labels,
+        y_score=scores,
+        flags=flags,
+        groups=groups,
+        intersections=intersections,
+        reference=reference,
+        metrics=metrics,
+        n_boot=n_boot,
+        confidence=confidence,
+        random_state=random_state,
+        min_cell=min_cell,
+        n_bins=n_bins,
+        operating_point=description,
+        clusters=clusters,
+    )

@@ -1,0 +1,644 @@
+"""The indicator catalogue: what each feature means, and how it is exported.
+
+The catalogue drives feature building, reason texts, dimension totals and the
+data dictionary (``docs/catalogue.md`` is generated from it). Every indicator
+records its dimension, Swedish and English descriptions, whether staff can act
+on it, the direction that raises risk, its source table and its time window.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "CONTEXT_COLUMNS",
+    "DEFAULT_ITEM_GROUPS",
+    "DIMENSIONS",
+    "Catalogue",
+    "Indicator",
+    "default_catalogue",
+]
+
+#: The five Plug In dimensions plus ``background`` (audit only by default).
+DIMENSIONS: tuple[str, ...] = (
+    "behavioural",
+    "academic",
+    "cognitive",
+    "psychological",
+    "socio_emotional",
+    "background",
+)
+
+#: Columns that come first in every feature frame, before the indicators.
+CONTEXT_COLUMNS: tuple[str, ...] = ("as_of", "school_id", "cohort")
+
+#: Assessment item-name prefix -> the score feature it feeds. Items whose name
+#: starts with none of the prefixes are ignored. Override it per catalogue with
+#: :meth:`Catalogue.with_item_groups`.
+DEFAULT_ITEM_GROUPS: tuple[tuple[str, str], ...] = (
+    ("cog_", "cognitive_score"),
+    ("psy_", "psychological_score"),
+    ("soc_", "socio_emotional_score"),
+    ("beh_", "teacher_behaviour_rating"),
+    ("aca_", "teacher_academic_rating"),
+)
+
+Dimension = Literal[
+    "behavioural", "academic", "cognitive", "psychological", "socio_emotional", "background"
+]
+Unit = Literal["fraction", "count", "days", "minutes", "score", "points", "weeks", "none"]
+
+
+class Indicator(BaseModel):
+    """One feature of the catalogue.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the feature frame.
+    dimension : str
+        One of :data:`DIMENSIONS`.
+    description_sv, description_en : str
+        What the feature measures, in Swedish and English.
+    actionable : bool
+        Whether school staff can act on it (attendance can change; gender cannot).
+    risk_direction : {"higher", "lower", "none"}
+        ``"higher"`` means a higher value raises risk.
+    source_table : str
+        The canonical table (or external table) the feature comes from.
+    window : str
+        The time window, e.g. ``"last 4 weeks"``.
+    kind : {"numeric", "binary", "categorical"}
+    unit : str
+        One of ``fraction, count, days, minutes, score, points, weeks, none``.
+    categories : tuple of str
+        The fixed categories of a categorical feature (empty otherwise).
+    template_sv, template_en : str
+        Reason sentences with ``{value}`` and ``{reference}`` placeholders.
+
+    Examples
+    --------
+    >>> ind = default_catalogue().get("attendance_rate_4w")
+    >>> ind.dimension, ind.risk_direction, ind.unit
+    ('behavioural', 'lower', 'fraction')
+    >>> ind.template_en.format(value="71%", reference="93%")
+    'Attendance over the last 4 weeks was 71% (school median 93%).'
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    dimension: Dimension
+    description_sv: str = Field(min_length=1)
+    description_en: str = Field(min_length=1)
+    actionable: bool
+    risk_direction: Literal["higher", "lower", "none"]
+    source_table: str = Field(min_length=1)
+    window: str = Field(min_length=1)
+    kind: Literal["numeric", "binary", "categorical"]
+    unit: Unit = "none"
+    categories: tuple[str, ...] = ()
+    template_sv: str = Field(min_length=1)
+    template_en: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Indicator:
+        if self.kind == "categorical" and not self.categories:
+            raise ValueError(f"Indicator {self.name!r} is categorical but lists no categories.")
+        if self.kind != "categorical" and self.categories:
+            raise ValueError(f"Indicator {self.name!r} is {self.kind} but lists categories.")
+        for lang, text in (("sv", self.template_sv), ("en", self.template_en)):
+            if "{value}" not in text:
+                raise ValueError(f"template_{lang} of {self.name!r} needs a {{value}} placeholder.")
+        return self
+
+
+class Catalogue(BaseModel):
+    """An ordered, immutable set of indicators.
+
+    Parameters
+    ----------
+    indicators : tuple of Indicator
+        In output order; names must be unique.
+    item_groups : tuple of (prefix, feature) pairs
+        Which assessment items feed which score feature, by item-name prefix.
+        When several prefixes match, the longest wins.
+
+    Examples
+    --------
+    >>> cat = default_catalogue()
+    >>> cat.names[:3]
+    ('attendance_rate', 'attendance_rate_2w', 'attendance_rate_4w')
+    >>> "gender" in cat.model_features()
+    False
+    >>> "gender" in cat.model_features(include_background=True)
+    True
+    >>> cat.dimension_of("failed_core_course")
+    'academic'
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    indicators: tuple[Indicator, ...]
+    item_groups: tuple[tuple[str, str], ...] = DEFAULT_ITEM_GROUPS
+
+    @model_validator(mode="after")
+    def _check(self) -> Catalogue:
+        seen: set[str] = set()
+        dupes = [i.name for i in self.indicators if i.name in seen or seen.add(i.name)]
+        if dupes:
+            raise ValueError(f"Indicator names must be unique; repeated: {sorted(set(dupes))}.")
+        clash = seen & set(CONTEXT_COLUMNS)
+        if clash:
+            raise ValueError(f"Indicator names {sorted(clash)} clash with the context columns.")
+        prefixes = [p for p, _ in self.item_groups]
+        if len(set(prefixes)) != len(prefixes) or any(not p for p in prefixes):
+            raise ValueError("item_groups prefixes must be non-empty and unique.")
+        return self
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Indicator names, in catalogue order."""
+        return tuple(i.name for i in self.indicators)
+
+    def get(self, name: str) -> Indicator:
+        """Return the indicator called ``name``.
+
+        Raises
+        ------
+        KeyError
+            If there is none; the message lists the known names.
+        """
+        for ind in self.indicators:
+            if ind.name == name:
+                return ind
+        raise KeyError(
+            f"No indicator {name!r} in the catalogue; known: {', '.join(self.names)}."
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __len__(self) -> int:
+        return len(self.indicators)
+
+    def model_features(self, include_background: bool = False) -> list[str]:
+        """Return the feature names a model uses, in catalogue order.
+
+        Parameters
+        ----------
+        include_background : bool, default False
+            Background features (gender, newly arrived, parents' education, ...)
+            are kept for the fairness audit and left out of the model unless a
+            user opts in here.
+        """
+        return [
+            i.name
+            for i in self.indicators
+            if include_background or i.dimension != "background"
+        ]
+
+    def dimension_of(self, name: str) -> str:
+        """Return the dimension of feature ``name``."""
+        return self.get(name).dimension
+
+    def by_dimension(self) -> dict[str, list[str]]:
+        """Return feature names grouped by dimension (every dimension, in :data:`DIMENSIONS` order)."""
+        return {d: [i.name for i in self.indicators if i.dimension == d] for d in DIMENSIONS}
+
+    def subset(self, names: list[str] | tuple[str, ...]) -> Catalogue:
+        """Return a catalogue with only ``names``, in the order given.
+
+        Examples
+        --------
+        >>> default_catalogue().subset(["failed_courses", "attendance_rate"]).names
+        ('failed_courses', 'attendance_rate')
+        """
+        return self.model_copy(update={"indicators": tuple(self.get(n) for n in names)})
+
+    def with_item_groups(self, item_groups: Mapping[str, str]) -> Catalogue:
+        """Return a copy with another assessment-item mapping (prefix -> score feature).
+
+        Examples
+        --------
+        >>> cat = default_catalogue().with_item_groups({"q_belong": "socio_emotional_score"})
+        >>> cat.item_groups
+        (('q_belong', 'socio_emotional_score'),)
+        """
+        return Catalogue(indicators=self.indicators, item_groups=tuple(item_groups.items()))
+
+    def item_feature(self, item: str) -> str | None:
+        """Return the score feature an assessment item feeds (longest prefix wins), or None.
+
+        Examples
+        --------
+        >>> default_catalogue().item_feature("soc_belonging")
+        'socio_emotional_score'
+        >>> default_catalogue().item_feature("other") is None
+        True
+        """
+        best: tuple[int, str] | None = None
+        for prefix, feature in self.item_groups:
+            if item.startswith(prefix) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), feature)
+        return None if best is None else best[1]
+
+    def to_markdown(self) -> str:
+        """Return the data dictionary as Markdown (one table per dimension).
+
+        Examples
+        --------
+        >>> print(default_catalogue().to_markdown().splitlines()[0])
+        # Indicator catalogue
+        """
+        lines = [
+            "# Indicator catalogue",
+            "",
+            "<!-- Generated by dropoutrisk.features.default_catalogue().to_markdown();"
+            " do not edit by hand. -->",
+            "",
+            _INTRO.strip(),
+            "",
+        ]
+        for dim, names in self.by_dimension().items():
+            if not names:
+                continue
+            lines += [f"## {_DIMENSION_TITLES[dim]}", ""]
+            lines.append(
+                "| Name | Kind | Unit | Actionable | Raises risk | Source | Window "
+                "| Description (en) | Beskrivning (sv) |"
+            )
+            lines.append("|---|---|---|---|---|---|---|---|---|")
+            for n in names:
+                i = self.get(n)
+                kind = i.kind + (f" ({', '.join(i.categories)})" if i.categories else "")
+                cells = [
+                    f"`{i.name}`",
+                    kind,
+                    i.unit,
+                    "yes" if i.actionable else "no",
+                    _DIRECTION_TEXT[i.risk_direction],
+                    i.source_table,
+                    i.window,
+                    i.description_en,
+                    i.description_sv,
+                ]
+                lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+            lines.append("")
+        if self.item_groups:
+            lines += ["## Assessment items", "", "| Item-name prefix | Feeds |", "|---|---|"]
+            lines += [f"| `{p}` | `{f}` |" for p, f in self.item_groups]
+            lines.append("")
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        """Return the data dictionary as a standalone HTML fragment (one table per dimension).
+
+        Examples
+        --------
+        >>> default_catalogue().to_html().startswith('<section class="dropoutrisk-catalogue">')
+        True
+        """
+        out = ['<section class="dropoutrisk-catalogue">', "<h1>Indicator catalogue</h1>"]
+        for dim, names in self.by_dimension().items():
+            if not names:
+                continue
+            out.append(f"<h2>{html.escape(_DIMENSION_TITLES[dim])}</h2>")
+            out.append("<table>")
+            heads = ["Name", "Kind", "Unit", "Actionable", "Raises risk", "Source", "Window",
+                     "Description (en)", "Beskrivning (sv)"]
+            out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr></thead>")
+            out.append("<tbody>")
+            for n in names:
+                i = self.get(n)
+                kind = i.kind + (f" ({', '.join(i.categories)})" if i.categories else "")
+                cells = [f"<code>{html.escape(i.name)}</code>"] + [
+                    html.escape(c)
+                    for c in (
+                        kind,
+                        i.unit,
+                        "yes" if i.actionable else "no",
+                        _DIRECTION_TEXT[i.risk_direction],
+                        i.source_table,
+                        i.window,
+                        i.description_en,
+                        i.description_sv,
+                    )
+                ]
+                out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            out.append("</tbody></table>")
+        out.append("</section>")
+        return "\n".join(out)
+
+
+_DIMENSION_TITLES = {
+    "behavioural": "Behavioural (beteendemässig)",
+    "academic": "Academic (akademisk)",
+    "cognitive": "Cognitive (kognitiv)",
+    "psychological": "Psychological (psykologisk)",
+    "socio_emotional": "Socio-emotional (socioemotionell)",
+    "background": "Background (bakgrund; audit only unless opted in)",
+}
+
+_DIRECTION_TEXT = {"higher": "higher value", "lower": "lower value", "none": "no direction"}
+
+_INTRO = """
+Every feature is computed at a date `as_of` from events dated strictly **before** `as_of`
+(the knowledge date). A student is in the feature frame when the first school year of the
+student's cohort started on or before `as_of` and no outcome (dropout, completion, move, ...)
+is dated before `as_of`. Windows:
+
+- *current school year*: from the school-year start (the Monday on or after 15 August) of the
+  school year `as_of` falls in, up to the day before `as_of`.
+- *last N weeks*: the N x 7 days before `as_of` (rolling weeks that end at `as_of`, not calendar weeks).
+- *first 2 weeks*: the first 14 days of the current school year (the student's own baseline);
+  the baseline change is missing until the last 4 weeks lie wholly after it (week 6).
+
+Attendance fractions are minute-weighted (`1 - absent_minutes / scheduled_minutes`). Weekly
+fractions skip weeks without scheduled minutes (holidays). Trends are ordinary least-squares slopes
+over at least 3 weeks, computed from running sums (n, Σx, Σy, Σxy, Σx²), so partial results merge
+across partitions; volatility is the sample standard deviation of the change between adjacent
+weeks. The unexcused share counts only absence whose `excused` flag is recorded. A fully absent day
+has an absent lesson and no attended one; a run of them goes on over days without lessons
+(weekends, holidays) and ends at a day with an attended lesson or after more than 21 days without
+lessons. Grades use each course's latest grade before `as_of` (grade points A=20, B=17.5, C=15,
+D=12.5, E=10, F=0; "-" is ungraded); core courses are Swedish (SVE, SVA), English (ENG) and
+Mathematics (MAT); a term is a calendar half-year (January-June, July-December). Survey and
+teacher-rating scores are the mean over items of each item's latest value, with items assigned by
+name prefix (table below). `grade_year` is derived from the cohort and `as_of` (1-4), so that a
+past `as_of` gets the year of study it had then.
+Missing values are NaN: for example no grades yet, or fewer than three weeks with lessons for a trend.
+Counts of concern reports are 0 when the `concerns` table is given and the student has none,
+and NaN when the table is not given at all. Background features are for the fairness audit and are
+left out of the model unless a user opts in; they correlate with risk but are not causes.
+"""
+
+
+def _ind(
+    name: str,
+    dimension: str,
+    sv: str,
+    en: str,
+    *,
+    actionable: bool,
+    risk: str,
+    source: str,
+    window: str,
+    kind: str = "numeric",
+    unit: str = "none",
+    categories: tuple[str, ...] = (),
+    tsv: str | None = None,
+    ten: str | None = None,
+) -> Indicator:
+    return Indicator(
+        name=name,
+        dimension=dimension,  # type: ignore[arg-type]
+        description_sv=sv,
+        description_en=en,
+        actionable=actionable,
+        risk_direction=risk,  # type: ignore[arg-type]
+        source_table=source,
+        window=window,
+        kind=kind,  # type: ignore[arg-type]
+        unit=unit,  # type: ignore[arg-type]
+        categories=categories,
+        template_sv=tsv or f"{sv}: {{value}} (skolans median {{reference}}).",
+        template_en=ten or f"{en}: {{value}} (school median {{reference}}).",
+    )
+
+
+_YEAR = "current school year"
+_EDU = ("compulsory", "upper_secondary", "post_secondary", "unknown")
+
+
+def _build_default() -> tuple[Indicator, ...]:
+    b, a = "behavioural", "academic"
+    att = "attendance"
+    return (
+        # --- behavioural: attendance ---
+        _ind("attendance_rate", b, "Närvaro sedan läsårets start",
+             "Attendance since the start of the school year",
+             actionable=True, risk="lower", source=att, window=_YEAR, unit="fraction",
+             tsv="Närvaron sedan läsårets start var {value} (skolans median {reference}).",
+             ten="Attendance since the start of the school year was {value} (school median {reference})."),
+        _ind("attendance_rate_2w", b, "Närvaro de senaste 2 veckorna",
+             "Attendance over the last 2 weeks",
+             actionable=True, risk="lower", source=att, window="last 2 weeks", unit="fraction",
+             tsv="Närvaron de senaste 2 veckorna var {value} (skolans median {reference}).",
+             ten="Attendance over the last 2 weeks was {value} (school median {reference})."),
+        _ind("attendance_rate_4w", b, "Närvaro de senaste 4 veckorna",
+             "Attendance over the last 4 weeks",
+             actionable=True, risk="lower", source=att, window="last 4 weeks", unit="fraction",
+             tsv="Närvaron de senaste 4 veckorna var {value} (skolans median {reference}).",
+             ten="Attendance over the last 4 weeks was {value} (school median {reference})."),
+        _ind("unexcused_share", b, "Andel av frånvaron som är ogiltig",
+             "Share of absence that is unexcused",
+             actionable=True, risk="higher", source=att, window=_YEAR, unit="fraction",
+             tsv="Andelen ogiltig frånvaro var {value} (skolans median {reference}).",
+             ten="The unexcused share of absence was {value} (school median {reference})."),
+        _ind("late_count", b, "Antal lektioner med sen ankomst",
+             "Number of lessons arrived late to",
+             actionable=True, risk="higher", source=att, window=_YEAR, unit="count",
+             tsv="Eleven kom sent {value} gånger i år (skolans median {reference}).",
+             ten="The student arrived late {value} times this year (school median {reference})."),
+        _ind("late_minutes", b, "Minuter sen ankomst", "Minutes of late arrival",
+             actionable=True, risk="higher", source=att, window=_YEAR, unit="minutes",
+             tsv="Eleven kom sammanlagt {value} minuter för sent i år (skolans median {reference}).",
+             ten="The student was {value} minutes late in total this year (school median {reference})."),
+        _ind("attendance_trend_8w", b,
+             "Trend i veckonärvaro, förändring per vecka (lutning över 8 veckor)",
+             "Trend of weekly attendance, change per week (slope over 8 weeks)",
+             actionable=True, risk="lower", source=att, window="last 8 weeks", unit="fraction",
+             tsv="Närvaron har ändrats med {value} per vecka de senaste 8 veckorna "
+                 "(skolans median {reference}).",
+             ten="Attendance changed by {value} per week over the last 8 weeks "
+                 "(school median {reference})."),
+        _ind("attendance_change_baseline", b,
+             "Närvaro de senaste 4 veckorna minus närvaron läsårets första 2 veckor",
+             "Attendance over the last 4 weeks minus attendance in the first 2 weeks of the year",
+             actionable=True, risk="lower", source=att,
+             window="last 4 weeks vs first 2 weeks of the school year", unit="fraction",
+             tsv="Närvaron har ändrats med {value} jämfört med läsårets början "
+                 "(skolans median {reference}).",
+             ten="Attendance changed by {value} compared with the start of the school year "
+                 "(school median {reference})."),
+        _ind("longest_absence_streak_days", b,
+             "Längsta följd av skoldagar med hel frånvaro",
+             "Longest run of consecutive school days fully absent",
+             actionable=True, risk="higher", source=att, window=_YEAR, unit="days",
+             tsv="Den längsta frånvaroperioden var {value} skoldagar i följd "
+                 "(skolans median {reference}).",
+             ten="The longest absence was {value} school days in a row (school median {reference})."),
+        _ind("attendance_volatility", b,
+             "Variation i närvaro från vecka till vecka (standardavvikelse)",
+             "Week-to-week variation of attendance (standard deviation of the change)",
+             actionable=True, risk="higher", source=att, window="last 8 weeks", unit="fraction",
+             tsv="Närvaron svängde med {value} från vecka till vecka (skolans median {reference}).",
+             ten="Attendance swung by {value} from week to week (school median {reference})."),
+        # --- academic: grades ---
+        _ind("failed_courses", a, "Antal kurser med betyget F", "Number of courses graded F",
+             actionable=True, risk="higher", source="grades", window="all terms before as_of",
+             unit="count",
+             tsv="Eleven har F i {value} kurser (skolans median {reference}).",
+             ten="The student has an F in {value} courses (school median {reference})."),
+        _ind("failed_core_course", a, "F i en kärnkurs (svenska, engelska eller matematik)",
+             "F in a core course (Swedish, English or Mathematics)",
+             actionable=True, risk="higher", source="grades", window="all terms before as_of",
+             kind="binary",
+             tsv="F i en kärnkurs (svenska, engelska eller matematik): {value} "
+                 "(skolans median {reference}).",
+             ten="F in a core course (Swedish, English or Mathematics): {value} "
+                 "(school median {reference})."),
+        _ind("ungraded_share", a, "Andel kurser utan betyg (streck)",
+             "Share of courses without a grade (dash)",
+             actionable=True, risk="higher", source="grades", window="all terms before as_of",
+             unit="fraction",
+             tsv="Andelen kurser utan betyg var {value} (skolans median {reference}).",
+             ten="The share of courses without a grade was {value} (school median {reference})."),
+        _ind("grade_point_mean", a, "Genomsnittlig betygspoäng (A=20 ... F=0)",
+             "Mean grade points (A=20 ... F=0)",
+             actionable=True, risk="lower", source="grades", window="all terms before as_of",
+             unit="points",
+             tsv="Betygspoängen var i snitt {value} (skolans median {reference}).",
+             ten="The mean grade points were {value} (school median {reference})."),
+        _ind("grade_point_change", a,
+             "Förändring i genomsnittlig betygspoäng mot föregående termin",
+             "Change in mean grade points against the previous term",
+             actionable=True, risk="lower", source="grades", window="last two graded terms",
+             unit="points",
+             tsv="Betygspoängen ändrades med {value} mot förra terminen "
+                 "(skolans median {reference}).",
+             ten="Mean grade points changed by {value} against the previous term "
+                 "(school median {reference})."),
+        # --- behavioural: concern reports ---
+        _ind("concerns_30d", b, "Orosanmälningar de senaste 30 dagarna",
+             "Concern reports in the last 30 days",
+             actionable=True, risk="higher", source="concerns", window="last 30 days",
+             unit="count",
+             tsv="{value} orosanmälningar de senaste 30 dagarna (skolans median {reference}).",
+             ten="{value} concern reports in the last 30 days (school median {reference})."),
+        _ind("concerns_90d", b, "Orosanmälningar de senaste 90 dagarna",
+             "Concern reports in the last 90 days",
+             actionable=True, risk="higher", source="concerns", window="last 90 days",
+             unit="count",
+             tsv="{value} orosanmälningar de senaste 90 dagarna (skolans median {reference}).",
+             ten="{value} concern reports in the last 90 days (school median {reference})."),
+        _ind("days_since_concern", b, "Dagar sedan den senaste orosanmälan",
+             "Days since the latest concern report",
+             actionable=True, risk="lower", source="concerns", window="all before as_of",
+             unit="days",
+             tsv="Den senaste orosanmälan var {value} dagar sedan (skolans median {reference}).",
+             ten="The latest concern report was {value} days ago (school median {reference})."),
+        # --- survey and teacher ratings ---
+        _ind("cognitive_score", "cognitive",
+             "Kognitivt engagemang (enkät: studiestrategier, koppling skola-framtid)",
+             "Cognitive engagement (survey: learning strategies, link between school and goals)",
+             actionable=True, risk="lower", source="assessments",
+             window="latest answer per item", unit="score",
+             tsv="Kognitivt engagemang i enkäten: {value} (skolans median {reference}).",
+             ten="Cognitive engagement in the survey: {value} (school median {reference})."),
+        _ind("cognitive_missing", "cognitive", "Saknar enkätsvar om kognitivt engagemang",
+             "No survey answer on cognitive engagement",
+             actionable=False, risk="none", source="assessments",
+             window="all before as_of", kind="binary"),
+        _ind("psychological_score", "psychological",
+             "Psykologiskt engagemang (enkät: värdesätter skolan, upplever den meningsfull)",
+             "Psychological engagement (survey: values school, finds it meaningful)",
+             actionable=True, risk="lower", source="assessments",
+             window="latest answer per item", unit="score",
+             tsv="Psykologiskt engagemang i enkäten: {value} (skolans median {reference}).",
+             ten="Psychological engagement in the survey: {value} (school median {reference})."),
+        _ind("psychological_missing", "psychological",
+             "Saknar enkätsvar om psykologiskt engagemang",
+             "No survey answer on psychological engagement",
+             actionable=False, risk="none", source="assessments",
+             window="all before as_of", kind="binary"),
+        _ind("socio_emotional_score", "socio_emotional",
+             "Socioemotionellt engagemang (enkät: tillhörighet, relationer till lärare och kamrater)",
+             "Socio-emotional engagement (survey: belonging, relations with teachers and peers)",
+             actionable=True, risk="lower", source="assessments",
+             window="latest answer per item", unit="score",
+             tsv="Tillhörighet och relationer i enkäten: {value} (skolans median {reference}).",
+             ten="Belonging and relationships in the survey: {value} (school median {reference})."),
+        _ind("socio_emotional_missing", "socio_emotional",
+             "Saknar enkätsvar om socioemotionellt engagemang",
+             "No survey answer on socio-emotional engagement",
+             actionable=False, risk="none", source="assessments",
+             window="all before as_of", kind="binary"),
+        _ind("teacher_behaviour_rating", b, "Lärarens skattning av deltagande och beteende",
+             "Teacher rating of participation and behaviour",
+             actionable=True, risk="lower", source="assessments",
+             window="latest rating per item", unit="score",
+             tsv="Lärarens skattning av deltagandet: {value} (skolans median {reference}).",
+             ten="The teacher's rating of participation: {value} (school median {reference})."),
+        _ind("teacher_academic_rating", a,
+             "Lärarens skattning av genomförda uppgifter och läxor",
+             "Teacher rating of completed tasks and homework",
+             actionable=True, risk="lower", source="assessments",
+             window="latest rating per item", unit="score",
+             tsv="Lärarens skattning av genomförda uppgifter: {value} (skolans median {reference}).",
+             ten="The teacher's rating of completed tasks: {value} (school median {reference})."),
+        # --- static context ---
+        _ind("programme_type", a, "Programtyp (nationellt program eller introduktionsprogram)",
+             "Programme type (national or introductory programme)",
+             actionable=False, risk="none", source="students", window="at as_of",
+             kind="categorical", categories=("national", "introductory"),
+             tsv="Programtyp: {value}.", ten="Programme type: {value}."),
+        _ind("grade_year", a, "Årskurs (läsår sedan start, 1-4)",
+             "Year of study (school years since the cohort started, 1-4)",
+             actionable=False, risk="none", source="students", window="at as_of",
+             tsv="Årskurs {value}.", ten="Year of study {value}."),
+        _ind("merit_value", a, "Meritvärde från grundskolan", "Merit value from compulsory school",
+             actionable=False, risk="lower", source="students", window="before upper secondary",
+             unit="points",
+             tsv="Meritvärdet från grundskolan var {value} (skolans median {reference}).",
+             ten="The merit value from compulsory school was {value} (school median {reference})."),
+        # --- background (audit only unless opted in) ---
+        _ind("gender", "background", "Juridiskt kön", "Legal gender", actionable=False,
+             risk="none", source="students", window="as recorded", kind="categorical",
+             categories=("female", "male", "other"), tsv="Kön: {value}.", ten="Gender: {value}."),
+        _ind("newly_arrived", "background", "Nyanländ (inom fyra år)",
+             "Newly arrived (within four years)", actionable=False, risk="none",
+             source="students", window="as recorded", kind="binary"),
+        _ind("years_in_sweden", "background", "År i Sverige", "Years in Sweden",
+             actionable=False, risk="none", source="students", window="as recorded"),
+        _ind("parental_education", "background", "Föräldrarnas högsta utbildning",
+             "Highest education of either parent", actionable=False, risk="none",
+             source="students", window="as recorded", kind="categorical", categories=_EDU,
+             tsv="Föräldrarnas utbildning: {value}.", ten="Parents' education: {value}."),
+        _ind("mother_education", "background", "Moderns högsta utbildning",
+             "Mother's highest education", actionable=False, risk="none",
+             source="students", window="as recorded", kind="categorical", categories=_EDU,
+             tsv="Moderns utbildning: {value}.", ten="Mother's education: {value}."),
+        _ind("school_moves", "background", "Antal skolbyten före gymnasiet",
+             "School moves before upper secondary", actionable=False, risk="none",
+             source="students", window="as recorded", unit="count"),
+        _ind("special_support", "background", "Har åtgärdsprogram (särskilt stöd)",
+             "Has an action programme (special support)", actionable=False, risk="none",
+             source="students", window="as recorded", kind="binary"),
+        _ind("in_care", "background", "Placerad i samhällsvård", "Placed in out-of-home care",
+             actionable=False, risk="none", source="students", window="as recorded",
+             kind="binary"),
+    )
+
+
+def default_catalogue() -> Catalogue:
+    """Return the built-in indicator catalogue.
+
+    Returns
+    -------
+    Catalogue
+
+    Examples
+    --------
+    >>> cat = default_catalogue()
+    >>> cat.get("attendance_rate").source_table
+    'attendance'
+    >>> [n for n in cat.names if cat.dimension_of(n) == "background"][:3]
+    ['gender', 'newly_arrived', 'years_in_sweden']
+    """
+    return Catalogue(indicators=_build_default())

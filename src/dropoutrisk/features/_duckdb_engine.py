@@ -1,0 +1,169 @@
+"""The DuckDB engine: the portable feature SQL run in process.
+
+Event tables come in as DataFrames or as Parquet/CSV paths; paths are read by
+DuckDB itself, so a 20-million-row log never becomes a pandas frame. Each
+table is exposed as a view with the canonical name and columns, and the
+feature queries of :mod:`dropoutrisk.features._sql` run against those views.
+DuckDB is imported only when the engine is used.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dropoutrisk.errors import DataError, MissingColumnError, MissingTableError
+from dropoutrisk.features import _sql
+from dropoutrisk.features._catalogue import Catalogue
+from dropoutrisk.features._inputs import (
+    EVENT_COLUMNS,
+    TableSource,
+    Windows,
+    parquet_glob,
+)
+
+_TYPES = {
+    "student_id": "VARCHAR",
+    "date": "DATE",
+    "scheduled_minutes": "DOUBLE",
+    "absent_minutes": "DOUBLE",
+    "excused": "BOOLEAN",
+    "late_minutes": "DOUBLE",
+    "course": "VARCHAR",
+    "grade": "VARCHAR",
+    "item": "VARCHAR",
+    "value": "DOUBLE",
+}
+
+_QUERIES = {
+    "attendance": _sql.ATTENDANCE_SQL,
+    "grades": _sql.GRADES_SQL,
+    "assessments": _sql.ASSESSMENTS_SQL,
+    "concerns": _sql.CONCERNS_SQL,
+}
+
+
+@dataclass(frozen=True)
+class DuckDBEngine:
+    """Settings for the DuckDB engine; pass an instance as ``engine=``.
+
+    Parameters
+    ----------
+    memory_limit : str, default "2GB"
+        DuckDB's ``memory_limit``; beyond it DuckDB spills to ``temp_directory``.
+    threads : int or None, default None
+        Worker threads; None lets DuckDB use every core.
+    temp_directory : str or None, default None
+        Where to spill; None uses a fresh temporary folder per call.
+
+    Examples
+    --------
+    >>> DuckDBEngine(memory_limit="1GB", threads=2).threads
+    2
+    """
+
+    memory_limit: str = "2GB"
+    threads: int | None = None
+    temp_directory: str | None = None
+
+
+def _source_sql(name: str, source: TableSource, con: Any) -> str:
+    """A SELECT that yields the canonical columns of ``name`` from ``source``."""
+    required, optional = EVENT_COLUMNS[name]
+    if isinstance(source, pd.DataFrame):
+        # Registered as is (no copy); the view below casts to the canonical types.
+        con.register(f"_frame_{name}", source)
+        relation = f"_frame_{name}"
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise MissingTableError(table=name, problem=f"the file {str(path)!r} does not exist",
+                                    fix="Check the path.")
+        literal = "'" + parquet_glob(path).replace("'", "''") + "'"
+        suffix = path.suffix.lower()
+        if path.is_dir() or suffix in (".parquet", ".pq"):
+            relation = f"read_parquet({literal})"
+        elif suffix in (".csv", ".txt", ".gz"):
+            relation = f"read_csv({literal}, header = true, all_varchar = true)"
+        else:
+            raise DataError(table=name, problem=f"cannot read {str(path)!r}",
+                            allowed="Parquet (.parquet) or CSV (.csv) files",
+                            fix="Convert the file, or pass a DataFrame.")
+    columns = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise MissingColumnError(table=name, column=missing[0],
+                                 fix=f"The {name} table needs the columns {', '.join(required)}.")
+    parts = []
+    for col in required + optional:
+        typ = _TYPES[col]
+        if col not in columns:
+            parts.append(f"CAST(NULL AS {typ}) AS {col}")
+        elif col == "date":
+            parts.append(f"CAST(CAST({col} AS TIMESTAMP) AS DATE) AS {col}")
+        else:
+            parts.append(f"CAST({col} AS {typ}) AS {col}")
+    return f"SELECT {', '.join(parts)} FROM {relation}"
+
+
+class DuckDBSession:
+    """One connection with the event tables as views; compute features per ``as_of``."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, TableSource],
+        catalogue: Catalogue,
+        settings: DuckDBEngine | None = None,
+    ) -> None:
+        import duckdb
+
+        self.settings = settings or DuckDBEngine()
+        self.catalogue = catalogue
+        self._tmp = None
+        temp_dir = self.settings.temp_directory
+        if temp_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="dropoutrisk-duckdb-")
+            temp_dir = self._tmp.name
+        self.con = duckdb.connect(database=":memory:")
+        self.con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
+        self.con.execute(f"SET temp_directory = '{temp_dir}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        if self.settings.threads is not None:
+            self.con.execute(f"SET threads = {int(self.settings.threads)}")
+        self.tables = []
+        for name, source in sources.items():
+            self.con.execute(f"CREATE VIEW {name} AS {_source_sql(name, source, self.con)}")
+            self.tables.append(name)
+
+    def compute(self, w: Windows) -> dict[str, pd.DataFrame]:
+        out: dict[str, pd.DataFrame] = {}
+        for name in self.tables:
+            sql = _sql.render(_QUERIES[name], w, _sql.DUCKDB, self.catalogue.item_groups)
+            frame = self.con.execute(sql).df()
+
+            frame["student_id"] = frame["student_id"].astype(object)
+            frame = frame.set_index("student_id")
+            out[name] = frame.drop(columns=["no_feature"], errors="ignore").astype("float64")
+        return out
+
+    def max_date(self) -> pd.Timestamp | None:
+        """The latest event date over every table (for label censoring)."""
+        dates = [self.con.execute(f"SELECT MAX(date) FROM {t}").fetchone()[0] for t in self.tables]
+        dates = [pd.Timestamp(d) for d in dates if d is not None]
+        return max(dates) if dates else None
+
+    def close(self) -> None:
+        self.con.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> DuckDBSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,246 @@
+"""The pandas engine: event-window features for small, in-memory tables.
+
+Each function mirrors one query of :mod:`dropoutrisk.features._sql` step by
+step (same filters, same running sums, same formulas), so the two engines
+agree to floating-point rounding. Every function returns one row per student
+that has events before ``as_of``, indexed by student_id.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dropoutrisk.features._catalogue import Catalogue
+from dropoutrisk.features._inputs import Windows
+from dropoutrisk.features._sql import MAX_RUN_GAP_DAYS
+from dropoutrisk.schema import GRADE_POINTS
+
+CORE_PREFIXES: tuple[str, ...] = ("SVE", "SVA", "ENG", "MAT")
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    out = num / den.where(den > 0)
+    return out.astype("float64")
+
+
+def _before(frame: pd.DataFrame, w: Windows) -> pd.DataFrame:
+    return frame.loc[frame["date"] < pd.Timestamp(w.as_of)]
+
+
+def _days_before(dates: pd.Series, w: Windows) -> pd.Series:
+    return (pd.Timestamp(w.as_of) - dates).dt.days.astype("int64")
+
+
+def attendance_daily(att: pd.DataFrame, w: Windows) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per student and day inside the windows (lessons summed).
+
+    Students are integer codes here (grouping by codes is much cheaper than by
+    strings on long logs); the second value maps a code back to its student_id.
+    """
+    keep = (att["date"] >= pd.Timestamp(w.attendance_start)) & (att["date"] < pd.Timestamp(w.as_of))
+    att = att.loc[keep]
+    codes, students = pd.factorize(att["student_id"])
+    excused = att["excused"]
+    known = excused.notna().to_numpy()
+    unexcused = (excused == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
+    absent = att["absent_minutes"]
+    sched = att["scheduled_minutes"]
+    sched_pos = sched > 0
+    late = att["late_minutes"]
+    rows = pd.DataFrame({
+        "student_id": codes,
+        "date": att["date"].to_numpy(),
+        "sched": att["scheduled_minutes"],
+        "absent": absent,
+        "absent_known": absent.where(known),
+        "absent_unexcused": absent.where(known).where(~known | unexcused, 0.0),
+        "late_count": np.where(late > 0, 1.0, np.where(late.notna(), 0.0, np.nan)),
+        "late_minutes": late,
+        "absent_lessons": (sched_pos & (absent >= sched)).astype("float64"),
+        "present_lessons": (sched_pos & (absent < sched)).astype("float64"),
+    })
+    daily = rows.groupby(["student_id", "date"], sort=True).sum(min_count=1)
+    return daily.reset_index(), np.asarray(students, dtype=object)
+
+
+def attendance_features(att: pd.DataFrame, w: Windows) -> pd.DataFrame:
+    """The attendance features (``ATTENDANCE_SQL``)."""
+    daily, students = attendance_daily(att, w)
+    ts = pd.Timestamp
+    out = pd.DataFrame(index=pd.Index(daily["student_id"].unique(), name="student_id"))
+
+    year = daily.loc[daily["date"] >= ts(w.year_start)]
+    g = year.drop(columns="date").groupby("student_id", sort=False).sum(min_count=1)
+    out["attendance_rate"] = 1.0 - _ratio(g["absent"], g["sched"])
+    out["unexcused_share"] = _ratio(g["absent_unexcused"], g["absent_known"])
+    out["late_count"] = g["late_count"]
+    out["late_minutes"] = g["late_minutes"]
+
+    recent = daily.loc[daily["date"] >= ts(w.d4w)]
+    in2 = recent["date"] >= ts(w.d2w)
+    r = pd.DataFrame({
+        "student_id": recent["student_id"],
+        "sched_4w": recent["sched"],
+        "absent_4w": recent["absent"],
+        "sched_2w": recent["sched"].where(in2),
+        "absent_2w": recent["absent"].where(in2),
+    }).groupby("student_id", sort=False).sum(min_count=1)
+    out["attendance_rate_2w"] = 1.0 - _ratio(r["absent_2w"], r["sched_2w"])
+    out["attendance_rate_4w"] = 1.0 - _ratio(r["absent_4w"], r["sched_4w"])
+
+    base = daily.loc[(daily["date"] >= ts(w.year_start)) & (daily["date"] < ts(w.baseline_end))]
+    b = base.groupby("student_id", sort=False)[["sched", "absent"]].sum()
+    base_rate = 1.0 - _ratio(b["absent"], b["sched"])
+    change = out["attendance_rate_4w"] - base_rate.reindex(out.index)
+    out["attendance_change_baseline"] = change if w.baseline_ok else np.nan
+
+    # Weekly series: week 0 is the 7 days before as_of; x runs forward in time.
+    last8 = daily.loc[daily["date"] >= ts(w.d8w)]
+    wk = pd.DataFrame({
+        "student_id": last8["student_id"],
+        "x": 7 - (_days_before(last8["date"], w) - 1) // 7,
+        "sched": last8["sched"],
+        "absent": last8["absent"],
+    }).groupby(["student_id", "x"], sort=True).sum()
+    wk = wk.loc[wk["sched"] > 0]
+    weekly = pd.DataFrame({"y": 1.0 - wk["absent"] / wk["sched"]}).reset_index()
+    weekly["x"] = weekly["x"].astype("float64")
+    sums = pd.DataFrame({
+        "student_id": weekly["student_id"],
+        "n": 1.0,
+        "sx": weekly["x"],
+        "sy": weekly["y"],
+        "sxy": weekly["x"] * weekly["y"],
+        "sxx": weekly["x"] * weekly["x"],
+    }).groupby("student_id", sort=False).sum()
+    out["attendance_trend_8w"] = slope_from_sums(sums).reindex(out.index)
+
+    same = weekly["student_id"].eq(weekly["student_id"].shift())
+    dx = weekly["x"] - weekly["x"].shift()
+    dy = weekly["y"] - weekly["y"].shift()
+    ch = pd.DataFrame({"student_id": weekly["student_id"], "dy": dy}).loc[same & (dx == 1)]
+    vs = pd.DataFrame({
+        "student_id": ch["student_id"], "n": 1.0, "s": ch["dy"], "ss": ch["dy"] * ch["dy"],
+    }).groupby("student_id", sort=False).sum()
+    out["attendance_volatility"] = std_from_sums(vs).reindex(out.index)
+
+    out["longest_absence_streak_days"] = _longest_streak(year).reindex(out.index)
+    out.index = pd.Index(students[out.index.to_numpy(dtype="int64")], name="student_id")
+    return out
+
+
+def slope_from_sums(s: pd.DataFrame) -> pd.Series:
+    """OLS slope from running sums (n, Σx, Σy, Σxy, Σx²); NaN with fewer than 3 points."""
+    den = s["n"] * s["sxx"] - s["sx"] * s["sx"]
+    slope = (s["n"] * s["sxy"] - s["sx"] * s["sy"]) / den.where(den != 0)
+    return slope.where(s["n"] >= 3).astype("float64")
+
+
+def std_from_sums(s: pd.DataFrame) -> pd.Series:
+    """Sample standard deviation from running sums (n, Σd, Σd²); NaN with fewer than 2."""
+    var = (s["ss"] - s["s"] * s["s"] / s["n"]) / (s["n"] - 1).where(s["n"] >= 2)
+    return np.sqrt(var.clip(lower=0.0)).astype("float64")
+
+
+def _longest_streak(year: pd.DataFrame) -> pd.Series:
+    """Longest run of fully absent school days (see ``ATTENDANCE_SQL``).
+
+    A day is fully absent with an absent lesson and no attended one. A run goes
+    on over days without lessons, and ends at a day with an attended lesson or
+    after a break of more than ``MAX_RUN_GAP_DAYS`` calendar days.
+    """
+    days = year.loc[(year["absent_lessons"] > 0) | (year["present_lessons"] > 0)]
+    present = (days["present_lessons"] > 0).astype("int64")
+    # present days so far, per student; days come sorted by student and date
+    seen_present = present.groupby(days["student_id"], sort=False).cumsum()
+    full = days.loc[present == 0, ["student_id", "date"]].assign(p=seen_present[present == 0])
+    by_student = full.groupby("student_id", sort=False)
+    gap = (full["date"] - by_student["date"].shift()).dt.days
+    start = gap.isna() | (gap > MAX_RUN_GAP_DAYS) | (full["p"] != by_student["p"].shift())
+    run = start.astype("int64").groupby(full["student_id"], sort=False).cumsum()
+    longest = run.groupby([full["student_id"], run], sort=False).size().groupby(level=0).max()
+    school = pd.Index(days["student_id"].unique())
+    return longest.reindex(school, fill_value=0).astype("float64")
+
+
+def grade_features(grades: pd.DataFrame, w: Windows) -> pd.DataFrame:
+    g = _before(grades, w)
+    g = g.assign(points=g["grade"].map(GRADE_POINTS).astype("float64"))
+    latest = g.sort_values(["student_id", "course", "date", "grade"], kind="mergesort")
+    latest = latest.drop_duplicates(["student_id", "course"], keep="last")
+    course = latest["course"].str.upper()
+    core = np.zeros(len(latest), dtype=bool)
+    for p in CORE_PREFIXES:
+        core |= course.str.startswith(p).to_numpy()
+    failed = (latest["grade"] == "F").to_numpy()
+    cs = pd.DataFrame({
+        "student_id": latest["student_id"],
+        "n": 1.0,
+        "failed": failed.astype("float64"),
+        "core_failed": (failed & core).astype("float64"),
+        "ungraded": (latest["grade"] == "-").astype("float64"),
+        "points": latest["points"],
+    }).groupby("student_id", sort=False)
+    sums = cs[["n", "failed", "ungraded"]].sum()
+    out = pd.DataFrame(index=pd.Index(sums.index, name="student_id"))
+    out["failed_courses"] = sums["failed"]
+    out["failed_core_course"] = cs["core_failed"].max()
+    out["ungraded_share"] = sums["ungraded"] / sums["n"]
+    out["grade_point_mean"] = cs["points"].mean()
+
+    graded = g.loc[g["points"].notna()]
+    term = graded["date"].dt.year * 2 + (graded["date"].dt.month >= 7).astype("int64")
+    tm = (
+        pd.DataFrame({"student_id": graded["student_id"], "term": term, "p": graded["points"]})
+        .groupby(["student_id", "term"], sort=True)["p"].mean()
+        .reset_index()
+    )
+    tm["r"] = tm.groupby("student_id", sort=False)["term"].rank(method="first", ascending=False)
+    last = tm.loc[tm["r"] == 1].set_index("student_id")["p"]
+    prev = tm.loc[tm["r"] == 2].set_index("student_id")["p"]
+    out["grade_point_change"] = (last - prev.reindex(last.index)).reindex(out.index)
+    return out.astype("float64")
+
+
+def assessment_features(assess: pd.DataFrame, w: Windows, catalogue: Catalogue) -> pd.DataFrame:
+    a = _before(assess, w)
+    a = a.loc[a["value"].notna()]
+    items = pd.Series(a["item"].unique())
+    feature_of = {it: catalogue.item_feature(it) for it in items}
+    a = a.assign(feature=a["item"].map(feature_of)).dropna(subset=["feature"])
+    latest = a.sort_values(["student_id", "item", "date", "value"], kind="mergesort")
+    latest = latest.drop_duplicates(["student_id", "item"], keep="last")
+    out = latest.pivot_table(index="student_id", columns="feature", values="value",
+                             aggfunc="mean")
+    out.columns.name = None
+    features = sorted({f for _, f in catalogue.item_groups})
+    return out.reindex(columns=features).astype("float64")
+
+
+def concern_features(concerns: pd.DataFrame, w: Windows) -> pd.DataFrame:
+    c = _before(concerns, w)
+    days = _days_before(c["date"], w)
+    frame = pd.DataFrame({
+        "student_id": c["student_id"],
+        "concerns_30d": (c["date"] >= pd.Timestamp(w.d30)).astype("float64"),
+        "concerns_90d": (c["date"] >= pd.Timestamp(w.d90)).astype("float64"),
+        "days_since_concern": days.astype("float64"),
+    }).groupby("student_id", sort=False)
+    out = frame[["concerns_30d", "concerns_90d"]].sum()
+    out["days_since_concern"] = frame["days_since_concern"].min()
+    return out.astype("float64")
+
+
+def run(events: dict[str, pd.DataFrame], w: Windows, catalogue: Catalogue) -> dict[str, pd.DataFrame]:
+    """Compute every event group whose table is present."""
+    out: dict[str, pd.DataFrame] = {}
+    if "attendance" in events:
+        out["attendance"] = attendance_features(events["attendance"], w)
+    if "grades" in events:
+        out["grades"] = grade_features(events["grades"], w)
+    if "assessments" in events:
+        out["assessments"] = assessment_features(events["assessments"], w, catalogue)
+    if "concerns" in events:
+        out["concerns"] = concern_features(events["concerns"], w)
+    return out

@@ -1,0 +1,525 @@
+"""evaluate(): the metrics schools and researchers need, model beside baselines.
+
+Everything is computed when :class:`Evaluation` is built; the object is
+immutable and hands out copies of plain DataFrames.
+
+Ranking versus probability. Ranking metrics (ROC-AUC, PR-AUC, flags at a
+flag rate, precision@k, recall@k, lead time) use each model's ranking score:
+``decision_function`` when it has one (the margin of
+:class:`~dropoutrisk.models.RiskModel`; indicator count plus absence for
+:class:`~dropoutrisk.models.ABCRule`), else the probability. Calibration
+metrics (Brier, log loss, ECE, calibration curve) use ``predict_proba``.
+
+Snapshots. When rows carry an ``as_of`` date, a flag rate is applied within
+each snapshot ("each week, the top 10% of the students"), and precision and
+recall are computed over all flagged rows together.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from dropoutrisk.models._metrics import (
+    calibration_table,
+    confusion_at,
+    expected_calibration_error,
+    top_fraction_flags,
+)
+from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION
+
+__all__ = ["Evaluation", "OutOfTimeSplit", "evaluate", "out_of_time_split"]
+
+_ORACLE = "oracle"
+_ROC_POINTS = 201
+
+
+def _pct(rate: float) -> str:
+    return f"{round(rate * 100, 6):g}pct"
+
+
+def _scores_of(name: str, obj: Any, X: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(probability, ranking score) of one model or score vector."""
+    if hasattr(obj, "predict_proba"):
+        if X is None:
+            raise ValueError(f"Model {name!r} needs X to score; pass X=.")
+        proba = np.asarray(obj.predict_proba(X))[:, 1].astype(np.float64)
+        rank = (np.asarray(obj.decision_function(X), dtype=np.float64)
+                if hasattr(obj, "decision_function") else proba)
+    else:
+        proba = np.asarray(obj, dtype=np.float64).ravel()
+        rank = proba
+    if proba.size != n:
+        raise ValueError(f"Model {name!r} gives {proba.size} scores for {n} labels.")
+    return proba, rank
+
+
+def _dropout_dates(dropout_dates: Any) -> pd.Series:
+    """Series student_id -> dropout date, from a Series or an outcomes table."""
+    if isinstance(dropout_dates, pd.DataFrame):
+        d = dropout_dates
+        if "event" in d.columns:
+            d = d[d["event"] == "dropout"]
+        if "student_id" in d.columns:
+            d = d.set_index("student_id")
+        return pd.to_datetime(d["date"]).groupby(level=0).min()
+    s = pd.Series(dropout_dates)
+    return pd.to_datetime(s).groupby(level=0).min()
+
+
+def _align_truth(truth: Any, ids: np.ndarray | None, as_of: np.ndarray | None, n: int):
+    if not isinstance(truth, pd.DataFrame):
+        values = np.asarray(truth, dtype=np.float64).ravel()
+        if values.size != n:
+            raise ValueError(f"truth has {values.size} values for {n} rows.")
+        return values
+    if ids is None or as_of is None:
+        raise ValueError("A truth table is aligned on (student_id, as_of): pass X with an "
+                         "'as_of' column and a student_id index, or as_of= and student_ids=.")
+    t = truth.reset_index() if "student_id" not in truth.columns else truth
+    key = pd.MultiIndex.from_arrays([t["student_id"].to_numpy(),
+                                     pd.to_datetime(t["as_of"]).to_numpy()])
+    risk = pd.Series(t["true_risk"].to_numpy(dtype=np.float64), index=key)
+    risk = risk[~risk.index.duplicated()]
+    rows = pd.MultiIndex.from_arrays([ids, pd.to_datetime(as_of)])
+    values = risk.reindex(rows).to_numpy()
+    if np.isnan(values).any():
+        raise ValueError(f"truth has no true_risk for {int(np.isnan(values).sum())} of {n} "
+                         "evaluated (student_id, as_of) rows.")
+    return values
+
+
+class Evaluation:
+    """Immutable evaluation of one or more models on the same rows.
+
+    Build it with :func:`evaluate`. Properties return copies of plain
+    DataFrames; :meth:`to_dict` and :meth:`to_json` hold aggregates only,
+    never a student-level row.
+    """
+
+    __slots__ = ("_calibration", "_frozen", "_lead_times", "_metrics", "_operating",
+                 "_roc", "_settings")
+
+    def __init__(self, *, metrics, operating_point, calibration_curve, roc_curve, lead_times,
+                 settings) -> None:
+        object.__setattr__(self, "_metrics", metrics)
+        object.__setattr__(self, "_operating", operating_point)
+        object.__setattr__(self, "_calibration", calibration_curve)
+        object.__setattr__(self, "_roc", roc_curve)
+        object.__setattr__(self, "_lead_times", lead_times)
+        object.__setattr__(self, "_settings", dict(settings))
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Evaluation is immutable; call evaluate() again to recompute.")
+
+    def __repr__(self) -> str:
+        models = ", ".join(self._metrics.index)
+        return f"Evaluation(models=[{models}], n={self._settings['n']})"
+
+    @property
+    def models(self) -> list[str]:
+        """Names of the evaluated models, in order (``"oracle"`` last when a truth was given)."""
+        return list(self._metrics.index)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """One row per model: ROC-AUC, PR-AUC, Brier, log loss, ECE, precision@k,
+        recall@k, lead time and, with a truth table, model/oracle ratios."""
+        return self._metrics.copy()
+
+    @property
+    def operating_point(self) -> pd.DataFrame:
+        """Flags at the operating point, per model, in the Bowers et al. (2013) format:
+        precision, sensitivity, specificity, with counts."""
+        return self._operating.copy()
+
+    @property
+    def calibration_curve(self) -> pd.DataFrame:
+        """Per model and bin strategy: bin, n, mean predicted, observed rate."""
+        return self._calibration.copy()
+
+    @property
+    def roc_curve(self) -> pd.DataFrame:
+        """Per model: false and true positive rates on a fixed grid of 201 points."""
+        return self._roc.copy()
+
+    @property
+    def lead_times(self) -> pd.DataFrame:
+        """Student-level lead times (model, student_id, first_flag_as_of, dropout_date,
+        weeks). Empty without ``dropout_dates``. Not part of :meth:`to_dict`."""
+        return self._lead_times.copy()
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The settings the evaluation ran with."""
+        return dict(self._settings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Aggregates as plain Python (NaN becomes None)."""
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {str(k): clean(x) for k, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [clean(x) for x in v]
+            if isinstance(v, np.generic):
+                v = v.item()
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            if isinstance(v, pd.Timestamp):
+                return v.isoformat()
+            return v
+
+        return clean({
+            "settings": self._settings,
+            "metrics": self._metrics.to_dict(orient="index"),
+            "operating_point": self._operating.to_dict(orient="index"),
+            "calibration_curve": self._calibration.to_dict(orient="records"),
+        })
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as JSON; keyword arguments go to :func:`json.dumps`."""
+        kwargs.setdefault("indent", 2)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    # ---- plots ----------------------------------------------------------------------
+    @staticmethod
+    def _axes(ax):
+        if ax is not None:
+            return ax
+        from matplotlib.figure import Figure  # object API: renders with Agg, no pyplot state
+
+        return Figure(figsize=(5.5, 5)).subplots()
+
+    def plot_calibration(self, *, strategy: str = "equal_mass", ax: Any = None):
+        """Reliability diagram: observed dropout rate against mean predicted probability.
+
+        Returns the matplotlib Axes (``ax.figure.savefig(...)`` to save).
+        """
+        ax = self._axes(ax)
+        curve = self._calibration[self._calibration["strategy"] == strategy]
+        ax.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="perfect calibration")
+        for name, part in curve.groupby("model", sort=False):
+            ax.plot(part["mean_predicted"], part["observed_rate"], marker="o", label=name)
+        ax.set_xlabel("mean predicted probability")
+        ax.set_ylabel("observed dropout rate")
+        ax.set_title(f"Calibration ({strategy.replace('_', '-')} bins)")
+        ax.legend(loc="upper left", fontsize="small")
+        return ax
+
+    def plot_roc(self, *, references: bool = True, ax: Any = None):
+        """ROC curves of the models, with published flags as reference points.
+
+        The points are the Bowers, Sprott & Taff (2013) rows in
+        :data:`~dropoutrisk.models.BOWERS_2013`: other populations and
+        outcome definitions, shown for orientation. Stars mark each model's
+        operating point.
+        """
+        ax = self._axes(ax)
+        ax.plot([0, 1], [0, 1], color="0.6", linestyle=":")
+        for name, part in self._roc.groupby("model", sort=False):
+            line, = ax.plot(part["fpr"], part["tpr"], label=name)
+            if name in self._operating.index:
+                op = self._operating.loc[name]
+                ax.plot(1 - op["specificity"], op["sensitivity"], marker="*", markersize=12,
+                        color=line.get_color(), linestyle="none")
+        if references:
+            ax.scatter([r.false_positive_rate for r in BOWERS_2013],
+                       [r.sensitivity for r in BOWERS_2013], marker="s", color="0.3", s=18,
+                       label="published flags (Bowers et al. 2013)", zorder=3)
+            for r in BOWERS_2013:
+                ax.annotate(r.flag, (r.false_positive_rate, r.sensitivity), fontsize=6,
+                            xytext=(3, -3), textcoords="offset points", color="0.3")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("false positive rate (1 - specificity)")
+        ax.set_ylabel("sensitivity (recall)")
+        ax.set_title("ROC space")
+        ax.legend(loc="lower right", fontsize="small")
+        return ax
+
+
+def evaluate(
+    y_true: Any = None,
+    scores_or_model: Any = None,
+    X: Any = None,
+    *,
+    models: Mapping[str, Any] | None = None,
+    y: Any = None,
+    truth: Any = None,
+    flag_rate: float = 0.10,
+    threshold: float | None = None,
+    k_rates: Sequence[float] = (0.05, 0.10, 0.20),
+    n_bins: int = 10,
+    dropout_dates: Any = None,
+    as_of: Any = None,
+    student_ids: Any = None,
+) -> Evaluation:
+    """Evaluate one or more models (or score vectors) on the same labelled rows.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,), optional
+        Labels (1 = dropout within the horizon); rows with NaN are left out.
+        Same as ``y=``.
+    scores_or_model : estimator, array-like or mapping, optional
+        One fitted model (anything with ``predict_proba``), one vector of
+        probabilities, or a mapping name -> either. Same as ``models=``.
+    X : DataFrame, optional
+        Feature rows for the models. Its ``as_of`` column and its index
+        (student ids) are used for snapshots, lead times and the truth.
+    models : mapping of str to estimator or array-like, optional
+        Several models to report side by side, e.g.
+        ``{"model": m, "abc": abc, "logistic": lr}``.
+    y : array-like, optional
+        Alias of ``y_true``.
+    truth : DataFrame or array-like, optional
+        The true risk per row, or a table with ``student_id``, ``as_of`` and
+        ``true_risk`` (e.g. the synthetic ``truth`` table). Adds an
+        ``"oracle"`` row and model/oracle ratios.
+    flag_rate : float, default=0.10
+        The operating point: the top share of each snapshot is flagged.
+    threshold : float, optional
+        Use a probability threshold as the operating point instead.
+    k_rates : sequence of float, default=(0.05, 0.10, 0.20)
+        Shares for precision@k and recall@k.
+    n_bins : int, default=10
+        Bins for ECE and the calibration curve.
+    dropout_dates : Series or DataFrame, optional
+        Dropout date per student (Series indexed by student_id, or an
+        ``outcomes`` table with ``student_id``, ``event``, ``date``), for lead
+        times: for each student who dropped out and was flagged at a
+        snapshot whose label is 1, the weeks between the first such
+        snapshot and the dropout date.
+    as_of, student_ids : array-like, optional
+        Snapshot date and student id per row when ``X`` does not carry them.
+
+    Returns
+    -------
+    Evaluation
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0, 0, 1, 1, 0, 1, 0, 0, 0, 1])
+    >>> good = np.array([.1, .2, .8, .7, .3, .9, .1, .2, .4, .6])
+    >>> ev = evaluate(y, {"good": good, "coin": np.full(10, 0.4)}, flag_rate=0.3)
+    >>> float(ev.metrics.loc["good", "roc_auc"]), float(ev.metrics.loc["coin", "roc_auc"])
+    (1.0, 0.5)
+    >>> ev.operating_point.loc["good", ["precision", "sensitivity", "specificity"]].tolist()
+    [1.0, 0.75, 1.0]
+    """
+    from sklearn.metrics import average_precision_score, log_loss, roc_auc_score, roc_curve
+
+    if y_true is not None and y is not None:
+        raise ValueError("Pass the labels once: y_true or y=, not both.")
+    labels = y_true if y_true is not None else y
+    if labels is None:
+        raise ValueError("evaluate needs the labels: pass y_true (or y=).")
+    if scores_or_model is not None and models is not None:
+        raise ValueError("Pass the models once: scores_or_model or models=, not both.")
+    entries = models if models is not None else scores_or_model
+    if entries is None:
+        raise ValueError("evaluate needs something to evaluate: pass scores_or_model or models=.")
+    if not isinstance(entries, Mapping):
+        entries = {"model": entries}
+    if _ORACLE in entries:
+        raise ValueError("'oracle' is reserved for the truth table; rename that model.")
+
+    y_all = pd.to_numeric(pd.Series(np.asarray(labels).ravel()), errors="coerce").to_numpy()
+    n_all = y_all.size
+    if as_of is None and isinstance(X, pd.DataFrame) and "as_of" in X.columns:
+        as_of = X["as_of"].to_numpy()
+    if student_ids is None and isinstance(X, pd.DataFrame):
+        student_ids = X.index.to_numpy()
+    as_of_all = None if as_of is None else pd.to_datetime(pd.Series(np.asarray(as_of))).to_numpy()
+    ids_all = None if student_ids is None else np.asarray(student_ids)
+
+    scores = {name: _scores_of(name, obj, X, n_all) for name, obj in entries.items()}
+    if truth is not None:
+        t = _align_truth(truth, ids_all, as_of_all, n_all)
+        scores[_ORACLE] = (t, t)
+
+    keep = ~np.isnan(y_all)
+    y01 = y_all[keep].astype(int)
+    if y01.size == 0 or y01.min() == y01.max():
+        raise ValueError("evaluate needs labelled rows of both classes (dropout and not).")
+    as_of_k = None if as_of_all is None else as_of_all[keep]
+    ids_k = None if ids_all is None else ids_all[keep]
+    dates = None if dropout_dates is None else _dropout_dates(dropout_dates)
+    if dates is not None and (as_of_k is None or ids_k is None):
+        raise ValueError("Lead times need as_of and student ids per row (X with an 'as_of' "
+                         "column and a student_id index, or as_of= and student_ids=).")
+
+    metric_rows, op_rows, cal_parts, roc_parts, lead_parts = {}, {}, [], [], []
+    grid = np.linspace(0, 1, _ROC_POINTS)
+    for name, (proba_all, rank_all) in scores.items():
+        proba, rank = proba_all[keep], rank_all[keep]
+        row: dict[str, Any] = {"n": int(y01.size), "prevalence": float(y01.mean())}
+        row["roc_auc"] = float(roc_auc_score(y01, rank))
+        row["pr_auc"] = float(average_precision_score(y01, rank))
+        is_proba = bool(np.all((proba >= 0) & (proba <= 1)))
+        if is_proba:
+            row["brier"] = float(np.mean((proba - y01) ** 2))
+            row["log_loss"] = float(log_loss(y01, np.clip(proba, 1e-15, 1 - 1e-15)))
+            for strategy in ("equal_width", "equal_mass"):
+                row[f"ece_{strategy}"] = expected_calibration_error(
+                    y01, proba, n_bins=n_bins, strategy=strategy)
+                cal_parts.append(calibration_table(y01, proba, n_bins=n_bins, strategy=strategy)
+                                 .assign(model=name, strategy=strategy))
+        else:
+            row.update(brier=np.nan, log_loss=np.nan, ece_equal_width=np.nan,
+                       ece_equal_mass=np.nan)
+        for k in k_rates:
+            f = top_fraction_flags(rank, k, as_of_k)
+            c = confusion_at(y01, f)
+            row[f"precision_at_{_pct(k)}"] = c["precision"]
+            row[f"recall_at_{_pct(k)}"] = c["sensitivity"]
+        fpr, tpr, _ = roc_curve(y01, rank)
+        roc_parts.append(pd.DataFrame({"model": name, "fpr": grid,
+                                       "tpr": np.interp(grid, fpr, tpr)}))
+        flags = (proba >= threshold) if threshold is not None else \
+            top_fraction_flags(rank, flag_rate, as_of_k)
+        op_rows[name] = confusion_at(y01, flags)
+        if dates is not None:
+            lead = _lead_times(name, flags, y01, ids_k, as_of_k, dates)
+            lead_parts.append(lead)
+            row["lead_time_median_weeks"] = float(lead["weeks"].median()) if len(lead) else np.nan
+            row["lead_time_mean_weeks"] = float(lead["weeks"].mean()) if len(lead) else np.nan
+            positive_ids = pd.Series(ids_k[y01 == 1])
+            n_dropouts = int(positive_ids[positive_ids.isin(dates.index)].nunique())
+            row["lead_time_n_students"] = int(len(lead))
+            row["dropouts_flagged_share"] = len(lead) / n_dropouts if n_dropouts else np.nan
+        metric_rows[name] = row
+
+    metrics = pd.DataFrame.from_dict(metric_rows, orient="index")
+    if _ORACLE in metrics.index:
+        ratio_of = ["roc_auc", "pr_auc", f"recall_at_{_pct(flag_rate)}"]
+        for col in ratio_of:
+            if col in metrics.columns:
+                metrics[f"{col}_oracle_ratio"] = metrics[col] / metrics.loc[_ORACLE, col]
+    operating = pd.DataFrame.from_dict(op_rows, orient="index")
+    calibration = (pd.concat(cal_parts, ignore_index=True)
+                   [["model", "strategy", "bin", "n", "mean_predicted", "observed_rate"]]
+                   if cal_parts else pd.DataFrame(columns=["model", "strategy", "bin", "n",
+                                                           "mean_predicted", "observed_rate"]))
+    lead_times = (pd.concat(lead_parts, ignore_index=True) if lead_parts else
+                  pd.DataFrame(columns=["model", "student_id", "first_flag_as_of",
+                                        "dropout_date", "weeks"]))
+    settings = {
+        "n": int(y01.size), "n_unlabelled_dropped": int((~keep).sum()),
+        "flag_rate": None if threshold is not None else float(flag_rate),
+        "threshold": None if threshold is None else float(threshold),
+        "k_rates": [float(k) for k in k_rates], "n_bins": int(n_bins),
+        "per_snapshot": as_of_k is not None,
+        "n_snapshots": None if as_of_k is None else int(pd.Series(as_of_k).nunique()),
+        "reference": BOWERS_2013_CITATION,
+    }
+    return Evaluation(metrics=metrics, operating_point=operating, calibration_curve=calibration,
+                      roc_curve=pd.concat(roc_parts, ignore_index=True), lead_times=lead_times,
+                      settings=settings)
+
+
+def _lead_times(name, flags, y01, ids, as_of, dates) -> pd.DataFrame:
+    rows = pd.DataFrame({"student_id": ids, "as_of": as_of, "flag": flags, "y": y01})
+    rows = rows[rows["flag"] & (rows["y"] == 1)]
+    rows = rows.assign(dropout_date=rows["student_id"].map(dates)).dropna(subset=["dropout_date"])
+    rows = rows[rows["as_of"] < rows["dropout_date"]]
+    first = rows.groupby("student_id", sort=True).agg(first_flag_as_of=("as_of", "min"),
+                                                      dropout_date=("dropout_date", "first"))
+    weeks = (first["dropout_date"] - first["first_flag_as_of"]).dt.days / 7.0
+    return first.assign(weeks=weeks, model=name).reset_index()[
+        ["model", "student_id", "first_flag_as_of", "dropout_date", "weeks"]]
+
+
+class OutOfTimeSplit(NamedTuple):
+    """Train, calibration and test parts of an out-of-time split."""
+
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_calib: pd.DataFrame | None
+    y_calib: pd.Series | None
+    X_test: pd.DataFrame
+    y_test: pd.Series
+
+
+def out_of_time_split(
+    X: pd.DataFrame,
+    y: pd.Series,
+    *,
+    train_cohorts: Sequence[int],
+    test_cohort: int,
+    calib_cohort: int | None = None,
+    test_weeks: Sequence[int] | None = None,
+    cohort_column: str = "cohort",
+) -> OutOfTimeSplit:
+    """Split snapshot rows by cohort: train on earlier cohorts, test on a later one.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Feature rows with a cohort column (and ``as_of`` for ``test_weeks``).
+    y : Series
+        Labels aligned with ``X`` row by row.
+    train_cohorts : sequence of int
+        Cohorts (school-year start) to train on.
+    test_cohort : int
+        The cohort to test on; must be later than every training cohort.
+    calib_cohort : int, optional
+        A cohort for the calibrator (``RiskModel.fit(..., X_calib=, y_calib=)``);
+        between the training cohorts and the test cohort.
+    test_weeks : sequence of int, optional
+        Keep only test snapshots taken this many weeks into the test cohort's
+        first school year (:func:`dropoutrisk.schema.snapshot_date`).
+    cohort_column : str, default "cohort"
+
+    Returns
+    -------
+    OutOfTimeSplit
+        ``(X_train, y_train, X_calib, y_calib, X_test, y_test)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"cohort": [2020, 2021, 2022, 2023], "attendance_rate": [.9, .8, .7, .6]})
+    >>> y = pd.Series([0, 1, 0, 1])
+    >>> split = out_of_time_split(X, y, train_cohorts=[2020, 2021], calib_cohort=2022,
+    ...                           test_cohort=2023)
+    >>> split.X_train["cohort"].tolist(), split.X_calib["cohort"].tolist(), split.y_test.tolist()
+    ([2020, 2021], [2022], [1])
+    """
+    if cohort_column not in X.columns:
+        raise ValueError(f"X has no column {cohort_column!r}; pass cohort_column=.")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
+    train_cohorts = [int(c) for c in train_cohorts]
+    later = [c for c in (calib_cohort, test_cohort) if c is not None]
+    if not train_cohorts or any(c <= max(train_cohorts) for c in later):
+        raise ValueError(
+            f"Not out of time: calib_cohort={calib_cohort!r} and test_cohort={test_cohort!r} "
+            f"must come after every training cohort {train_cohorts}."
+        )
+    if calib_cohort is not None and calib_cohort >= test_cohort:
+        raise ValueError(f"calib_cohort={calib_cohort} must come before test_cohort={test_cohort}.")
+    cohort = X[cohort_column].to_numpy()
+    y = pd.Series(np.asarray(y), index=X.index, name=getattr(y, "name", "label"))
+
+    def part(mask):
+        return X[mask], y[mask]
+
+    X_tr, y_tr = part(np.isin(cohort, train_cohorts))
+    X_c, y_c = part(cohort == calib_cohort) if calib_cohort is not None else (None, None)
+    test_mask = cohort == test_cohort
+    if test_weeks is not None:
+        from dropoutrisk.schema import snapshot_date
+
+        wanted = pd.to_datetime([snapshot_date(test_cohort, w) for w in test_weeks])
+        test_mask &= pd.to_datetime(X["as_of"]).isin(wanted).to_numpy()
+    X_te, y_te = part(test_mask)
+    return OutOfTimeSplit(X_tr, y_tr, X_c, y_c, X_te, y_te)

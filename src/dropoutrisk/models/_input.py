@@ -1,0 +1,144 @@
+"""Model input: which columns of a feature frame a model uses, and in what dtype.
+
+A feature frame from :func:`dropoutrisk.features.build_features` has the
+context columns ``as_of``, ``school_id`` and ``cohort`` first, then every
+catalogue feature. Context columns are never model inputs.
+
+* With a ``catalogue``, a model uses ``catalogue.model_features(include_background)``.
+* Without one, it uses every non-context column of ``X``; when
+  :mod:`dropoutrisk.features` provides a default catalogue, columns that it
+  marks as ``background`` are left out unless ``include_background=True``.
+  This also lets the models run on wide tables and plain arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dropoutrisk.errors import MissingColumnError
+
+__all__ = ["CONTEXT_COLUMNS", "FeatureFrame"]
+
+#: Columns that identify a snapshot and are never model inputs.
+CONTEXT_COLUMNS: tuple[str, ...] = ("student_id", "as_of", "school_id", "cohort")
+
+
+def _background_names() -> set[str]:
+    try:
+        from dropoutrisk.features import default_catalogue
+    except ImportError:  # the features layer is optional for plain tables
+        return set()
+    try:
+        cat = default_catalogue()
+        every = set(cat.model_features(include_background=True))
+        return every - set(cat.model_features(include_background=False))
+    except Exception:  # a half-built catalogue must not break fitting
+        return set()
+
+
+def to_frame(X: Any, *, estimator: str) -> tuple[pd.DataFrame, bool]:
+    """Return ``X`` as a DataFrame and whether it came with column names."""
+    if isinstance(X, pd.DataFrame):
+        if X.columns.duplicated().any():
+            dup = list(X.columns[X.columns.duplicated()].unique())
+            raise ValueError(f"X has duplicated columns {dup}; {estimator} needs unique names.")
+        return X, all(isinstance(c, str) for c in X.columns)
+    from sklearn.utils.validation import check_array
+
+    arr = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan", input_name="X")
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])]), False
+
+
+class FeatureFrame:
+    """Remembers the model columns and categories seen in ``fit``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"as_of": ["2024-09-30"] * 2, "attendance_rate": [0.9, 0.7],
+    ...                   "programme_type": pd.Categorical(["national", "introductory"])})
+    >>> ff = FeatureFrame.fit(X, catalogue=None, include_background=False, estimator="m")
+    >>> ff.names
+    ['attendance_rate', 'programme_type']
+    >>> ff.transform(X.iloc[:1]).dtypes.astype(str).tolist()
+    ['float64', 'category']
+    """
+
+    def __init__(self, names: list[str], categories: dict[str, list[Any]], named: bool,
+                 estimator: str) -> None:
+        self.names = names
+        self.categories = categories
+        self.named = named
+        self.estimator = estimator
+
+    @classmethod
+    def fit(cls, X: Any, *, catalogue: Any, include_background: bool,
+            estimator: str) -> FeatureFrame:
+        frame, named = to_frame(X, estimator=estimator)
+        if catalogue is not None:
+            names = list(catalogue.model_features(include_background=include_background))
+            missing = [c for c in names if c not in frame.columns]
+            if missing:
+                raise MissingColumnError(
+                    table="X", column=missing[0], rows=None,
+                    problem=f"{len(missing)} catalogue features are missing: {missing[:10]}",
+                    fix="Build X with dropoutrisk.features.build_features and the same catalogue.",
+                )
+        else:
+            skip = set(CONTEXT_COLUMNS)
+            if named and not include_background:
+                skip |= _background_names()
+            names = [c for c in frame.columns if c not in skip]
+        if not names:
+            raise ValueError(f"X has no model feature columns for {estimator}.")
+        categories: dict[str, list[Any]] = {}
+        for c in names:
+            col = frame[c]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                categories[c] = list(col.cat.categories)
+            elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+                if pd.api.types.infer_dtype(col, skipna=True) in ("string", "mixed"):
+                    categories[c] = sorted(col.dropna().unique().tolist(), key=str)
+        return cls([str(c) for c in names], categories, named, estimator)
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        """Select the model columns in fit order, numeric as float64 and categorical as category."""
+        frame, named = to_frame(X, estimator=self.estimator)
+        if not named:  # arrays and unnamed frames are positional
+            if frame.shape[1] != len(self.names):
+                raise ValueError(
+                    f"X has {frame.shape[1]} features, but {self.estimator} is expecting "
+                    f"{len(self.names)} features as input."
+                )
+            frame = frame.set_axis(self.names, axis=1)
+        missing = [c for c in self.names if c not in frame.columns]
+        if missing:
+            if not self.named and frame.shape[1] == len(self.names):
+                frame = frame.set_axis(self.names, axis=1)  # fitted on an array
+            else:
+                raise MissingColumnError(
+                    table="X", column=missing[0],
+                    problem=f"{len(missing)} model features seen in fit are missing: {missing[:10]}",
+                    fix="Pass the feature frame with the columns the model was fitted on "
+                        "(see feature_names_in_); extra columns are ignored.",
+                )
+        out = {}
+        for c in self.names:
+            col = frame[c]
+            if c in self.categories:
+                out[c] = pd.Categorical(
+                    col.astype(object) if not isinstance(col.dtype, pd.CategoricalDtype) else col,
+                    categories=self.categories[c],
+                )
+            else:
+                try:
+                    out[c] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"Column {c!r} of X must be numeric for {self.estimator} "
+                        f"(it was numeric in fit): {exc}"
+                    ) from exc
+        return pd.DataFrame(out, index=frame.index, columns=self.names)

@@ -1,0 +1,106 @@
+"""Small-cell suppression: primary, complementary, and no recovery by subtraction."""
+
+import itertools
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dropoutrisk.fairness._suppress import complementary_suppression
+
+
+def _table(sizes_by_cell):
+    """Counts of every cell of a two-way table with margins and the overall cell."""
+    counts = {(): int(sum(sizes_by_cell.values()))}
+    for (a, b), n in sizes_by_cell.items():
+        counts[(("g", a),)] = counts.get((("g", a),), 0) + n
+        counts[(("h", b),)] = counts.get((("h", b),), 0) + n
+        counts[(("g", a), ("h", b))] = n
+    return counts
+
+
+def _subtraction_attack(counts, suppressed):
+    """Recover suppressed counts from every published sum, repeatedly."""
+    known = {k: v for k, v in counts.items() if k not in suppressed}
+    keys = list(counts)
+    relations = []
+    for parent in keys:
+        pv = {v for v, _ in parent}
+        for child_vars in {tuple(v for v, _ in k) for k in keys}:
+            if len(child_vars) == len(parent) + 1 and pv <= set(child_vars):
+                kids = [k for k in keys if tuple(v for v, _ in k) == child_vars
+                        and set(parent) <= set(k)]
+                relations.append((parent, kids))
+    changed = True
+    while changed:
+        changed = False
+        for parent, kids in relations:
+            unknown = [k for k in [parent, *kids] if k not in known]
+            if len(unknown) == 1:
+                u = unknown[0]
+                if u == parent:
+                    known[u] = sum(known[k] for k in kids)
+                else:
+                    known[u] = known[parent] - sum(known[k] for k in kids if k != u)
+                changed = True
+    return {k for k in suppressed if k in known}
+
+
+def test_single_small_cell_takes_the_next_smallest_with_it():
+    counts = {(): 120, (("g", "a"),): 100, (("g", "b"),): 14, (("g", "c"),): 6}
+    assert complementary_suppression(counts) == {
+        (("g", "c"),): "small cell", (("g", "b"),): "complementary"}
+
+
+def test_two_small_cells_need_no_complement():
+    counts = {(): 120, (("g", "a"),): 106, (("g", "b"),): 8, (("g", "c"),): 6}
+    assert set(complementary_suppression(counts).values()) == {"small cell"}
+
+
+def test_no_small_cell_suppresses_nothing():
+    assert complementary_suppression({(): 30, (("g", "a"),): 15, (("g", "b"),): 15}) == {}
+
+
+def test_threshold_is_configurable():
+    counts = {(): 30, (("g", "a"),): 18, (("g", "b"),): 12}
+    assert complementary_suppression(counts, min_cell=15) == {
+        (("g", "b"),): "small cell", (("g", "a"),): "complementary"}
+
+
+def test_small_intersection_is_not_recoverable_from_margins():
+    counts = _table({("F", "0"): 290, ("F", "1"): 4, ("M", "0"): 280, ("M", "1"): 40})
+    reasons = complementary_suppression(counts)
+    assert reasons[(("g", "F"), ("h", "1"))] == "small cell"
+    assert _subtraction_attack(counts, set(reasons)) == set()
+    # The margins stay published: the complement is found among the intersections.
+    assert (("g", "F"),) not in reasons and (("h", "1"),) not in reasons
+
+
+@given(st.lists(st.integers(0, 60), min_size=6, max_size=6))
+def test_no_suppressed_count_is_recoverable(sizes):
+    cells = dict(zip(itertools.product("ab", "xyz"), sizes, strict=True))
+    counts = _table(cells)
+    reasons = complementary_suppression(counts)
+    small = {k for k, n in counts.items() if k != () and n < 10}
+    assert small <= set(reasons)
+    assert () not in reasons
+    assert _subtraction_attack(counts, set(reasons)) == set()
+    # The rank check is stronger than the subtraction attack: verify it too.
+    keys = list(counts)
+    sup = [keys.index(k) for k in reasons]
+    if sup:
+        rows = []
+        for parent in keys:
+            for child_vars in ({"g"}, {"h"}, {"g", "h"}):
+                pv = {v for v, _ in parent}
+                if len(child_vars) == len(pv) + 1 and pv <= child_vars:
+                    row = np.zeros(len(keys))
+                    row[keys.index(parent)] = 1
+                    for k in keys:
+                        if {v for v, _ in k} == child_vars and set(parent) <= set(k):
+                            row[keys.index(k)] = -1
+                    rows.append(row)
+        a = np.array(rows)[:, sup]
+        full = np.linalg.matrix_rank(a)
+        for j in range(len(sup)):
+            assert full - np.linalg.matrix_rank(np.delete(a, j, axis=1)) == 0
