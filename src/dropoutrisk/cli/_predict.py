@@ -21,9 +21,18 @@ import typer
 from dropoutrisk.cli._app import EXIT_CODES_HELP, app
 from dropoutrisk.cli._cohorts import parse_date, warnings_to_stderr
 from dropoutrisk.errors import DataError
-from dropoutrisk.report._score import PREDICTION_COLUMNS
 
-__all__ = ["PREDICTION_COLUMNS", "RUN_RECORD_SUFFIX", "predict", "run_record_path"]
+__all__ = ["RUN_RECORD_SUFFIX", "predict", "run_record_path"]
+
+
+def __getattr__(name: str) -> Any:
+    # the output columns live with dropoutrisk.score; imported on use, so that
+    # 'dropoutrisk --help' does not load pandas
+    if name == "PREDICTION_COLUMNS":
+        from dropoutrisk.report import PREDICTION_COLUMNS
+
+        return PREDICTION_COLUMNS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: The run record is written next to the output as ``<out><suffix>``.
 RUN_RECORD_SUFFIX = ".run.json"
