@@ -196,3 +196,13 @@ def test_model_without_profile_scores_but_cannot_fail_on_drift(ws, tmp_path, cap
     assert run(["predict", "--model", bare, "--data", ws["data"], "--as-of", AS_OF,
                 "--out", out]) == 0
     assert json.loads(run_record_path(out).read_text())["drift"]["checked"] is False
+
+
+def test_debug_shows_the_traceback_and_plain_runs_do_not(ws, tmp_path, capsys):
+    argv = ["predict", "--model", tmp_path / "none", "--data", ws["data"], "--as-of", AS_OF,
+            "--out", tmp_path / "s.csv"]
+    assert run(argv) == 3
+    assert "Traceback" not in capsys.readouterr().err
+    assert run(["--debug", *argv]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "MissingModelFileError" in err

@@ -35,7 +35,7 @@ def test_colliding_stems_get_a_checksum():
     ([12.34, 3.0, np.nan], "numeric", "score", "en", ["12.3", "3", "unknown"]),
     ([4.4, 0.0], "numeric", "days", "sv", ["4", "0"]),
     ([1.0, 0.0], "binary", "none", "sv", ["ja", "nej"]),
-    (["introductory", None], "categorical", "none", "en", ["introductory", "unknown"]),
+    (["introductory", None], "categorical", "none", "en", ["introductory programme", "unknown"]),
 ])
 def test_format_values(values, kind, unit, lang, expected):
     assert format_values(values, kind, unit, lang).tolist() == expected
@@ -127,3 +127,14 @@ def test_small_schools_get_no_reference():
     ref = school_references(f, ["x", "c"], ["numeric", "categorical"])
     assert ref["x"].iloc[:12].notna().all() and ref["x"].iloc[12:].isna().all()
     assert ref["c"].iloc[12:].isna().all()
+
+
+def test_negligible_contributions_are_not_reasons():
+    from dropoutrisk.explain._reasons import MIN_REASON_LOG_ODDS, select_reasons
+
+    lo = np.array([[0.5, MIN_REASON_LOG_ODDS / 2, -MIN_REASON_LOG_ODDS / 2, -0.3]])
+    eligible, actionable = np.ones(4, bool), np.ones(4, bool)
+    _, raising = select_reasons(lo, eligible, actionable, 4, protective=False)
+    _, protecting = select_reasons(lo, eligible, actionable, 4, protective=True)
+    assert raising.tolist() == [0]
+    assert protecting.tolist() == [3]

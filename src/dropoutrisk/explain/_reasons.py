@@ -59,6 +59,14 @@ DIMENSION_LABELS: dict[str, dict[str, str]] = {
 _SKIP = {"rate", "share", "n", "of", "the", "per", "since", "score"}
 _YES_NO = {"sv": ("ja", "nej"), "en": ("yes", "no")}
 _MISSING = {"sv": "okänd", "en": "unknown"}
+#: Smallest contribution (calibrated log-odds, about a 1 % change in the odds) shown as a reason.
+MIN_REASON_LOG_ODDS = 0.01
+_POINTS = {"sv": " procentenheter", "en": " percentage points"}
+#: Category labels in sentences; codes that are not listed are shown as they are.
+_CATEGORY_LABELS = {
+    "sv": {"national": "nationellt program", "introductory": "introduktionsprogram"},
+    "en": {"national": "national programme", "introductory": "introductory programme"},
+}
 
 
 def _stem(name: str) -> str:
@@ -216,6 +224,10 @@ def format_values(values: Any, kind: str, unit: str, lang: str) -> np.ndarray:
     ['yes', 'no']
     >>> format_values([12.25, 3.0], "numeric", "points", "sv").tolist()
     ['12,3', '3']
+    >>> format_values([-0.12, 0.031], "numeric", "percentage_points", "sv").tolist()
+    ['−12 procentenheter', '+3,1 procentenheter']
+    >>> format_values(["introductory"], "categorical", "none", "sv").tolist()
+    ['introduktionsprogram']
     """
     arr = np.asarray(values, dtype=object if kind == "categorical" else np.float64)
     if kind != "categorical" and arr.size > 32:
@@ -225,7 +237,8 @@ def format_values(values: Any, kind: str, unit: str, lang: str) -> np.ndarray:
             return format_values(uniq, kind, unit, lang)[inverse.reshape(arr.shape)]
     if kind == "categorical":
         missing = pd.isna(arr)
-        text = np.where(missing, "", arr).astype(str)
+        labels = _CATEGORY_LABELS[lang]
+        text = np.array([labels.get(v, v) for v in np.where(missing, "", arr).astype(str)], dtype=str)
         return np.where(missing, _MISSING[lang], text)
     missing = np.isnan(arr)
     filled = np.where(missing, 0.0, arr)
@@ -237,6 +250,12 @@ def format_values(values: Any, kind: str, unit: str, lang: str) -> np.ndarray:
         small = np.abs(pct) < 9.95
         text = np.where(small, _number(pct, 1, lang), _number(pct, 0, lang))
         text = np.strings.add(text, " %" if lang == "sv" else "%")
+    elif unit == "percentage_points":  # a change of a fraction, signed
+        pct = filled * 100.0
+        small = np.abs(pct) < 9.95
+        text = np.where(small, _number(pct, 1, lang), _number(pct, 0, lang))
+        plus = np.where((pct > 0) & (text != "0"), "+", "")
+        text = np.strings.add(np.strings.add(plus, text), _POINTS[lang])
     elif unit in ("count", "days", "minutes", "weeks"):
         text = _number(filled, 0, lang)
     else:
@@ -272,6 +291,7 @@ def select_reasons(
     top_n: int,
     *,
     protective: bool,
+    min_log_odds: float = MIN_REASON_LOG_ODDS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top ``top_n`` features per row: actionable ones first, then by size.
 
@@ -285,6 +305,9 @@ def select_reasons(
     top_n : int
     protective : bool
         Pick risk-lowering (negative) contributions instead of risk-raising ones.
+    min_log_odds : float, default=MIN_REASON_LOG_ODDS
+        Contributions smaller than this (in absolute calibrated log-odds) are
+        not reasons: staff would read "+0.0" as noise.
 
     Returns
     -------
@@ -298,7 +321,7 @@ def select_reasons(
     (array([0, 0, 1, 1]), array([1, 0, 1, 2]))
     """
     signed = -log_odds if protective else log_odds
-    ok = (signed > 0) & eligible[None, :]
+    ok = (signed > min_log_odds) & eligible[None, :]
     group = np.where(ok, np.where(actionable[None, :], 0, 1), 2)
     order = np.lexsort((-np.where(ok, signed, 0.0), group), axis=-1)[:, :top_n]
     chosen = np.take_along_axis(ok, order, axis=1)

@@ -50,7 +50,9 @@ DEFAULT_ITEM_GROUPS: tuple[tuple[str, str], ...] = (
 Dimension = Literal[
     "behavioural", "academic", "cognitive", "psychological", "socio_emotional", "background"
 ]
-Unit = Literal["fraction", "count", "days", "minutes", "score", "points", "weeks", "none"]
+Unit = Literal[
+    "fraction", "percentage_points", "count", "days", "minutes", "score", "points", "weeks", "none"
+]
 
 
 class Indicator(BaseModel):
@@ -443,8 +445,8 @@ def _build_default() -> tuple[Indicator, ...]:
         _ind("late_count", b, "Antal lektioner med sen ankomst",
              "Number of lessons arrived late to",
              actionable=True, risk="higher", source=att, window=_YEAR, unit="count",
-             tsv="Eleven kom sent {value} gånger i år (skolans median {reference}).",
-             ten="The student arrived late {value} times this year (school median {reference})."),
+             tsv="Lektioner med sen ankomst i år: {value} (skolans median {reference}).",
+             ten="Lessons arrived late to this year: {value} (school median {reference})."),
         _ind("late_minutes", b, "Minuter sen ankomst", "Minutes of late arrival",
              actionable=True, risk="higher", source=att, window=_YEAR, unit="minutes",
              tsv="Eleven kom sammanlagt {value} minuter för sent i år (skolans median {reference}).",
@@ -452,7 +454,7 @@ def _build_default() -> tuple[Indicator, ...]:
         _ind("attendance_trend_8w", b,
              "Trend i veckonärvaro, förändring per vecka (lutning över 8 veckor)",
              "Trend of weekly attendance, change per week (slope over 8 weeks)",
-             actionable=True, risk="lower", source=att, window="last 8 weeks", unit="fraction",
+             actionable=True, risk="lower", source=att, window="last 8 weeks", unit="percentage_points",
              tsv="Närvaron har ändrats med {value} per vecka de senaste 8 veckorna "
                  "(skolans median {reference}).",
              ten="Attendance changed by {value} per week over the last 8 weeks "
@@ -461,7 +463,7 @@ def _build_default() -> tuple[Indicator, ...]:
              "Närvaro de senaste 4 veckorna minus närvaron läsårets första 2 veckor",
              "Attendance over the last 4 weeks minus attendance in the first 2 weeks of the year",
              actionable=True, risk="lower", source=att,
-             window="last 4 weeks vs first 2 weeks of the school year", unit="fraction",
+             window="last 4 weeks vs first 2 weeks of the school year", unit="percentage_points",
              tsv="Närvaron har ändrats med {value} jämfört med läsårets början "
                  "(skolans median {reference}).",
              ten="Attendance changed by {value} compared with the start of the school year "
@@ -483,8 +485,8 @@ def _build_default() -> tuple[Indicator, ...]:
         _ind("failed_courses", a, "Antal kurser med betyget F", "Number of courses graded F",
              actionable=True, risk="higher", source="grades", window="all terms before as_of",
              unit="count",
-             tsv="Eleven har F i {value} kurser (skolans median {reference}).",
-             ten="The student has an F in {value} courses (school median {reference})."),
+             tsv="Kurser med betyget F: {value} (skolans median {reference}).",
+             ten="Courses graded F: {value} (school median {reference})."),
         _ind("failed_core_course", a, "F i en kärnkurs (svenska, engelska eller matematik)",
              "F in a core course (Swedish, English or Mathematics)",
              actionable=True, risk="higher", source="grades", window="all terms before as_of",
@@ -519,14 +521,14 @@ def _build_default() -> tuple[Indicator, ...]:
              "Concern reports in the last 30 days",
              actionable=True, risk="higher", source="concerns", window="last 30 days",
              unit="count",
-             tsv="{value} orosanmälningar de senaste 30 dagarna (skolans median {reference}).",
-             ten="{value} concern reports in the last 30 days (school median {reference})."),
+             tsv="Orosanmälningar de senaste 30 dagarna: {value} (skolans median {reference}).",
+             ten="Concern reports in the last 30 days: {value} (school median {reference})."),
         _ind("concerns_90d", b, "Orosanmälningar de senaste 90 dagarna",
              "Concern reports in the last 90 days",
              actionable=True, risk="higher", source="concerns", window="last 90 days",
              unit="count",
-             tsv="{value} orosanmälningar de senaste 90 dagarna (skolans median {reference}).",
-             ten="{value} concern reports in the last 90 days (school median {reference})."),
+             tsv="Orosanmälningar de senaste 90 dagarna: {value} (skolans median {reference}).",
+             ten="Concern reports in the last 90 days: {value} (school median {reference})."),
         _ind("days_since_concern", b, "Dagar sedan den senaste orosanmälan",
              "Days since the latest concern report",
              actionable=True, risk="lower", source="concerns", window="all before as_of",
