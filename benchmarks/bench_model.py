@@ -217,10 +217,13 @@ def training_time(n_rows: int, n_features: int, n_estimators: int, repeats: int,
 
 
 def main(argv: list[str] | None = None) -> None:
+    from dropoutrisk.models import RiskModel
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students-per-cohort", type=int, default=60_000)
     parser.add_argument("--n-schools", type=int, default=40)
-    parser.add_argument("--n-estimators", type=int, default=300)
+    parser.add_argument("--n-estimators", type=int, default=RiskModel().n_estimators,
+                        help="boosting rounds (default: the RiskModel default)")
     parser.add_argument("--timing-rows", type=int, default=1_000_000)
     parser.add_argument("--timing-features", type=int, default=60)
     parser.add_argument("--timing-estimators", type=int, default=200)

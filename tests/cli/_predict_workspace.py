@@ -37,7 +37,7 @@ def make_workspace(root: Path, *, n_students: int = 400) -> dict:
     X, y = X[keep], y[keep].astype(int)
     model = RiskModel(n_estimators=20, catalogue=catalogue, random_state=1, n_jobs=1).fit(X, y)
     names = list(dict.fromkeys([*model.feature_names_in_, "attendance_rate"]))
-    profile = TrainingProfile.from_features(X, features=names)
+    profile = TrainingProfile.from_features(X, features=names, by_week=True)
     folder = save_model(model, root / "model", training_data=X, catalogue=catalogue,
                         extra={"profile": profile.to_dict()},
                         created_at="2025-01-01T00:00:00+00:00")

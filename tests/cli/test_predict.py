@@ -68,6 +68,9 @@ def test_outputs_with_reasons_and_run_record(ws, tmp_path):
     assert record["command"][:2] == ["dropoutrisk", "predict"] and "--capacity" in record["command"]
     assert any("EventsAfterAsOfWarning" in w for w in record["warnings"])
     assert record["drift"]["features"] and "thresholds" in record["drift"]
+    # compared with the training snapshot week nearest to --as-of (week 6 of the school year)
+    assert record["drift"]["reference"]["basis"] == "snapshot_week"
+    assert record["drift"]["reference"]["week"] == 6 == record["drift"]["reference"]["scoring_week"]
     assert {"lightgbm", "pandas", "dropoutrisk"} <= set(record["versions"])
     text = run_record_path(out).read_text()
     assert not [s for s in p["student_id"] if s in text]  # no student-level rows
@@ -206,3 +209,20 @@ def test_debug_shows_the_traceback_and_plain_runs_do_not(ws, tmp_path, capsys):
     assert run(["--debug", *argv]) == 3
     err = capsys.readouterr().err
     assert "Traceback" in err and "MissingModelFileError" in err
+
+
+def test_model_with_a_version_1_profile_compares_with_the_pooled_weeks(ws, tmp_path):
+    from dropoutrisk.models import load_bundle, save_model
+
+    bundle = load_bundle(ws["model"])
+    doc = bundle.extra["profile"]
+    assert doc["version"] == 2 and sorted(doc["weeks"], key=int) == ["6", "20"]
+    old = {k: v for k, v in doc.items()
+           if k not in ("version", "weeks", "week_basis", "calendar_features")}
+    folder = save_model(bundle.model, tmp_path / "old", extra={"profile": old},
+                        catalogue=bundle.model.catalogue, created_at="2025-01-01T00:00:00+00:00")
+    out = tmp_path / "s.parquet"
+    assert run(["predict", "--model", folder, "--data", ws["data"], "--as-of", AS_OF,
+                "--out", out]) == 0
+    reference = json.loads(run_record_path(out).read_text())["drift"]["reference"]
+    assert reference["basis"] == "pooled" and "week" not in reference

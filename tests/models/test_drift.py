@@ -133,3 +133,160 @@ def test_missing_column_counts_as_absent_not_crash(profile, train):
     row = report.table.set_index("feature").loc["failed_courses"]
     assert row["psi"] is None or np.isnan(row["psi"])
     assert row["status"] == "ok"
+
+
+# ---- like for like: per snapshot week, and within year groups ----------------------------
+
+def _weekly_train(seed=1, n=3000):
+    """Rows at weeks 2 and 20 of two school years; attendance_rate_2w is missing early in the
+    year (no two full weeks of lessons yet), as in real exports."""
+    from dropoutrisk.schema import snapshot_date
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for year in (2021, 2022):
+        for week, missing_2w in ((2, 0.35), (20, 0.0)):
+            rate = rng.uniform(0.6, 1.0, n)
+            frames.append(pd.DataFrame({
+                "as_of": pd.Timestamp(snapshot_date(year, week)),
+                "attendance_rate": rate,
+                "attendance_rate_2w": np.where(rng.random(n) < missing_2w, np.nan,
+                                               rng.uniform(0.5, 1.0, n)),
+                "late_count": rng.poisson(1 + week / 2, n).astype(float),
+            }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _scoring_rows(week, seed=2, n=1500, missing_2w=0.35):
+    """Fresh rows like the training rows of ``week``, in school year 2024."""
+    from dropoutrisk.schema import snapshot_date
+
+    rng = np.random.default_rng(seed)
+    rows = pd.DataFrame({
+        "as_of": pd.Timestamp(snapshot_date(2024, week)),
+        "attendance_rate": rng.uniform(0.6, 1.0, n),
+        "attendance_rate_2w": np.where(rng.random(n) < missing_2w, np.nan,
+                                       rng.uniform(0.5, 1.0, n)),
+        "late_count": rng.poisson(1 + week / 2, n).astype(float),
+    })
+    return rows, snapshot_date(2024, week)
+
+
+@pytest.fixture(scope="module")
+def weekly():
+    return TrainingProfile.from_features(_weekly_train(), by_week=True)
+
+
+def test_per_week_profiles_are_stored_and_the_nearest_week_is_chosen(weekly):
+    from dropoutrisk.models._drift import school_week
+    from dropoutrisk.schema import snapshot_date
+
+    assert sorted(weekly.weeks) == [2, 20]
+    assert weekly.weeks[2].n_rows == weekly.weeks[20].n_rows == 6000 and weekly.n_rows == 12000
+    doc = json.loads(json.dumps(weekly.to_dict()))
+    assert doc["version"] == 2 and sorted(doc["weeks"]) == ["2", "20"]
+    assert doc["weeks"]["2"]["numeric"]["attendance_rate_2w"]["missing"] == pytest.approx(0.35,
+                                                                                          abs=0.02)
+    assert doc["numeric"]["attendance_rate_2w"]["missing"] == pytest.approx(0.175, abs=0.02)
+    back = TrainingProfile.from_dict(doc)
+    assert back.to_dict() == weekly.to_dict() and sorted(back.weeks) == [2, 20]
+    # nearest stored week to the scoring date's week of the school year; ties go to the earlier
+    for week, chosen in ((0, 2), (2, 2), (10, 2), (11, 2), (12, 20), (20, 20), (38, 20)):
+        day = snapshot_date(2025, week)
+        assert school_week(day) == week
+        ref = back.reference(day)
+        assert (ref["basis"], ref["week"], ref["scoring_week"]) == ("snapshot_week", chosen, week)
+    assert back.reference(None)["basis"] == "pooled"
+    rows, day = _scoring_rows(20)
+    report = check_drift(back, rows, as_of=day)
+    assert report.reference["week"] == 20 and report.to_dict()["reference"]["week"] == 20
+
+
+def test_early_year_missingness_is_compared_with_the_same_week(weekly):
+    rows, day = _scoring_rows(2)
+    report = check_drift(weekly, rows, as_of=day)
+    assert report.reference["week"] == 2
+    row = report.table.set_index("feature").loc["attendance_rate_2w"]
+    assert row["missing_train"] == pytest.approx(0.35, abs=0.02) and row["status"] == "ok"
+    assert not report.drifted and report.warnings == []
+    # the pooled reference (all weeks together) reads the same rows as drift: that was the bug
+    pooled = check_drift(weekly, rows)
+    assert pooled.reference["basis"] == "pooled"
+    assert _status(pooled, "attendance_rate_2w") == "drift"
+    assert _status(pooled, "late_count") == "drift"
+
+
+def test_real_drift_at_that_week_is_still_caught(weekly):
+    rows, day = _scoring_rows(2, missing_2w=0.8)  # an export that lost most recent attendance
+    shifted = rows.assign(attendance_rate=rows["attendance_rate"] - 0.2)
+    report = check_drift(weekly, shifted, as_of=day)
+    assert report.drifted and report.reference["week"] == 2
+    assert _status(report, "attendance_rate_2w") == "drift"
+    assert _status(report, "attendance_rate") == "drift"
+    assert _status(report, "late_count") == "ok"
+    # streamed in chunks, against the same week: the same report
+    acc = weekly.accumulator(day)
+    for start in range(0, len(shifted), 400):
+        acc.update(shifted.iloc[start:start + 400])
+    assert acc.report().to_dict() == report.to_dict()
+
+
+def test_version_1_profiles_load_and_compare_pooled(weekly, profile, train):
+    doc = weekly.to_dict()
+    old = {k: v for k, v in doc.items() if k not in ("version", "weeks", "week_basis",
+                                                     "calendar_features")}
+    loaded = TrainingProfile.from_dict(old)
+    assert loaded.weeks == {}
+    rows, day = _scoring_rows(2)
+    report = check_drift(loaded, rows, as_of=day)
+    assert report.reference["basis"] == "pooled" and "before" in report.reference["reason"]
+    assert report.to_dict()["features"] == check_drift(weekly, rows).to_dict()["features"]
+    with pytest.raises(ValueError, match="version 3 is not supported"):
+        TrainingProfile.from_dict({**doc, "version": 3})
+
+
+def _year_groups(mix, seed, n=6000, first_year_missing=0.9):
+    """grade_point_change needs last year's grades: mostly missing in year 1 only."""
+    rng = np.random.default_rng(seed)
+    grade = rng.choice([1, 2, 3], n, p=mix).astype(float)
+    gone = np.where(grade == 1, rng.random(n) < first_year_missing, rng.random(n) < 0.05)
+    return pd.DataFrame({
+        "grade_year": grade,
+        "grade_point_change": np.where(gone, np.nan, rng.normal(0, 1, n) + 0.3 * grade),
+        "attendance_rate": rng.uniform(0.6, 1.0, n),
+    })
+
+
+def test_a_different_mix_of_year_groups_is_not_drift():
+    prof = TrainingProfile.from_features(_year_groups([0.5, 0.3, 0.2], 0))
+    assert sorted(prof.strata["levels"]) == ["1", "2", "3"]
+    now = _year_groups([0.2, 0.4, 0.4], 1)  # more students in later years on this date
+    report = check_drift(prof, now)
+    table = report.table.set_index("feature")
+    assert not report.drifted and report.warnings == []
+    assert table.loc["grade_point_change", "status"] == "ok"
+    assert table.loc["grade_point_change", "missing_train"] == pytest.approx(
+        now["grade_point_change"].isna().mean(), abs=0.02)  # re-weighted to today's mix
+    # grade_year's own PSI is large, reported, and not judged
+    assert table.loc["grade_year", "psi"] >= DRIFT_THRESHOLDS["psi"][1]
+    assert not table.loc["grade_year", "psi_judged"] and table.loc["grade_year", "status"] == "ok"
+    assert report.reference["level_shares"]["now"]["3"] == pytest.approx(0.4, abs=0.02)
+    # without strata the same rows read as drift
+    flat = TrainingProfile.from_features(_year_groups([0.5, 0.3, 0.2], 0), stratify=None)
+    assert _status(check_drift(flat, now), "grade_point_change") == "drift"
+
+
+def test_drift_within_year_groups_is_caught_and_a_new_year_group_is_watch():
+    prof = TrainingProfile.from_features(_year_groups([0.5, 0.3, 0.2], 0))
+    now = _year_groups([0.2, 0.4, 0.4], 1, first_year_missing=0.1)  # grades lost their history
+    assert _status(check_drift(prof, now), "grade_point_change") == "drift"
+    shifted = _year_groups([0.2, 0.4, 0.4], 1).assign(
+        grade_point_change=lambda d: d["grade_point_change"] - 1.0)
+    assert _status(check_drift(prof, shifted), "grade_point_change") == "drift"
+    fourth = _year_groups([0.2, 0.4, 0.4], 2)
+    fourth.loc[fourth.index[:300], "grade_year"] = 4.0  # outside the training window
+    report = check_drift(prof, fourth)
+    row = report.table.set_index("feature").loc["grade_year"]
+    assert row["n_unseen"] == 300 and row["unseen_examples"] == ["4"]
+    assert row["status"] == "watch" and not report.drifted
+    assert "compared with the nearest value seen" in " ".join(report.warnings)

@@ -135,3 +135,23 @@ def test_out_of_time_split_refuses_the_past(frame):
     assert split.y_train.index.equals(split.X_train.index)
     with pytest.raises(ValueError, match="Not out of time"):
         out_of_time_split(X, y, train_cohorts=[2024], test_cohort=2022)
+
+
+def test_small_calibration_bins_are_suppressed_everywhere():
+    import json
+
+    import numpy as np
+
+    from dropoutrisk.models import evaluate
+
+    rng = np.random.default_rng(0)
+    p = np.concatenate([rng.uniform(0.0, 0.1, 500), [0.95, 0.96, 0.97]])  # 3 rows in the top bin
+    y = (rng.uniform(size=p.size) < p).astype(float)
+    ev = evaluate(y, p, n_bins=10)
+    curve = ev.calibration_curve
+    top = curve[(curve["strategy"] == "equal_width") & (curve["bin"] == 9)]
+    assert len(top) == 1 and bool(top["suppressed"].iloc[0])
+    assert top[["n", "mean_predicted", "observed_rate"]].isna().all(axis=None)
+    text = json.dumps(ev.to_dict())
+    assert '"n": 3' not in text and '"n": 3.0' not in text
+    assert not curve.loc[~curve["suppressed"], "n"].lt(10).any()

@@ -68,3 +68,20 @@ def test_tiers_follow_the_cut_points(fitted_model, frame):
 def test_bad_tier_cuts_are_rejected():
     with pytest.raises(ValueError, match="0 <= targeted <= intensive <= 1"):
         tier_scores(np.array([0.5]), pd.RangeIndex(1), cuts=(0.6, 0.3))
+
+
+def test_capacity_follows_probabilities_when_the_platt_slope_is_negative():
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from dropoutrisk.models import RiskModel
+
+    model = RiskModel()
+    margins = np.array([2.0, -1.0, 0.5, -3.0])
+    model.decision_function = lambda X: margins  # type: ignore[method-assign]
+    model.calibrator_ = SimpleNamespace(slope_=-0.5, intercept_=0.0)
+    X = pd.DataFrame(index=pd.Index(list("abcd"), name="student_id"))
+    # probabilities fall as the margin rises, so the two lowest margins are the riskiest
+    assert set(X.index[np.argsort(-model._rank_score(X))[:2]]) == {"d", "b"}

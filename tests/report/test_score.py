@@ -27,7 +27,8 @@ def setup():
     model.fit(X[keep], y[keep].astype(int))
     features = build_features(tables, AS_OF, catalogue=cat)
     profile = TrainingProfile.from_features(X[keep], features=list(model.feature_names_in_))
-    return {"tables": tables, "model": model, "features": features, "profile": profile}
+    return {"tables": tables, "model": model, "features": features, "profile": profile,
+            "train": X[keep], "profiled": list(model.feature_names_in_)}
 
 
 def test_score_is_public():
@@ -143,6 +144,26 @@ def test_drift_fail_raises_before_returning(setup):
     assert result.drift.drifted and result.run_record["drift"]["drifted"]
     off = score(setup["model"], drifted, AS_OF, profile=setup["profile"], drift="off")
     assert off.drift is None and off.run_record["drift"] == {"checked": False, "reason": "off"}
+
+
+def test_drift_compares_with_the_nearest_training_week(setup):
+    from dropoutrisk.models import TrainingProfile
+
+    weekly = TrainingProfile.from_features(setup["train"], features=setup["profiled"],
+                                           by_week=True)
+    assert sorted(weekly.weeks) == [6, 20]  # AS_OF (2024-10-01) is week 6 of its school year
+    result = score(setup["model"], setup["features"], AS_OF, profile=weekly.to_dict())
+    reference = result.run_record["drift"]["reference"]
+    assert (reference["basis"], reference["week"], reference["scoring_week"]) == (
+        "snapshot_week", 6, 6)
+    assert reference["stratified_by"] == "grade_year"
+    # the same features, compared with the pooled weeks: more findings, not fewer
+    pooled = score(setup["model"], setup["features"], AS_OF, profile=setup["profile"])
+    assert pooled.run_record["drift"]["reference"]["basis"] == "pooled"
+    assert len(result.drift.warnings) <= len(pooled.drift.warnings)
+    drifted = setup["features"].assign(attendance_rate_4w=0.2)
+    with pytest.raises(DriftError, match="attendance_rate_4w"):
+        score(setup["model"], drifted, AS_OF, profile=weekly, drift="fail")
 
 
 def test_bad_feature_rows_raise_data_errors(setup):

@@ -148,7 +148,9 @@ def train(
     from dropoutrisk.models import TrainingProfile
 
     profiled = [*model.feature_names_in_, *(["attendance_rate"] if "attendance_rate" in X else [])]
-    profile = TrainingProfile.from_features(X, features=list(dict.fromkeys(profiled)))
+    # pooled, and per snapshot week (--weeks): predict compares like with like
+    profile = TrainingProfile.from_features(X, features=list(dict.fromkeys(profiled)),
+                                            by_week=True)
     try:
         folder = save_model(
             model,

@@ -26,6 +26,22 @@ PSI (population stability index) is ``sum((a - e) * ln(a / e))`` over the
 training bins, with shares floored at ``1e-4``; it is computed on the
 non-missing values (missingness has its own check). PSI is noisy on small
 batches: a few hundred students can read "watch" without any real change.
+
+**Like for like.** Training rows are snapshots at several weeks of several
+school years, and many features follow the calendar (attendance over the last
+two weeks is missing early in the year, lateness and concern counts grow
+through the year). So, with ``by_week=True``, a profile is also stored per
+snapshot week, keyed by the week of the school year of each row's ``as_of``
+(:func:`school_week`), next to the pooled profile. A check at a date uses the
+profile of the stored week **nearest** to that date's week of the school year
+(on a tie, the earlier week); the chosen week is recorded in the report
+(:attr:`DriftReport.reference`). Without per-week profiles (older bundles, or
+no date given) the pooled profile is used, as before.
+
+Features in :data:`CALENDAR_FEATURES` (``grade_year``) are fixed by the
+cohort and the date: a different mix of year groups on a scoring date is not
+drift of the model's inputs, so their PSI is reported but never judged; their
+missingness is still checked.
 """
 
 from __future__ import annotations
@@ -37,12 +53,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk.schema import school_year_of, school_year_start
+
 __all__ = [
+    "CALENDAR_FEATURES",
     "DRIFT_THRESHOLDS",
     "DriftAccumulator",
     "DriftReport",
     "TrainingProfile",
     "check_drift",
+    "school_week",
 ]
 
 #: (watch, drift) thresholds of each check.
@@ -55,6 +75,10 @@ DRIFT_THRESHOLDS: dict[str, tuple[float, float]] = {
 _CONTEXT = ("student_id", "as_of", "school_id", "cohort")
 _FLOOR = 1e-4
 _PROFILE_FORMAT = "dropoutrisk-training-profile"
+#: 1: pooled only (no ``version`` key); 2: adds ``weeks`` and ``calendar_features``.
+_PROFILE_VERSION = 2
+#: Features fixed by cohort and date: PSI reported, not judged (see the module docs).
+CALENDAR_FEATURES: tuple[str, ...] = ("grade_year",)
 _STATUS_ORDER = {"ok": 0, "watch": 1, "drift": 2}
 
 
@@ -63,6 +87,40 @@ def _status(value: float | None, check: str) -> str:
         return "ok"
     watch, drift = DRIFT_THRESHOLDS[check]
     return "drift" if value >= drift else "watch" if value >= watch else "ok"
+
+
+def school_week(day: Any) -> int:
+    """Whole weeks from the start of the school year that ``day`` falls in.
+
+    Examples
+    --------
+    >>> school_week("2024-10-28"), school_week("2024-08-19"), school_week("2025-08-10")
+    (10, 0, 50)
+    """
+    d = pd.Timestamp(day).date()
+    return (d - school_year_start(school_year_of(d))).days // 7
+
+
+def _row_weeks(as_of: pd.Series) -> np.ndarray:
+    """:func:`school_week` of each date (computed once per distinct date)."""
+    days = pd.to_datetime(as_of)
+    if days.isna().any():
+        raise ValueError("Cannot profile by week: some rows have no as_of date.")
+    codes, uniques = pd.factorize(days)
+    return np.array([school_week(u) for u in uniques], dtype=np.int64)[codes]
+
+
+def _level_keys(col: pd.Series) -> np.ndarray:
+    """Stratum keys as text (``2.0`` -> ``"2"``); ``None`` where the value is missing."""
+    codes, uniques = pd.factorize(col, sort=False)
+    names = np.array([_level_key(u) for u in uniques] + [None], dtype=object)
+    return names[codes]  # code -1 (missing) picks the trailing None
+
+
+def _level_key(value: Any) -> str:
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        return f"{float(value):g}"
+    return str(value)
 
 
 def _is_categorical(col: pd.Series) -> bool:
@@ -94,6 +152,11 @@ class TrainingProfile:
         ``{feature: {"shares": {category: share}, "missing": share}}``.
     n_rows : int
     no_attendance_share : float or None
+    weeks : dict, optional
+        ``{week of the school year: TrainingProfile}`` (see ``by_week``).
+    strata : dict, optional
+        Missing shares and bin shares within each level of a calendar
+        feature (see ``stratify``).
 
     Examples
     --------
@@ -105,6 +168,15 @@ class TrainingProfile:
     (0.25, ['programme_type'])
     >>> TrainingProfile.from_dict(profile.to_dict()).to_dict() == profile.to_dict()
     True
+
+    Per snapshot week, and the week a scoring date is compared with:
+
+    >>> X["as_of"] = pd.to_datetime(["2023-10-02", "2023-10-30"] * 50)  # weeks 6 and 10
+    >>> weekly = TrainingProfile.from_features(X, by_week=True)
+    >>> sorted(weekly.weeks), weekly.weeks[6].n_rows
+    ([6, 10], 50)
+    >>> weekly.reference("2024-10-21")["week"], weekly.reference("2024-09-16")["week"]
+    (10, 6)
     """
 
     def __init__(
@@ -114,15 +186,28 @@ class TrainingProfile:
         categorical: Mapping[str, Any],
         n_rows: int,
         no_attendance_share: float | None,
+        weeks: Mapping[int, TrainingProfile] | None = None,
+        strata: Mapping[str, Any] | None = None,
     ) -> None:
         self.numeric = dict(numeric)
         self.categorical = dict(categorical)
         self.n_rows = int(n_rows)
         self.no_attendance_share = no_attendance_share
+        #: ``{week of the school year: TrainingProfile}``; empty for a pooled-only profile.
+        self.weeks = {int(k): v for k, v in sorted((weeks or {}).items())}
+        #: ``{"feature": name, "levels": {level: {"share", "missing", "bins",
+        #: "no_attendance_share"}}}``, or ``None``: the profile within each year group.
+        self.strata = dict(strata) if strata else None
 
     @classmethod
     def from_features(
-        cls, X: pd.DataFrame, *, features: Iterable[str] | None = None, n_bins: int = 10
+        cls,
+        X: pd.DataFrame,
+        *,
+        features: Iterable[str] | None = None,
+        n_bins: int = 10,
+        by_week: bool = False,
+        stratify: str | None = "grade_year",
     ) -> TrainingProfile:
         """Profile the feature rows ``X``.
 
@@ -135,6 +220,14 @@ class TrainingProfile:
             The columns to profile; default every non-context column.
         n_bins : int, default 10
             Quantile bins per numeric feature (deciles).
+        by_week : bool, default False
+            Also profile the rows of each snapshot week separately, keyed by
+            :func:`school_week` of their ``as_of`` (a column, or an index level).
+        stratify : str or None, default "grade_year"
+            A calendar feature (when it is a column of ``X``) whose levels are
+            profiled separately, on the same bin edges: a check then compares
+            with the training profile re-weighted to the checked rows' mix of
+            levels (year groups), so that a different mix is not read as drift.
 
         Returns
         -------
@@ -145,6 +238,19 @@ class TrainingProfile:
         if len(X) == 0:
             raise ValueError("Cannot profile an empty feature frame.")
         names = [c for c in X.columns if c not in _CONTEXT] if features is None else list(features)
+        weeks: dict[int, TrainingProfile] = {}
+        if by_week:
+            if "as_of" in X.columns:
+                as_of = X["as_of"]
+            elif "as_of" in (X.index.names or []):
+                as_of = X.index.get_level_values("as_of").to_series()
+            else:
+                raise ValueError("by_week=True needs the rows' as_of dates (a column or an "
+                                 "index level).")
+            row_weeks = _row_weeks(as_of)
+            for week in np.unique(row_weeks):
+                weeks[int(week)] = cls.from_features(X[row_weeks == week], features=names,
+                                                     n_bins=n_bins, stratify=stratify)
         numeric: dict[str, Any] = {}
         categorical: dict[str, Any] = {}
         n = len(X)
@@ -171,37 +277,126 @@ class TrainingProfile:
             numeric[str(name)] = {"edges": [float(e) for e in edges], "shares": shares_n,
                                   "missing": missing}
         no_att = float(X["attendance_rate"].isna().mean()) if "attendance_rate" in X else None
-        return cls(numeric=numeric, categorical=categorical, n_rows=n, no_attendance_share=no_att)
+        strata = None
+        if stratify is not None and stratify in X.columns:
+            strata = {"feature": stratify,
+                      "levels": _strata_levels(X, _level_keys(X[stratify]), numeric, categorical)}
+        return cls(numeric=numeric, categorical=categorical, n_rows=n, no_attendance_share=no_att,
+                   weeks=weeks, strata=strata)
+
+    def _summary(self) -> dict[str, Any]:
+        out = {"n_rows": self.n_rows, "no_attendance_share": self.no_attendance_share,
+               "numeric": self.numeric, "categorical": self.categorical}
+        if self.strata is not None:
+            out["strata"] = self.strata
+        return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The profile as plain JSON types."""
+        """The profile as plain JSON types (format version 2).
+
+        The top level is the pooled profile, as in version 1; ``weeks`` maps
+        each snapshot week (as text) to that week's profile.
+        """
         return {
             "format": _PROFILE_FORMAT,
-            "n_rows": self.n_rows,
-            "no_attendance_share": self.no_attendance_share,
-            "numeric": self.numeric,
-            "categorical": self.categorical,
+            "version": _PROFILE_VERSION,
+            **self._summary(),
+            "weeks": {str(w): p._summary() for w, p in self.weeks.items()},
+            "week_basis": "whole weeks from dropoutrisk.schema.school_year_start of the "
+                          "school year of each row's as_of",
+            "calendar_features": list(CALENDAR_FEATURES),
             "thresholds": {k: list(v) for k, v in DRIFT_THRESHOLDS.items()},
         }
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> TrainingProfile:
-        """Read a profile written by :meth:`to_dict`."""
+        """Read a profile written by :meth:`to_dict` (version 2, or the pooled-only version 1)."""
         if not isinstance(doc, Mapping) or doc.get("format") != _PROFILE_FORMAT:
             raise ValueError("Not a dropoutrisk training profile (missing 'format').")
-        return cls(numeric=doc["numeric"], categorical=doc["categorical"],
-                   n_rows=doc["n_rows"], no_attendance_share=doc.get("no_attendance_share"))
+        version = doc.get("version", 1)
+        if not isinstance(version, int) or not 1 <= version <= _PROFILE_VERSION:
+            raise ValueError(f"Training profile version {version!r} is not supported (this "
+                             f"dropoutrisk reads versions 1 to {_PROFILE_VERSION}).")
+        def one(v: Mapping[str, Any], weeks: Any = None) -> TrainingProfile:
+            return cls(numeric=v["numeric"], categorical=v["categorical"], n_rows=v["n_rows"],
+                       no_attendance_share=v.get("no_attendance_share"), weeks=weeks,
+                       strata=v.get("strata") if version >= 2 else None)
 
-    def accumulator(self) -> DriftAccumulator:
-        """A fresh :class:`DriftAccumulator` for feeding rows in chunks."""
-        return DriftAccumulator(self)
+        weeks = {int(k): one(v) for k, v in (doc.get("weeks") or {}).items()} \
+            if version >= 2 else {}
+        return one(doc, weeks)
+
+    def reference(self, as_of: Any = None) -> dict[str, Any]:
+        """Which profile a check at ``as_of`` compares with, as a JSON-ready dict.
+
+        The stored snapshot week nearest to :func:`school_week` of ``as_of``
+        (the earlier one on a tie); the pooled profile when no date is given
+        or no per-week profile is stored.
+        """
+        if as_of is None or not self.weeks:
+            return {"basis": "pooled", "n_rows": self.n_rows,
+                    "reason": "no scoring date given" if self.weeks else
+                    "the profile has no per-week profiles (a model trained before they were "
+                    "stored): all training snapshot weeks pooled"}
+        now = school_week(as_of)
+        week = min(self.weeks, key=lambda w: (abs(w - now), w))
+        return {"basis": "snapshot_week", "week": week, "scoring_week": now,
+                "weeks_available": list(self.weeks), "n_rows": self.weeks[week].n_rows}
+
+    def accumulator(self, as_of: Any = None) -> DriftAccumulator:
+        """A fresh :class:`DriftAccumulator` for feeding rows in chunks.
+
+        With ``as_of``, rows are compared with the profile of the nearest
+        stored snapshot week (:meth:`reference`).
+        """
+        ref = self.reference(as_of)
+        chosen = self.weeks[ref["week"]] if ref["basis"] == "snapshot_week" else self
+        return DriftAccumulator(chosen, reference=ref)
+
+
+def _nearest_level(key: str, levels: Iterable[str]) -> str | None:
+    """The numerically nearest known level (the lower one on a tie), or ``None``."""
+    try:
+        value = float(key)
+        known = [(float(k), k) for k in levels]
+    except ValueError:
+        return None
+    if not known or math.isnan(value):
+        return None
+    return min(known, key=lambda t: (abs(t[0] - value), t[0]))[1]
+
+
+def _strata_levels(X: pd.DataFrame, keys: np.ndarray, numeric: Mapping[str, Any],
+                   categorical: Mapping[str, Any]) -> dict[str, Any]:
+    """Per level: its share of rows, missing shares, bin shares on the common edges."""
+    levels: dict[str, Any] = {}
+    n = len(X)
+    for key in sorted({k for k in keys if k is not None}):
+        rows = X[keys == key]
+        missing, bins = {}, {}
+        for name in [*numeric, *categorical]:
+            missing[name] = float(rows[name].isna().mean())
+        for name, spec in numeric.items():
+            values = pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=np.float64)
+            values = values[~np.isnan(values)]
+            edges = np.asarray(spec["edges"], dtype=np.float64)
+            counts = np.bincount(np.searchsorted(edges, values, side="left"),
+                                 minlength=edges.size + 1)
+            bins[name] = (counts / values.size).tolist() if values.size else None
+        na = float(rows["attendance_rate"].isna().mean()) if "attendance_rate" in rows else None
+        levels[key] = {"share": len(rows) / n, "missing": missing, "bins": bins,
+                       "no_attendance_share": na}
+    return levels
 
 
 class DriftAccumulator:
     """Counts what :func:`check_drift` needs, chunk by chunk (see :meth:`update`)."""
 
-    def __init__(self, profile: TrainingProfile) -> None:
+    def __init__(self, profile: TrainingProfile, *, reference: Mapping[str, Any] | None = None
+                 ) -> None:
         self.profile = profile
+        self.reference = dict(reference) if reference is not None else {
+            "basis": "pooled", "n_rows": profile.n_rows}
         self.n = 0
         self._bins = {k: np.zeros(len(v["edges"]) + 1, dtype=np.int64)
                       for k, v in profile.numeric.items()}
@@ -209,6 +404,7 @@ class DriftAccumulator:
         self._unseen: dict[str, dict[str, int]] = {k: {} for k in profile.categorical}
         self._no_attendance = 0
         self._absent: set[str] = set()
+        self._levels: dict[str, int] = {}  # rows per level of the strata feature
 
     def update(self, X: pd.DataFrame) -> DriftAccumulator:
         """Add the rows of ``X``; returns ``self``."""
@@ -238,42 +434,100 @@ class DriftAccumulator:
                     self._unseen[name][value] = self._unseen[name].get(value, 0) + int(count)
         if "attendance_rate" in X.columns:
             self._no_attendance += int(X["attendance_rate"].isna().sum())
+        strata = self.profile.strata
+        if strata is not None and strata["feature"] in X.columns:
+            for value, count in X[strata["feature"]].value_counts(sort=False).items():
+                key = _level_key(value)
+                self._levels[key] = self._levels.get(key, 0) + int(count)
         return self
+
+    def _expected(self) -> tuple[dict[str, Any], dict[str, float], float | None, int, list]:
+        """Training bin shares, missing shares and no-attendance share, re-weighted to the
+        mix of strata levels seen so far; plus rows and examples of unseen levels."""
+        p = self.profile
+        shares = {k: v["shares"] for k, v in p.numeric.items()}
+        missing = {k: v["missing"] for k, v in [*p.numeric.items(), *p.categorical.items()]}
+        na = p.no_attendance_share
+        if p.strata is None or self.n == 0:
+            return shares, missing, na, 0, []
+        levels = p.strata["levels"]
+        weights = {k: c / self.n for k, c in self._levels.items() if k in levels}
+        unseen = {k: c for k, c in self._levels.items() if k not in levels}
+        for key, count in unseen.items():  # e.g. a 4th year group: like the nearest one seen
+            near = _nearest_level(key, levels)
+            if near is not None:
+                weights[near] = weights.get(near, 0.0) + count / self.n
+        rest = max(0.0, 1.0 - sum(weights.values()))  # missing or non-numeric: unstratified
+        for name, base in list(shares.items()):
+            mix = rest * (1 - missing[name]) * np.asarray(base, dtype=np.float64)
+            for key, w in weights.items():
+                lvl = levels[key]
+                if lvl["bins"].get(name) is not None:
+                    mix = mix + w * (1 - lvl["missing"][name]) * np.asarray(lvl["bins"][name])
+            total = mix.sum()
+            shares[name] = (mix / total).tolist() if total > 0 else base
+        for name, base in list(missing.items()):
+            missing[name] = rest * base + sum(w * levels[k]["missing"][name]
+                                              for k, w in weights.items())
+        if na is not None:
+            na = rest * na + sum(w * (levels[k]["no_attendance_share"] or 0.0)
+                                 for k, w in weights.items())
+        examples = sorted(unseen, key=lambda v: (-unseen[v], v))[:5]
+        return shares, missing, na, sum(unseen.values()), examples
 
     def report(self) -> DriftReport:
         """The :class:`DriftReport` of every row added so far."""
         rows = []
         n = self.n
-        for name, spec in self.profile.numeric.items():
+        shares, missing, train_na, n_unseen_levels, unseen_levels = self._expected()
+        strata = self.profile.strata
+        for name in self.profile.numeric:
             absent = name in self._absent
-            psi = None if absent else _psi(np.asarray(spec["shares"]), self._bins[name])
+            level_rows = strata is not None and name == strata["feature"]
+            # the strata feature itself: PSI against the unweighted mix (reported, not judged)
+            expected = self.profile.numeric[name]["shares"] if level_rows else shares[name]
+            psi = None if absent else _psi(np.asarray(expected), self._bins[name])
             now = None if absent or n == 0 else self._missing[name] / n
-            rows.append(self._row(name, "numeric", psi, spec["missing"], now, 0, []))
-        for name, spec in self.profile.categorical.items():
+            rows.append(self._row(name, "numeric", psi, missing[name], now,
+                                  n_unseen_levels if level_rows else 0,
+                                  unseen_levels if level_rows else []))
+        for name in self.profile.categorical:
             absent = name in self._absent
             now = None if absent or n == 0 else self._missing[name] / n
             unseen = self._unseen[name]
             examples = sorted(unseen, key=lambda v: (-unseen[v], v))[:5]
-            rows.append(self._row(name, "categorical", None, spec["missing"], now,
+            rows.append(self._row(name, "categorical", None, missing[name], now,
                                   sum(unseen.values()), examples))
         table = pd.DataFrame(rows, columns=_REPORT_COLUMNS)
-        train_na = self.profile.no_attendance_share
         now_na = self._no_attendance / n if n and train_na is not None else None
+        reference = dict(self.reference)
+        if strata is not None:
+            reference["stratified_by"] = strata["feature"]
+            reference["level_shares"] = {
+                "training": {k: v["share"] for k, v in strata["levels"].items()},
+                "now": {k: c / n for k, c in sorted(self._levels.items())} if n else {}}
         return DriftReport(table=table, n_rows=n, no_attendance_train=train_na,
-                           no_attendance_now=now_na)
+                           no_attendance_now=now_na, reference=reference)
 
     def _row(self, name, kind, psi, missing_train, missing_now, n_unseen, examples):
         shift = None if missing_now is None else abs(missing_now - missing_train)
         unseen_share = n_unseen / self.n if self.n else 0.0
-        statuses = [_status(psi, "psi"), _status(shift, "missing_shift"),
-                    _status(unseen_share if n_unseen else None, "unseen_share")]
+        judged = name not in CALENDAR_FEATURES
+        unseen_status = _status(unseen_share if n_unseen else None, "unseen_share")
+        if not judged and unseen_status == "drift":
+            # a year group outside the training window (e.g. a 4th year): the model has not
+            # seen it, worth a look, but a consequence of the calendar, not of the export
+            unseen_status = "watch"
+        statuses = [_status(psi if judged else None, "psi"), _status(shift, "missing_shift"),
+                    unseen_status]
         status = max(statuses, key=_STATUS_ORDER.__getitem__)
-        return {"feature": name, "kind": kind, "psi": psi, "missing_train": missing_train,
+        return {"feature": name, "kind": kind, "psi": psi, "psi_judged": judged and psi is not None,
+                "missing_train": missing_train,
                 "missing_now": missing_now, "n_unseen": int(n_unseen),
                 "unseen_examples": examples, "status": status}
 
 
-_REPORT_COLUMNS = ["feature", "kind", "psi", "missing_train", "missing_now", "n_unseen",
+_REPORT_COLUMNS = ["feature", "kind", "psi", "psi_judged", "missing_train", "missing_now", "n_unseen",
                    "unseen_examples", "status"]
 
 
@@ -283,11 +537,15 @@ class DriftReport:
     Attributes are read through properties: :attr:`table` (one row per
     feature: ``psi``, ``missing_train``, ``missing_now``, ``n_unseen``,
     ``unseen_examples``, ``status`` in ``ok``/``watch``/``drift``),
-    :attr:`warnings` (one sentence per finding), :attr:`drifted`.
+    :attr:`warnings` (one sentence per finding), :attr:`drifted`,
+    :attr:`reference` (the training profile compared with: a snapshot week, or pooled).
+    ``psi_judged`` is false where PSI is only reported (:data:`CALENDAR_FEATURES`).
     """
 
     def __init__(self, *, table: pd.DataFrame, n_rows: int, no_attendance_train: float | None,
-                 no_attendance_now: float | None) -> None:
+                 no_attendance_now: float | None,
+                 reference: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_reference", dict(reference or {"basis": "pooled"}))
         object.__setattr__(self, "_table", table)
         object.__setattr__(self, "_n", int(n_rows))
         object.__setattr__(self, "_na", (no_attendance_train, no_attendance_now))
@@ -299,6 +557,12 @@ class DriftReport:
     def table(self) -> pd.DataFrame:
         """One row per profiled feature (a copy)."""
         return self._table.copy()
+
+    @property
+    def reference(self) -> dict[str, Any]:
+        """The training profile compared with (a copy): ``basis`` is ``snapshot_week``
+        (with ``week``, ``scoring_week``, ``weeks_available``) or ``pooled``."""
+        return dict(self._reference)
 
     @property
     def n_rows(self) -> int:
@@ -325,12 +589,16 @@ class DriftReport:
             if r.status == "ok":
                 continue
             parts = []
-            if r.psi is not None and _status(r.psi, "psi") != "ok":
+            if r.psi_judged and _status(r.psi, "psi") != "ok":
                 parts.append(f"PSI {r.psi:.3f}")
             if r.missing_now is not None and _status(
                     abs(r.missing_now - r.missing_train), "missing_shift") != "ok":
                 parts.append(f"missing {r.missing_train:.1%} in training, {r.missing_now:.1%} now")
-            if r.n_unseen:
+            if r.n_unseen and r.feature in CALENDAR_FEATURES:
+                parts.append(f"{r.n_unseen} rows with values not seen in training "
+                             f"({', '.join(map(repr, r.unseen_examples))}), compared with the "
+                             "nearest value seen")
+            elif r.n_unseen:
                 parts.append(f"{r.n_unseen} rows with categories not seen in training "
                              f"({', '.join(map(repr, r.unseen_examples))})")
             out.append((_STATUS_ORDER[r.status],
@@ -355,6 +623,7 @@ class DriftReport:
         return {
             "n_rows": self._n,
             "drifted": self.drifted,
+            "reference": self.reference,
             "thresholds": {k: {"watch": w, "drift": d} for k, (w, d) in DRIFT_THRESHOLDS.items()},
             "no_attendance_share": {"training": train, "now": now,
                                     "status": self.no_attendance_status},
@@ -369,7 +638,7 @@ class DriftReport:
                 f"no_attendance={self.no_attendance_status!r})")
 
 
-def check_drift(profile: TrainingProfile, X: pd.DataFrame) -> DriftReport:
+def check_drift(profile: TrainingProfile, X: pd.DataFrame, *, as_of: Any = None) -> DriftReport:
     """Compare feature rows ``X`` with the training ``profile``.
 
     Parameters
@@ -377,6 +646,10 @@ def check_drift(profile: TrainingProfile, X: pd.DataFrame) -> DriftReport:
     profile : TrainingProfile
     X : DataFrame
         Feature rows at prediction time.
+    as_of : date-like, optional
+        The scoring date: compare with the profile of the nearest stored
+        snapshot week (see :meth:`TrainingProfile.reference`); by default, or
+        when the profile has no per-week profiles, the pooled one.
 
     Returns
     -------
@@ -396,4 +669,4 @@ def check_drift(profile: TrainingProfile, X: pd.DataFrame) -> DriftReport:
     """
     if not isinstance(profile, TrainingProfile):
         raise TypeError(f"profile must be a TrainingProfile, got {type(profile).__name__}.")
-    return profile.accumulator().update(X).report()
+    return profile.accumulator(as_of).update(X).report()

@@ -94,6 +94,21 @@ def _align_truth(truth: Any, ids: np.ndarray | None, as_of: np.ndarray | None, n
     return values
 
 
+#: Cells with fewer rows than this are suppressed in every output (DESIGN.md, "Trust").
+MIN_CELL = 10
+
+
+def _suppress_small_bins(curve: pd.DataFrame) -> pd.DataFrame:
+    """Blank calibration bins with fewer than :data:`MIN_CELL` rows."""
+    curve = curve.copy()
+    small = curve["n"].to_numpy() < MIN_CELL if "n" in curve else np.zeros(len(curve), bool)
+    for column in ("n", "mean_predicted", "observed_rate"):
+        if column in curve:
+            curve[column] = curve[column].astype(np.float64).mask(small)
+    curve["suppressed"] = small
+    return curve
+
+
 class Evaluation:
     """Immutable evaluation of one or more models on the same rows.
 
@@ -109,7 +124,7 @@ class Evaluation:
                  settings) -> None:
         object.__setattr__(self, "_metrics", metrics)
         object.__setattr__(self, "_operating", operating_point)
-        object.__setattr__(self, "_calibration", calibration_curve)
+        object.__setattr__(self, "_calibration", _suppress_small_bins(calibration_curve))
         object.__setattr__(self, "_roc", roc_curve)
         object.__setattr__(self, "_lead_times", lead_times)
         object.__setattr__(self, "_settings", dict(settings))
@@ -117,6 +132,7 @@ class Evaluation:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Evaluation is immutable; call evaluate() again to recompute.")
+
 
     def __repr__(self) -> str:
         models = ", ".join(self._metrics.index)
@@ -141,7 +157,11 @@ class Evaluation:
 
     @property
     def calibration_curve(self) -> pd.DataFrame:
-        """Per model and bin strategy: bin, n, mean predicted, observed rate."""
+        """Per model and bin strategy: bin, n, mean predicted, observed rate.
+
+        Bins with fewer than 10 rows are suppressed (n, mean predicted and observed
+        rate are NaN, ``suppressed`` is True), so no small group is ever printed.
+        """
         return self._calibration.copy()
 
     @property
@@ -203,7 +223,8 @@ class Evaluation:
         Returns the matplotlib Axes (``ax.figure.savefig(...)`` to save).
         """
         ax = self._axes(ax)
-        curve = self._calibration[self._calibration["strategy"] == strategy]
+        curve = self._calibration[(self._calibration["strategy"] == strategy)
+                                  & ~self._calibration["suppressed"]]
         ax.plot([0, 1], [0, 1], color="0.6", linestyle=":", label="perfect calibration")
         for name, part in curve.groupby("model", sort=False):
             ax.plot(part["mean_predicted"], part["observed_rate"], marker="o", label=name)

@@ -477,8 +477,9 @@ class _Scorer:
         total = len(X) if X is not None else None
         if X is not None:
             _check_numeric(X, self.names, self.categorical, 0)
-        acc = self.profile.accumulator() if (self.profile is not None
-                                            and self.drift != "off") else None
+        # compared with the profile of the training snapshot week nearest to as_of
+        acc = self.profile.accumulator(self.day) if (self.profile is not None
+                                                     and self.drift != "off") else None
         ids, school_codes, groups, proba, margin, default = [], [], [], [], [], []
         school_names: dict[str, int] = {}
         offset = 0
