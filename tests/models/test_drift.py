@@ -197,9 +197,14 @@ def test_per_week_profiles_are_stored_and_the_nearest_week_is_chosen(weekly):
         ref = back.reference(day)
         assert (ref["basis"], ref["week"], ref["scoring_week"]) == ("snapshot_week", chosen, week)
     assert back.reference(None)["basis"] == "pooled"
-    rows, day = _scoring_rows(20)
+    rows, day = _scoring_rows(20, missing_2w=0.0)
     report = check_drift(back, rows, as_of=day)
     assert report.reference["week"] == 20 and report.to_dict()["reference"]["week"] == 20
+    assert report.reference["weeks_apart"] == 0 and report.warnings == []
+    # far from every stored week: still the nearest one, and the run record says so
+    far = check_drift(back, rows, as_of=snapshot_date(2024, 26))
+    assert (far.reference["week"], far.reference["weeks_apart"]) == (20, 6)
+    assert any("6 weeks from this date's week" in w for w in far.warnings)
 
 
 def test_early_year_missingness_is_compared_with_the_same_week(weekly):

@@ -194,7 +194,9 @@ def _progress():
         "Flags: --threshold P flags probability >= P; --capacity K flags the top K (per "
         "--by group, e.g. school_id); with neither, the model's default (tier targeted or "
         "intensive). Reasons go to the flagged students, or everyone with --reasons-for all.\n\n"
-        "Drift: the rows are compared with the training profile stored in the model; "
+        "Drift: the rows are compared with the training profile stored in the model, at "
+        "the training snapshot week nearest to --as-of's week of the school year and "
+        "re-weighted to today's mix of year groups (the run record names the week); "
         "findings are warnings in the run record, and with --fail-on-drift exit code 4 "
         "with no output written.\n\n"
         "Outputs: the file and <out>.run.json (input sha256, model id and manifest sha256, "
@@ -327,4 +329,7 @@ def predict(
     print(f"Run record: {record_path}")
     n_drift = len(result.drift.warnings) if result.drift is not None else 0
     if n_drift:
-        print(f"Drift: {n_drift} finding(s) against the training profile; see the run record.")
+        ref = result.drift.reference
+        against = (f"training snapshot week {ref['week']}" if ref.get("basis") == "snapshot_week"
+                   else "the pooled training profile")
+        print(f"Drift: {n_drift} finding(s) against {against}; see the run record.")

@@ -80,6 +80,8 @@ _PROFILE_VERSION = 2
 #: Features fixed by cohort and date: PSI reported, not judged (see the module docs).
 CALENDAR_FEATURES: tuple[str, ...] = ("grade_year",)
 _STATUS_ORDER = {"ok": 0, "watch": 1, "drift": 2}
+#: A scoring week this many weeks or more from the nearest stored week gets a note.
+_WEEKS_APART_NOTE = 2
 
 
 def _status(value: float | None, check: str) -> str:
@@ -341,7 +343,8 @@ class TrainingProfile:
         now = school_week(as_of)
         week = min(self.weeks, key=lambda w: (abs(w - now), w))
         return {"basis": "snapshot_week", "week": week, "scoring_week": now,
-                "weeks_available": list(self.weeks), "n_rows": self.weeks[week].n_rows}
+                "weeks_apart": abs(week - now), "weeks_available": list(self.weeks),
+                "n_rows": self.weeks[week].n_rows}
 
     def accumulator(self, as_of: Any = None) -> DriftAccumulator:
         """A fresh :class:`DriftAccumulator` for feeding rows in chunks.
@@ -437,6 +440,8 @@ class DriftAccumulator:
         strata = self.profile.strata
         if strata is not None and strata["feature"] in X.columns:
             for value, count in X[strata["feature"]].value_counts(sort=False).items():
+                if not count:
+                    continue
                 key = _level_key(value)
                 self._levels[key] = self._levels.get(key, 0) + int(count)
         return self
@@ -540,6 +545,8 @@ class DriftReport:
     :attr:`warnings` (one sentence per finding), :attr:`drifted`,
     :attr:`reference` (the training profile compared with: a snapshot week, or pooled).
     ``psi_judged`` is false where PSI is only reported (:data:`CALENDAR_FEATURES`).
+    With a stratified profile, ``missing_train`` and the PSI's expected shares
+    are the training ones re-weighted to the checked rows' mix of year groups.
     """
 
     def __init__(self, *, table: pd.DataFrame, n_rows: int, no_attendance_train: float | None,
@@ -603,6 +610,14 @@ class DriftReport:
                              f"({', '.join(map(repr, r.unseen_examples))})")
             out.append((_STATUS_ORDER[r.status],
                         f"{r.status}: feature '{r.feature}': {'; '.join(parts)}"))
+        ref = self._reference
+        if ref.get("basis") == "snapshot_week" and ref.get("weeks_apart", 0) >= _WEEKS_APART_NOTE:
+            out.append((_STATUS_ORDER["watch"],
+                        f"watch: the nearest training snapshot week ({ref['week']}) is "
+                        f"{ref['weeks_apart']} weeks from this date's week of the school year "
+                        f"({ref['scoring_week']}): features that follow the calendar may differ "
+                        "for that reason alone; train with --weeks including "
+                        f"{ref['scoring_week']} to compare like with like"))
         train, now = self._na
         status = self.no_attendance_status
         if status != "ok":
