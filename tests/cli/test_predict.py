@@ -226,3 +226,26 @@ def test_model_with_a_version_1_profile_compares_with_the_pooled_weeks(ws, tmp_p
                 "--out", out]) == 0
     reference = json.loads(run_record_path(out).read_text())["drift"]["reference"]
     assert reference["basis"] == "pooled" and "week" not in reference
+
+
+def test_pseudonymise_replaces_ids_with_keyed_hashes_and_never_stores_the_key(
+        ws, tmp_path, monkeypatch, capsys):
+    from dropoutrisk.fairness import PSEUDONYM_KEY_ENV, pseudonymise_ids
+
+    plain, hashed = tmp_path / "plain.csv", tmp_path / "hashed.csv"
+    assert predict(ws, plain) == 0
+    monkeypatch.delenv(PSEUDONYM_KEY_ENV, raising=False)
+    assert predict(ws, hashed, "--pseudonymise") == 2  # no key: refused before any work
+    assert "DROPOUTRISK_PSEUDONYM_KEY" in capsys.readouterr().err
+    assert not hashed.exists()
+
+    key = "a-test-key-that-is-long-enough"
+    monkeypatch.setenv(PSEUDONYM_KEY_ENV, key)
+    assert predict(ws, hashed, "--pseudonymise") == 0
+    a = pd.read_csv(plain, dtype={"student_id": str})
+    b = pd.read_csv(hashed, dtype={"student_id": str})
+    assert b["student_id"].tolist() == list(pseudonymise_ids(a["student_id"], key))
+    assert b.drop(columns="student_id").equals(a.drop(columns="student_id"))
+    written = hashed.read_text() + run_record_path(hashed).read_text()
+    assert key not in written
+    assert not set(a["student_id"]) & set(written.replace(",", "\n").split())

@@ -239,10 +239,16 @@ def predict(
     fail_on_drift: Annotated[
         bool, typer.Option("--fail-on-drift", help="Exit 4, writing nothing, if input drifted.")
     ] = False,
+    pseudonymise: Annotated[
+        bool,
+        typer.Option("--pseudonymise", help="Write keyed hashes instead of student ids (key from "
+                     "the environment variable DROPOUTRISK_PSEUDONYM_KEY, never stored)."),
+    ] = False,
 ) -> None:
     import pyarrow.parquet as pq
 
     from dropoutrisk._atomic import atomic_path
+    from dropoutrisk.cli._audit import _pseudonym_key
     from dropoutrisk.models import load_bundle
     from dropoutrisk.report import score
 
@@ -251,7 +257,7 @@ def predict(
               "threshold": threshold, "capacity": capacity, "by": by,
               "reasons": reasons or None, "reasons_for": None if reasons_for == "flagged"
               else reasons_for, "chunk_size": None if chunk_size == 100_000 else chunk_size,
-              "fail_on_drift": fail_on_drift}
+              "fail_on_drift": fail_on_drift, "pseudonymise": pseudonymise or None}
     fmt = _check_out(out)
     if (data is None) == (features is None):
         raise typer.BadParameter("give exactly one of --data (canonical tables) and "
@@ -266,6 +272,7 @@ def predict(
         raise typer.BadParameter(f"{reasons_for!r}: use flagged or all.",
                                  param_hint="--reasons-for")
     day = parse_date(as_of, "--as-of")
+    key = _pseudonym_key() if pseudonymise else None  # fail before any work
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     inputs = _input_hashes(data, features)
@@ -305,10 +312,13 @@ def predict(
     try:
         with atomic_path(record_path) as record_tmp:
             with atomic_path(out, suffix=out.suffix) as tmp:
+                table = result.to_arrow()
+                if key is not None:
+                    table = _pseudonymised(table, key)
                 if fmt == "parquet":
-                    pq.write_table(result.to_arrow(), tmp, compression="zstd")
+                    pq.write_table(table, tmp, compression="zstd")
                 else:  # repr: the shortest text that reads back as the same float
-                    frame = result.predictions
+                    frame = table.to_pandas()
                     frame["probability"] = frame["probability"].map(repr)
                     frame.to_csv(tmp, index=False, lineterminator="\n")
                 record["output"] = {"path": str(out), "format": fmt, "sha256": _sha256(tmp),
@@ -333,3 +343,14 @@ def predict(
         against = (f"training snapshot week {ref['week']}" if ref.get("basis") == "snapshot_week"
                    else "the pooled training profile")
         print(f"Drift: {n_drift} finding(s) against {against}; see the run record.")
+
+
+def _pseudonymised(table: Any, key: str) -> Any:
+    """The predictions with ``student_id`` replaced by keyed hashes (HMAC-SHA256)."""
+    import pyarrow as pa
+
+    from dropoutrisk.fairness import pseudonymise_ids
+
+    ids = table.column("student_id").to_pylist()
+    hashed = pa.array(list(pseudonymise_ids(ids, key)), type=pa.string())
+    return table.set_column(table.schema.get_field_index("student_id"), "student_id", hashed)
