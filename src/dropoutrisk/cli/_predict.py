@@ -190,7 +190,11 @@ def _progress():
         "model_id and as_of. Only events dated before --as-of are used.\n\n"
         "Input: --data, a folder of canonical tables (validated; events on or after --as-of "
         "are dropped with a warning), or --features, a Parquet/CSV file of feature rows "
-        "(streamed in chunks when no reasons are asked).\n\n"
+        "(streamed in chunks when no reasons are asked), or --data TABLE.csv|.parquet with "
+        "--spec SPEC.toml, a wide table (one row per student) read with the dataset spec the "
+        "model was trained with (its feature columns must match the model's, else exit 2; "
+        "the label column may be absent; every row gets school_id 'all', so rank_in_school "
+        "ranks the whole table; --as-of is only recorded).\n\n"
         "Flags: --threshold P flags probability >= P; --capacity K flags the top K (per "
         "--by group, e.g. school_id); with neither, the model's default (tier targeted or "
         "intensive). Reasons go to the flagged students, or everyone with --reasons-for all.\n\n"
@@ -211,11 +215,17 @@ def predict(
     as_of: Annotated[str, typer.Option("--as-of", help="Prediction date, YYYY-MM-DD.")],
     out: Annotated[Path, typer.Option("--out", help="Output file: .parquet or .csv.")],
     data: Annotated[
-        Path | None, typer.Option("--data", help="Folder of canonical tables.")
+        Path | None,
+        typer.Option("--data", help="Folder of canonical tables, or with --spec a wide table "
+                     "file (.csv or .parquet)."),
     ] = None,
     features: Annotated[
         Path | None,
         typer.Option("--features", help="Parquet or CSV file of feature rows (instead of --data)."),
+    ] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", help="Dataset spec (TOML): --data is then a wide table file."),
     ] = None,
     threshold: Annotated[
         float | None,
@@ -253,7 +263,8 @@ def predict(
     from dropoutrisk.report import score
 
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    params = {"model": model, "data": data, "features": features, "as_of": as_of, "out": out,
+    params = {"model": model, "data": data, "features": features, "spec": spec,
+              "as_of": as_of, "out": out,
               "threshold": threshold, "capacity": capacity, "by": by,
               "reasons": reasons or None, "reasons_for": None if reasons_for == "flagged"
               else reasons_for, "chunk_size": None if chunk_size == 100_000 else chunk_size,
@@ -262,6 +273,14 @@ def predict(
     if (data is None) == (features is None):
         raise typer.BadParameter("give exactly one of --data (canonical tables) and "
                                  "--features (feature rows).", param_hint="--data")
+    if spec is not None and data is None:
+        raise typer.BadParameter("--spec reads the wide table given with --data TABLE.",
+                                 param_hint="--spec")
+    if spec is None and data is not None and data.is_file():
+        raise typer.BadParameter(
+            f"{str(data)!r} is a file: a wide table needs its dataset spec, --spec SPEC.toml; "
+            "canonical tables are given as a folder, feature rows with --features.",
+            param_hint="--data")
     if threshold is not None and capacity is not None:
         raise typer.BadParameter(
             "use either --threshold or --capacity, not both.", param_hint="--threshold"
@@ -275,18 +294,25 @@ def predict(
     key = _pseudonym_key() if pseudonymise else None  # fail before any work
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
-    inputs = _input_hashes(data, features)
+    inputs = _input_hashes(data if spec is None else None,
+                           data if spec is not None else features)
+    if spec is not None and spec.is_file():
+        inputs[str(spec)] = _sha256(spec)
     print(f"Model {bundle.model_id} verified; scoring students enrolled at {day.isoformat()}.",
           flush=True)
     with warnings_to_stderr() as seen:
-        if data is not None:
+        if spec is not None:
+            from dropoutrisk.cli._wide import wide_features
+
+            source: Any = wide_features(bundle, data, spec)
+        elif data is not None:
             from dropoutrisk.io import read_tables
 
             if data.is_dir():
                 _note_semicolon_files(data)
             tables = dict(read_tables(data, combine_attendance=False))
             tables.pop("truth", None)
-            source: Any = tables
+            source = tables
         else:
             source = _read_features(features, stream=reasons == 0, size=chunk_size)
         try:

@@ -27,19 +27,40 @@ from dropoutrisk.cli._cohorts import (
         "Rows are the students of --cohorts at --weeks of those school years, labelled by "
         "dropout within --horizon-days. With --calib-cohort the calibrator is fitted on that "
         "later cohort and the bundle records metrics there; without it, out of fold.\n\n"
+        "Wide table: --data TABLE.csv|.parquet --spec SPEC.toml (a dataset spec, see "
+        "examples/) trains on one row per student; --cohorts and --weeks do not apply. "
+        "--calib-share (default 0.2) of the labelled rows, stratified by label and drawn "
+        "with --seed, is held out to fit the calibrator and for the recorded metrics; "
+        "--calib-share 0 calibrates out of fold. The ABC rule is fitted only when its "
+        "columns (attendance_rate, failed_core_course, concerns_90d) exist, otherwise "
+        "skipped (the manifest says so). The bundle stores the spec as dataset_spec.json.\n\n"
         + EXIT_CODES_HELP
     ),
 )
 def train(
     data: Annotated[
-        Path, typer.Option("--data", help="Folder of canonical tables (Parquet or CSV).")
-    ],
-    cohorts: Annotated[
-        str, typer.Option("--cohorts", help="Training cohorts: 2020-2022 or 2020,2021.")
+        Path,
+        typer.Option("--data", help="Folder of canonical tables (Parquet or CSV), or with "
+                     "--spec a wide table file (.csv or .parquet)."),
     ],
     out: Annotated[
         Path, typer.Option("--out", help="Model folder to write (replaced atomically).")
     ],
+    cohorts: Annotated[
+        str | None,
+        typer.Option("--cohorts", help="Training cohorts: 2020-2022 or 2020,2021 (canonical "
+                     "tables; required without --spec)."),
+    ] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option("--spec", help="Dataset spec (TOML) of the wide table given with --data."),
+    ] = None,
+    calib_share: Annotated[
+        float,
+        typer.Option("--calib-share", min=0.0, max=0.5,
+                     help="With --spec: share of rows held out (stratified, seeded) for the "
+                     "calibrator; 0 = out of fold."),
+    ] = 0.2,
     calib_cohort: Annotated[
         int | None,
         typer.Option("--calib-cohort", help="A later cohort to fit the calibrator on."),
@@ -73,6 +94,19 @@ def train(
     from dropoutrisk.models import ABCRule, LogisticBaseline, RiskModel, save_model
     from dropoutrisk.models._bundle import _check_replaceable
 
+    if spec is not None:
+        return _train_wide_command(data, spec, out, cohorts=cohorts, calib_cohort=calib_cohort,
+                                   calib_share=calib_share, include_background=include_background,
+                                   seed=seed, n_estimators=n_estimators,
+                                   mlflow=use_mlflow or tracking_uri is not None)
+    if data.is_file():
+        raise typer.BadParameter(
+            f"{str(data)!r} is a file: a wide table needs its dataset spec, --spec SPEC.toml "
+            "(see examples/); canonical tables are given as a folder.", param_hint="--data")
+    if cohorts is None:
+        raise typer.BadParameter("--cohorts is required with canonical tables (a folder); "
+                                 "a wide table file takes --spec instead.",
+                                 param_hint="--cohorts")
     train_cohorts = parse_cohorts(cohorts)
     snapshot_weeks = parse_weeks(weeks)
     if calib_cohort is not None and calib_cohort <= max(train_cohorts):
@@ -198,3 +232,33 @@ def train(
             tracking_uri=tracking_uri,
         )
         print(f"  MLflow run {run_id}")
+
+
+def _train_wide_command(data: Path, spec: Path, out: Path, *, cohorts: str | None,
+                        calib_cohort: int | None, calib_share: float, include_background: bool,
+                        seed: int, n_estimators: int, mlflow: bool) -> None:
+    from dropoutrisk.cli._wide import train_wide
+    from dropoutrisk.models._bundle import _check_replaceable
+
+    for given, option in ((cohorts, "--cohorts"), (calib_cohort, "--calib-cohort"),
+                          (True if mlflow else None, "--mlflow")):
+        if given is not None:
+            raise typer.BadParameter(f"{option} does not apply to a wide table (--spec).",
+                                     param_hint=option)
+    try:
+        _check_replaceable(out)
+    except FileExistsError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--out") from None
+    done = train_wide(data=data, spec_path=spec, out=out, calib_share=calib_share,
+                      include_background=include_background, seed=seed,
+                      n_estimators=n_estimators, created_at=created_at_from_env())
+    folder, params = done["folder"], done["params"]
+    model_id = json.loads((folder / "manifest.json").read_text("utf-8"))["model_id"]
+    print(f"Model {model_id} written to {folder}")
+    print(f"  trained on {params['n_rows']} rows of the wide table ({done['spec'].name}); "
+          f"calibration: {done['model'].calibration_info_['strategy']}; ABC rule "
+          f"{params['abc_rule']}")
+    if done["evaluation"] is not None:
+        row = done["evaluation"].metrics.loc["model"]
+        print(f"  on the {params['n_calibration_rows']} held-out rows: ROC-AUC "
+              f"{row['roc_auc']:.3f}, PR-AUC {row['pr_auc']:.3f}, Brier {row['brier']:.4f}")

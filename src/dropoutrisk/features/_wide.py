@@ -305,10 +305,11 @@ def _err(spec: DatasetSpec, column: str | None, problem: str, fix: str, **kw: An
     return DatasetSpecError(table=spec.name, column=column, problem=problem, fix=fix, **kw)
 
 
-def _check_columns(frame: pd.DataFrame, spec: DatasetSpec) -> None:
+def _check_columns(frame: pd.DataFrame, spec: DatasetSpec, require_label: bool = True) -> None:
     cols = [str(c) for c in frame.columns]
     named: list[tuple[str, str]] = [(c, "feature") for c in spec.features]
-    named += [(spec.label.column, "label")]
+    if require_label or spec.label.column in cols:
+        named += [(spec.label.column, "label")]
     named += [(c, "audit group") for c in spec.audit_groups]
     named += [(c, "drop") for c in spec.drop]
     if spec.id_column:
@@ -360,7 +361,8 @@ def _binary(s: pd.Series, name: str, f: FeatureSpec, spec: DatasetSpec) -> pd.Se
     return pd.Series(np.where(present, true.astype("float64"), np.nan), index=s.index)
 
 
-def build_wide_features(frame: pd.DataFrame, spec: DatasetSpec) -> WideFeatures:
+def build_wide_features(frame: pd.DataFrame, spec: DatasetSpec, *,
+                        require_label: bool = True) -> WideFeatures:
     """Turn a one-row-per-student table into features, label and audit groups.
 
     Parameters
@@ -369,6 +371,9 @@ def build_wide_features(frame: pd.DataFrame, spec: DatasetSpec) -> WideFeatures:
         The wide table; every column must be named in ``spec``.
     spec : DatasetSpec
         From :func:`load_dataset_spec`.
+    require_label : bool, default True
+        With ``False`` (scoring), the label column may be absent from the table;
+        ``y`` is then all NaN.
 
     Returns
     -------
@@ -396,12 +401,14 @@ def build_wide_features(frame: pd.DataFrame, spec: DatasetSpec) -> WideFeatures:
     >>> X, y, groups, catalogue = build_wide_features(table, spec)
     >>> X["higher"].tolist(), y.tolist(), catalogue.model_features()
     ([1.0, 0.0], [0.0, 1.0], ['higher', 'absences'])
+    >>> build_wide_features(table.drop(columns="G3"), spec, require_label=False).y.tolist()
+    [nan, nan]
     """
     if not isinstance(frame, pd.DataFrame):
         raise DatasetSpecError(table=spec.name, problem=f"expected a DataFrame, got {type(frame).__name__}",
                                fix="Read the table first, e.g. with read_wide_table(path, spec).")
     frame = frame.rename(columns=str)
-    _check_columns(frame, spec)
+    _check_columns(frame, spec, require_label)
     if spec.id_column:
         ids = frame[spec.id_column].astype(str)
         dup = ids.duplicated(keep=False).to_numpy()
@@ -438,7 +445,8 @@ def build_wide_features(frame: pd.DataFrame, spec: DatasetSpec) -> WideFeatures:
         indicators.append(spec._indicator(name, f, cats))
     X = pd.DataFrame(columns, index=index)
 
-    raw = frame[spec.label.column]
+    raw = (frame[spec.label.column] if spec.label.column in frame.columns
+           else pd.Series(np.nan, index=frame.index))
     if spec.label.rule is not None:
         op, number = _RULE.match(spec.label.rule).groups()  # type: ignore[union-attr]
         num = pd.to_numeric(raw, errors="coerce")
