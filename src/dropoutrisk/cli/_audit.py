@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from dropoutrisk.cli._cohorts import (
     cohort_frame,
     parse_cohorts,
     parse_weeks,
+    pseudonym_key,
     read_data,
     warnings_to_stderr,
 )
@@ -93,7 +93,7 @@ def audit_command(
         raise typer.BadParameter("--by applies to --capacity only.", param_hint="--by")
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"{out} exists and is not a folder.", param_hint="--out")
-    key = _pseudonym_key() if pseudonymise else None  # fail before any work
+    key = pseudonym_key() if pseudonymise else None  # fail before any work
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     trained = dict(bundle.manifest.get("params") or {})
@@ -172,23 +172,6 @@ def _check_groups(columns: list[str], catalogue: Any) -> None:
             fix="Pass --groups with names from the catalogue, e.g. "
             "gender,newly_arrived,special_support",
         )
-
-
-def _pseudonym_key() -> str:
-    """The pseudonymisation key, read here at the command line edge only, never stored."""
-    from dropoutrisk.errors import PseudonymKeyError
-    from dropoutrisk.fairness import PSEUDONYM_KEY_ENV
-
-    key = os.environ.get(PSEUDONYM_KEY_ENV)
-    if not key:
-        raise PseudonymKeyError(
-            table="pseudonymisation key",
-            problem=f"--pseudonymise needs the environment variable {PSEUDONYM_KEY_ENV}",
-            allowed="a secret of at least 16 bytes",
-            fix=f"export {PSEUDONYM_KEY_ENV}=$(python -c \"import secrets; "
-            "print(secrets.token_hex(32))\") and keep it in your secret store",
-        )
-    return key
 
 
 def _write(out: Path, files: dict[str, str]) -> None:

@@ -144,3 +144,20 @@ def cohort_frame(
             fix="Check --cohorts (and --weeks, --horizon-days) against the data",
         )
     return X, y
+
+
+def pseudonym_key() -> str:
+    """The pseudonymisation key, read here at the command line edge only, never stored."""
+    from dropoutrisk.errors import PseudonymKeyError
+    from dropoutrisk.fairness import PSEUDONYM_KEY_ENV
+
+    key = os.environ.get(PSEUDONYM_KEY_ENV)
+    if not key:
+        raise PseudonymKeyError(
+            table="pseudonymisation key",
+            problem=f"--pseudonymise needs the environment variable {PSEUDONYM_KEY_ENV}",
+            allowed="a secret of at least 16 bytes",
+            fix=f"export {PSEUDONYM_KEY_ENV}=$(python -c \"import secrets; "
+            "print(secrets.token_hex(32))\") and keep it in your secret store",
+        )
+    return key

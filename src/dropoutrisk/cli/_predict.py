@@ -9,7 +9,6 @@ both are complete). See ``docs/batch-scoring.md``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import sys
@@ -18,8 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
+from dropoutrisk._atomic import sha256_file
 from dropoutrisk.cli._app import EXIT_CODES_HELP, app
-from dropoutrisk.cli._cohorts import parse_date, warnings_to_stderr
+from dropoutrisk.cli._cohorts import parse_date, pseudonym_key, warnings_to_stderr
 from dropoutrisk.errors import DataError
 
 __all__ = ["RUN_RECORD_SUFFIX", "predict", "run_record_path"]
@@ -44,14 +44,6 @@ VOLATILE_KEYS = ("started_at", "finished_at", "timings_s")
 def run_record_path(out: Path) -> Path:
     """``scores.parquet`` -> ``scores.parquet.run.json``."""
     return out.with_name(out.name + RUN_RECORD_SUFFIX)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _check_out(out: Path) -> str:
@@ -140,7 +132,7 @@ def _input_hashes(data: Path | None, features: Path | None) -> dict[str, str]:
     if data is not None and data.is_dir():
         files += sorted(p for p in data.iterdir()
                         if p.is_file() and p.suffix.lower() in (".parquet", ".csv"))
-    return {str(p): _sha256(p) for p in files}
+    return {str(p): sha256_file(p) for p in files}
 
 
 def _note_semicolon_files(folder: Path) -> None:
@@ -258,7 +250,6 @@ def predict(
     import pyarrow.parquet as pq
 
     from dropoutrisk._atomic import atomic_path
-    from dropoutrisk.cli._audit import _pseudonym_key
     from dropoutrisk.models import load_bundle
     from dropoutrisk.report import score
 
@@ -291,13 +282,13 @@ def predict(
         raise typer.BadParameter(f"{reasons_for!r}: use flagged or all.",
                                  param_hint="--reasons-for")
     day = parse_date(as_of, "--as-of")
-    key = _pseudonym_key() if pseudonymise else None  # fail before any work
+    key = pseudonym_key() if pseudonymise else None  # fail before any work
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     inputs = _input_hashes(data if spec is None else None,
                            data if spec is not None else features)
     if spec is not None and spec.is_file():
-        inputs[str(spec)] = _sha256(spec)
+        inputs[str(spec)] = sha256_file(spec)
     print(f"Model {bundle.model_id} verified; scoring students enrolled at {day.isoformat()}.",
           flush=True)
     with warnings_to_stderr() as seen:
@@ -347,7 +338,7 @@ def predict(
                     frame = table.to_pandas()
                     frame["probability"] = frame["probability"].map(repr)
                     frame.to_csv(tmp, index=False, lineterminator="\n")
-                record["output"] = {"path": str(out), "format": fmt, "sha256": _sha256(tmp),
+                record["output"] = {"path": str(out), "format": fmt, "sha256": sha256_file(tmp),
                                     "rows": len(result)}
                 record["finished_at"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
                 text = json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False,

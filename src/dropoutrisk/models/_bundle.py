@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._atomic import sha256_file
 from dropoutrisk.errors import (
     IncompatibleModelError,
     MissingModelFileError,
@@ -284,14 +285,6 @@ def _jsonable(obj: Any) -> Any:
 def _dump_json(obj: Any) -> bytes:
     text = json.dumps(_jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
     return (text + "\n").encode("utf-8")
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- skops bytes
@@ -696,7 +689,7 @@ class ModelBundle:
     @property
     def manifest_sha256(self) -> str:
         """The sha256 of ``manifest.json`` as it is on disk."""
-        return _sha256_file(self.path / MANIFEST_NAME)
+        return sha256_file(self.path / MANIFEST_NAME)
 
     @property
     def feature_names(self) -> list[str] | None:
@@ -895,7 +888,7 @@ def _verify_files(folder: Path, manifest: Mapping[str, Any]) -> None:
                 "model folder, or train the model again.",
                 path=str(folder / rel),
             )
-        actual = _sha256_file(file)
+        actual = sha256_file(file)
         if actual != expected:
             raise TamperedModelError(
                 f"File '{rel}' in {folder} does not match its sha256 in the manifest "
