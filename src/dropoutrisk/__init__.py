@@ -26,6 +26,9 @@ _PUBLIC: dict[str, str] = {
     "LogisticBaseline": "dropoutrisk.models",
     "RiskModel": "dropoutrisk.models",
     "evaluate": "dropoutrisk.models",
+    "ModelComparison": "dropoutrisk.models",
+    "compare_models": "dropoutrisk.models",
+    "drift_report": "dropoutrisk.models",
     "out_of_time_split": "dropoutrisk.models",
     "load_model": "dropoutrisk.models",
     "Catalogue": "dropoutrisk.features",
@@ -74,7 +77,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from dropoutrisk.models import ABCRule as ABCRule
     from dropoutrisk.models import Evaluation as Evaluation
     from dropoutrisk.models import LogisticBaseline as LogisticBaseline
+    from dropoutrisk.models import ModelComparison as ModelComparison
     from dropoutrisk.models import RiskModel as RiskModel
+    from dropoutrisk.models import compare_models as compare_models
+    from dropoutrisk.models import drift_report as drift_report
     from dropoutrisk.models import evaluate as evaluate
     from dropoutrisk.models import load_model as load_model
     from dropoutrisk.models import out_of_time_split as out_of_time_split

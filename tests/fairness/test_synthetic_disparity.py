@@ -48,7 +48,11 @@ def study():
     X_noisy = build_features({**tables, "attendance": att}, as_of, engine="pandas")
 
     keep = train & y.notna().to_numpy()
-    model = RiskModel(n_estimators=40, learning_rate=0.05, calibration_cv=0.3, random_state=0, n_jobs=1)
+    # Deeper trees than the default: this study checks the audit, and needs a model
+    # that reacts strongly to the recorded attendance (the shallow default reacts
+    # less: flag-rate ratio about 1.2 rather than 1.7 here).
+    model = RiskModel(n_estimators=40, learning_rate=0.05, num_leaves=31, max_depth=6,
+                      calibration_cv=0.3, random_state=0, n_jobs=1)
     model.fit(X[keep], y[keep].astype(int))
     return {"X": X, "X_noisy": X_noisy, "y": y, "train": train, "noisy": noisy,
             "model": model}

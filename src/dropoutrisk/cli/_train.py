@@ -87,8 +87,10 @@ def train(
         typer.Option("--tracking-uri", help="MLflow tracking URI; implies --mlflow."),
     ] = None,
     n_estimators: Annotated[
-        int, typer.Option("--n-estimators", min=1, hidden=True, help="Boosting rounds.")
-    ] = 300,
+        int | None,
+        typer.Option("--n-estimators", min=1, hidden=True,
+                     help="Boosting rounds (default: the RiskModel default)."),
+    ] = None,
 ) -> None:
     from dropoutrisk.features import default_catalogue
     from dropoutrisk.models import ABCRule, LogisticBaseline, RiskModel, save_model
@@ -132,7 +134,7 @@ def train(
             )
 
         model = RiskModel(
-            n_estimators=n_estimators,
+            **({} if n_estimators is None else {"n_estimators": n_estimators}),
             include_background=include_background,
             catalogue=catalogue,
             random_state=seed,
@@ -236,7 +238,7 @@ def train(
 
 def _train_wide_command(data: Path, spec: Path, out: Path, *, cohorts: str | None,
                         calib_cohort: int | None, calib_share: float, include_background: bool,
-                        seed: int, n_estimators: int, mlflow: bool) -> None:
+                        seed: int, n_estimators: int | None, mlflow: bool) -> None:
     from dropoutrisk.cli._wide import train_wide
     from dropoutrisk.models._bundle import _check_replaceable
 

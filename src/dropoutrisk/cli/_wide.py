@@ -72,7 +72,7 @@ def _calibration_split(X: Any, y: Any, share: float, seed: int) -> tuple[Any, An
 
 def train_wide(
     *, data: Path, spec_path: Path, out: Path, calib_share: float, include_background: bool,
-    seed: int, n_estimators: int, created_at: Any,
+    seed: int, n_estimators: int | None, created_at: Any,
 ) -> dict[str, Any]:
     """Fit the model and baselines on a wide table; save the bundle; return a summary."""
     from dropoutrisk.cli._cohorts import warnings_to_stderr
@@ -94,8 +94,8 @@ def train_wide(
             X, y, X_calib, y_calib = X_all, y_all, None, None
 
         model = RiskModel(
-            n_estimators=n_estimators, include_background=include_background,
-            catalogue=catalogue, random_state=seed,
+            **({} if n_estimators is None else {"n_estimators": n_estimators}),
+            include_background=include_background, catalogue=catalogue, random_state=seed,
         ).fit(X, y, X_calib=X_calib, y_calib=y_calib)
         baselines: dict[str, Any] = {
             "logistic": LogisticBaseline(

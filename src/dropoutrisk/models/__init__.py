@@ -18,12 +18,14 @@ from dropoutrisk.models._bundle import (
     trusted_types,
 )
 from dropoutrisk.models._calibration import IsotonicCalibrator, PlattCalibrator
+from dropoutrisk.models._compare import ModelComparison, compare_models
 from dropoutrisk.models._drift import (
     DRIFT_THRESHOLDS,
     DriftAccumulator,
     DriftReport,
     TrainingProfile,
     check_drift,
+    drift_report,
 )
 from dropoutrisk.models._evaluate import Evaluation, OutOfTimeSplit, evaluate, out_of_time_split
 from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, TIER_LABELS
@@ -44,12 +46,15 @@ __all__ = [
     "IsotonicCalibrator",
     "LogisticBaseline",
     "ModelBundle",
+    "ModelComparison",
     "OutOfTimeSplit",
     "PlattCalibrator",
     "PublishedFlag",
     "RiskModel",
     "TrainingProfile",
     "check_drift",
+    "compare_models",
+    "drift_report",
     "evaluate",
     "export_joblib",
     "fingerprint_frame",

@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk.errors import ModelError
 from dropoutrisk.schema import school_year_of, school_year_start
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "DriftReport",
     "TrainingProfile",
     "check_drift",
+    "drift_report",
     "school_week",
 ]
 
@@ -685,3 +687,130 @@ def check_drift(profile: TrainingProfile, X: pd.DataFrame, *, as_of: Any = None)
     if not isinstance(profile, TrainingProfile):
         raise TypeError(f"profile must be a TrainingProfile, got {type(profile).__name__}.")
     return profile.accumulator(as_of).update(X).report()
+
+
+_ACCEPTED_REFERENCES = ("a feature DataFrame (e.g. last year's cohort), a TrainingProfile, its "
+                        "to_dict() document, or a ModelBundle from "
+                        "dropoutrisk.models.load_bundle that stores one")
+
+
+def _has_as_of(X: pd.DataFrame) -> bool:
+    return "as_of" in X.columns or "as_of" in (X.index.names or [])
+
+
+def _reference_profile(reference: Any, *, as_of: Any, features: Iterable[str] | None,
+                       n_bins: int | None) -> TrainingProfile:
+    """The training profile that ``reference`` stands for (see :func:`drift_report`)."""
+    if isinstance(reference, pd.DataFrame):
+        if as_of is not None and not _has_as_of(reference):
+            raise ValueError(
+                f"as_of={as_of!r} picks the reference rows' nearest snapshot week, but the "
+                "reference frame has no 'as_of' column or index level; add it, or leave out "
+                "as_of= to compare with all reference rows pooled.")
+        return TrainingProfile.from_features(
+            reference, features=features, n_bins=10 if n_bins is None else n_bins,
+            by_week=as_of is not None)
+    if features is not None or n_bins is not None:
+        raise ValueError(
+            "features= and n_bins= shape a profile built from a reference frame; a "
+            f"{type(reference).__name__} already holds its profile. Leave them out, or pass "
+            "the reference feature rows.")
+    if isinstance(reference, TrainingProfile):
+        return reference
+    if isinstance(reference, Mapping):
+        return TrainingProfile.from_dict(reference)
+    from dropoutrisk.models._bundle import ModelBundle
+
+    if isinstance(reference, ModelBundle):
+        doc = reference.extra.get("profile")
+        if doc is None:
+            raise ModelError(
+                f"The model bundle at {reference.path} stores no training profile (it was "
+                "saved without extra={'profile': ...}). Train it with 'dropoutrisk train', "
+                "which stores one, or pass the training feature rows as reference.",
+                path=str(reference.path))
+        try:
+            return TrainingProfile.from_dict(doc)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(
+                f"The training profile in {reference.path} cannot be read ({exc}); train the "
+                "model again, or pass the training feature rows as reference.",
+                path=str(reference.path)) from exc
+    if hasattr(reference, "predict_proba"):
+        raise TypeError(
+            f"reference is a fitted {type(reference).__name__}, which does not carry the "
+            "profile of its training rows. Pass the ModelBundle it was saved in "
+            "(dropoutrisk.models.load_bundle(path)) or the feature rows it was trained on.")
+    raise TypeError(f"reference must be {_ACCEPTED_REFERENCES}; got {type(reference).__name__}.")
+
+
+def drift_report(
+    reference: Any,
+    current: pd.DataFrame,
+    *,
+    as_of: Any = None,
+    features: Iterable[str] | None = None,
+    n_bins: int | None = None,
+) -> DriftReport:
+    """Input drift of ``current`` feature rows against a reference: another cohort or a model's.
+
+    The researcher's entry to the checks that ``predict`` runs: PSI per
+    numeric feature, shifts in missing shares, unseen categories and the
+    share of students without attendance rows, judged against
+    :data:`DRIFT_THRESHOLDS` (see the module documentation).
+
+    Parameters
+    ----------
+    reference : DataFrame, TrainingProfile, mapping or ModelBundle
+        What ``current`` is compared with: feature rows (e.g. last year's
+        cohort; profiled with :meth:`TrainingProfile.from_features`), a
+        :class:`TrainingProfile` or its :meth:`~TrainingProfile.to_dict`
+        document, or a :class:`~dropoutrisk.models.ModelBundle` whose
+        training profile was stored by ``dropoutrisk train``. A fitted
+        model alone carries no profile: pass its bundle.
+    current : DataFrame
+        The feature rows to check (context columns such as ``as_of``,
+        ``school_id`` and ``cohort`` are not features).
+    as_of : date-like, optional
+        The snapshot date of ``current``: compare with the reference's
+        nearest snapshot week of the school year (like with like; a frame
+        reference then needs an ``as_of`` column). By default every
+        reference row is pooled.
+    features : iterable of str, optional
+        With a reference frame: the columns to compare; default every
+        non-context column.
+    n_bins : int, optional
+        With a reference frame: quantile bins per numeric feature (default 10).
+
+    Returns
+    -------
+    DriftReport
+        The same report as :func:`check_drift`.
+
+    Raises
+    ------
+    TypeError
+        ``reference`` or ``current`` of a type not listed above.
+    ModelError
+        A bundle without a readable training profile.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> last_year = pd.DataFrame({"attendance_rate": rng.uniform(0.7, 1.0, 2000),
+    ...                           "failed_courses": rng.poisson(0.5, 2000).astype(float)})
+    >>> this_year = last_year.assign(attendance_rate=last_year["attendance_rate"] - 0.1)
+    >>> report = drift_report(last_year, this_year)
+    >>> report.drifted
+    True
+    >>> report.table.loc[report.table["status"] == "drift", "feature"].tolist()
+    ['attendance_rate']
+    >>> drift_report(last_year, last_year.sample(1000, random_state=0)).drifted
+    False
+    """
+    if not isinstance(current, pd.DataFrame):
+        raise TypeError(f"current must be a pandas DataFrame of feature rows, got "
+                        f"{type(current).__name__}.")
+    profile = _reference_profile(reference, as_of=as_of, features=features, n_bins=n_bins)
+    return check_drift(profile, current, as_of=as_of)

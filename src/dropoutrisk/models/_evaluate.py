@@ -59,6 +59,46 @@ def _scores_of(name: str, obj: Any, X: Any, n: int) -> tuple[np.ndarray, np.ndar
     return proba, rank
 
 
+class _ScoredRows(NamedTuple):
+    """Labels and scores of every row, and which rows are labelled (``keep``)."""
+
+    y: np.ndarray  # float labels of all rows, NaN where unlabelled
+    keep: np.ndarray  # the labelled rows
+    y01: np.ndarray  # int labels of the labelled rows
+    as_of: np.ndarray | None  # snapshot date of all rows
+    ids: np.ndarray | None  # student id of all rows
+    scores: dict[str, tuple[np.ndarray, np.ndarray]]  # name -> (probability, rank), all rows
+
+
+def _scored_rows(entries: Mapping[str, Any], X: Any, labels: Any, *, as_of: Any,
+                 student_ids: Any, caller: str) -> _ScoredRows:
+    """Resolve labels, snapshot dates, student ids and each model's scores.
+
+    Shared by :func:`evaluate` and :func:`~dropoutrisk.models.compare_models`
+    so that both score the same rows the same way. ``as_of`` and
+    ``student_ids`` default to ``X``'s ``as_of`` column and its index.
+    """
+    y_all = pd.to_numeric(pd.Series(np.asarray(labels).ravel()), errors="coerce").to_numpy()
+    n_all = y_all.size
+    if as_of is None and isinstance(X, pd.DataFrame) and "as_of" in X.columns:
+        as_of = X["as_of"].to_numpy()
+    if student_ids is None and isinstance(X, pd.DataFrame):
+        student_ids = X.index.to_numpy()
+    as_of_all = None if as_of is None else pd.to_datetime(pd.Series(np.asarray(as_of))).to_numpy()
+    ids_all = None if student_ids is None else np.asarray(student_ids)
+    scores = {name: _scores_of(name, obj, X, n_all) for name, obj in entries.items()}
+    keep = ~np.isnan(y_all)
+    y01 = y_all[keep].astype(int)
+    if y01.size == 0 or y01.min() == y01.max():
+        n_pos = int(y01.sum())
+        raise ValueError(
+            f"{caller} needs labelled rows of both classes (dropout and not); the labels have "
+            f"{n_pos} dropouts and {y01.size - n_pos} non-dropouts among {y01.size} labelled "
+            f"rows ({int((~keep).sum())} unlabelled rows left out). Pass labels of rows that "
+            "include both outcomes.")
+    return _ScoredRows(y_all, keep, y01, as_of_all, ids_all, scores)
+
+
 def _dropout_dates(dropout_dates: Any) -> pd.Series:
     """Series student_id -> dropout date, from a Series or an outcomes table."""
     if isinstance(dropout_dates, pd.DataFrame):
@@ -353,24 +393,14 @@ def evaluate(
     if _ORACLE in entries:
         raise ValueError("'oracle' is reserved for the truth table; rename that model.")
 
-    y_all = pd.to_numeric(pd.Series(np.asarray(labels).ravel()), errors="coerce").to_numpy()
+    rows = _scored_rows(entries, X, labels, as_of=as_of, student_ids=student_ids,
+                        caller="evaluate")
+    y_all, keep, y01, as_of_all, ids_all, scores = rows
     n_all = y_all.size
-    if as_of is None and isinstance(X, pd.DataFrame) and "as_of" in X.columns:
-        as_of = X["as_of"].to_numpy()
-    if student_ids is None and isinstance(X, pd.DataFrame):
-        student_ids = X.index.to_numpy()
-    as_of_all = None if as_of is None else pd.to_datetime(pd.Series(np.asarray(as_of))).to_numpy()
-    ids_all = None if student_ids is None else np.asarray(student_ids)
-
-    scores = {name: _scores_of(name, obj, X, n_all) for name, obj in entries.items()}
     if truth is not None:
         t = _align_truth(truth, ids_all, as_of_all, n_all)
         scores[_ORACLE] = (t, t)
 
-    keep = ~np.isnan(y_all)
-    y01 = y_all[keep].astype(int)
-    if y01.size == 0 or y01.min() == y01.max():
-        raise ValueError("evaluate needs labelled rows of both classes (dropout and not).")
     as_of_k = None if as_of_all is None else as_of_all[keep]
     ids_k = None if ids_all is None else ids_all[keep]
     dates = None if dropout_dates is None else _dropout_dates(dropout_dates)

@@ -1,0 +1,623 @@
+"""compare_models(): a new model against the previous one, with paired bootstrap intervals.
+
+A difference in recall of 0.003 on 3,000 dropouts is noise. :func:`compare_models`
+scores every model on the same labelled rows, computes the metrics of
+:func:`~dropoutrisk.models.evaluate`, and puts an interval on each metric and
+on each model's difference from a reference model.
+
+**Paired cluster bootstrap.** A replicate draws as many students as there
+are, with replacement, and weights each row by how often its student was
+drawn: all snapshots of a student go in or out together, so a student seen
+at three ``as_of`` dates does not count as three independent rows. Every
+model is measured on the same draws, so the differences are paired and the
+noise the models share cancels out. The cluster is ``groups`` when given,
+else the index of ``X`` when it is named ``student_id`` (or has such a
+level), else the row.
+
+**What the intervals cover.** Percentile intervals of ``n_boot`` replicates.
+They cover the sampling of students from the population the test rows come
+from; not the randomness of training (another seed, another training
+cohort), nor a change of population (the next cohort). The flags behind
+precision@k and recall@k are fixed from the full sample (the top share of
+each snapshot); a replicate re-weights those flags and does not re-estimate
+the per-snapshot threshold, so those intervals are conditional on the
+flagged set. With few students (below a few hundred) or few dropouts,
+percentile intervals are too narrow.
+
+``p_not_better`` is the share of replicates in which a model is not better
+than the reference (a tie counts as not better): a bootstrap summary, not a
+calibrated p-value. With several models and metrics, some comparisons will
+look convincing by chance.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dropoutrisk.errors import AlignmentError
+from dropoutrisk.models._evaluate import _pct, _scored_rows
+from dropoutrisk.models._metrics import top_fraction_flags
+
+__all__ = ["ModelComparison", "compare_models"]
+
+#: Metrics where a lower value is better; higher is better for all others.
+_LOWER_IS_BETTER = frozenset({"brier", "log_loss"})
+_PROBA_EPS = 1e-15  # log-loss clip, as in evaluate()
+#: Replicate x row cells held in memory at once (about 32 MB of float64).
+_MAX_CELLS = 1 << 22
+
+
+def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, NaN where ``den`` is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+class _Ranking:
+    """One model's ranking score, sorted once, for weighted ROC-AUC and PR-AUC.
+
+    Rows are sorted by decreasing score; rows with equal scores form a tie
+    group. For each dropout (positive) row we keep the number of negatives
+    before its tie group and through its end, and the number of positives
+    through its end. Given cluster weights, cumulative sums over the
+    negatives and the positives then give both measures for every
+    replicate at once, ties counting one half as in scikit-learn.
+    """
+
+    __slots__ = ("neg_cluster", "neg_hi", "neg_lo", "pos_cluster", "pos_hi")
+
+    def __init__(self, rank: np.ndarray, y: np.ndarray, clusters: np.ndarray) -> None:
+        order = np.argsort(-rank, kind="stable")
+        s, pos, cl = rank[order], y[order].astype(bool), clusters[order]
+        new_group = np.ones(s.size, dtype=bool)
+        new_group[1:] = s[1:] != s[:-1]
+        group = np.cumsum(new_group) - 1
+        starts = np.flatnonzero(new_group)
+        ends = np.append(starts[1:], s.size)
+        neg_before = np.concatenate([[0], np.cumsum(~pos)])
+        pos_before = np.concatenate([[0], np.cumsum(pos)])
+        g = group[pos]
+        self.neg_lo = neg_before[starts[g]]
+        self.neg_hi = neg_before[ends[g]]
+        self.pos_hi = pos_before[ends[g]]
+        self.pos_cluster = cl[pos]
+        self.neg_cluster = cl[~pos]
+
+    def measures(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ROC-AUC, average precision) for each row of cluster weights ``w``."""
+        n_rep = w.shape[0]
+        w_pos = w[:, self.pos_cluster]
+        neg_cum = np.zeros((n_rep, self.neg_cluster.size + 1))
+        np.cumsum(w[:, self.neg_cluster], axis=1, out=neg_cum[:, 1:])
+        pos_cum = np.zeros((n_rep, self.pos_cluster.size + 1))
+        np.cumsum(w_pos, axis=1, out=pos_cum[:, 1:])
+        n_neg, n_pos = neg_cum[:, -1], pos_cum[:, -1]
+        lo, hi = neg_cum[:, self.neg_lo], neg_cum[:, self.neg_hi]
+        # negatives ranked below the positive's tie group count 1, those tied count 1/2
+        auc = _divide((w_pos * (n_neg[:, None] - 0.5 * (lo + hi))).sum(axis=1), n_pos * n_neg)
+        # average precision: each positive adds its weight times the precision at its threshold
+        tp = pos_cum[:, self.pos_hi]
+        flagged = tp + hi
+        precision = np.divide(tp, flagged, out=np.zeros_like(tp), where=flagged > 0)
+        ap = _divide((w_pos * precision).sum(axis=1), n_pos)
+        return auc, ap
+
+
+def _metric_names(k_rates: Sequence[float]) -> list[str]:
+    """Metric names in output order (the column names of :func:`evaluate`)."""
+    names = ["roc_auc", "pr_auc", "brier", "log_loss"]
+    for k in k_rates:
+        names += [f"precision_at_{_pct(k)}", f"recall_at_{_pct(k)}"]
+    return names
+
+
+class _Kernel:
+    """Every metric of every model, for any set of cluster weights.
+
+    Metrics other than the two ranking areas are ratios of weighted sums,
+    so they come from per-cluster sums and one matrix product. The point
+    estimates are the same computation with every cluster weighted once.
+    """
+
+    def __init__(self, y: np.ndarray, clusters: np.ndarray, n_clusters: int,
+                 scores: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                 flags: Mapping[str, Mapping[float, np.ndarray]], k_rates: Sequence[float]
+                 ) -> None:
+        self.names = list(scores)
+        self.k_rates = list(k_rates)
+        self.rankings = [_Ranking(rank, y, clusters) for _, rank in scores.values()]
+        self.is_proba = [bool(np.all((p >= 0) & (p <= 1))) for p, _ in scores.values()]
+        yf = y.astype(np.float64)
+        columns = [np.ones_like(yf), yf]
+        for proba, _ in scores.values():
+            p = np.clip(proba, _PROBA_EPS, 1 - _PROBA_EPS)
+            columns.append((proba - yf) ** 2)
+            columns.append(-(yf * np.log(p) + (1 - yf) * np.log1p(-p)))
+        for name in self.names:
+            for k in self.k_rates:
+                f = flags[name][k].astype(np.float64)
+                columns += [f, f * yf]
+        self.sums = np.column_stack([np.bincount(clusters, weights=c, minlength=n_clusters)
+                                     for c in columns])
+        self.metric_names = _metric_names(self.k_rates)
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        """Array (replicates, models, metrics) for cluster weights ``w`` (replicates, clusters)."""
+        t = w @ self.sums
+        n, pos = t[:, 0], t[:, 1]
+        n_models = len(self.names)
+        out = np.full((w.shape[0], n_models, len(self.metric_names)), np.nan)
+        for m, ranking in enumerate(self.rankings):
+            out[:, m, 0], out[:, m, 1] = ranking.measures(w)
+            if self.is_proba[m]:
+                out[:, m, 2] = _divide(t[:, 2 + 2 * m], n)
+                out[:, m, 3] = _divide(t[:, 3 + 2 * m], n)
+            for j in range(len(self.k_rates)):
+                c = 2 + 2 * n_models + 2 * (m * len(self.k_rates) + j)
+                out[:, m, 4 + 2 * j] = _divide(t[:, c + 1], t[:, c])
+                out[:, m, 5 + 2 * j] = _divide(t[:, c + 1], pos)
+        return out
+
+
+def _draw_counts(rng: np.random.Generator, n_clusters: int, size: int) -> np.ndarray:
+    """How often each cluster is drawn in ``size`` replicates of ``n_clusters`` draws.
+
+    Each row is one multinomial(n_clusters, uniform) vector; drawing the
+    cluster numbers and counting them is several times faster than
+    :meth:`numpy.random.Generator.multinomial` for many clusters.
+    """
+    picks = rng.integers(0, n_clusters, size=(size, n_clusters))
+    picks += (np.arange(size) * n_clusters)[:, None]
+    counts = np.bincount(picks.ravel(), minlength=size * n_clusters)
+    return counts.reshape(size, n_clusters).astype(np.float64)
+
+
+def _quantiles(values: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """Quantiles over axis 0 ignoring NaN; NaN (without a warning) where all are NaN."""
+    out = np.full((len(qs), *values.shape[1:]), np.nan)
+    valid = ~np.isnan(values).all(axis=0)
+    if values.shape[0] and valid.any():
+        with np.errstate(invalid="ignore"):
+            out[:, valid] = np.nanquantile(values[:, valid], qs, axis=0)
+    return out
+
+
+class ModelComparison:
+    """Immutable paired comparison of models on the same labelled rows.
+
+    Build it with :func:`compare_models`. Properties return copies of plain
+    DataFrames; :meth:`to_dict` and :meth:`to_json` hold aggregates only,
+    never a student id or a row.
+    """
+
+    __slots__ = ("_differences", "_frozen", "_intervals", "_metrics", "_settings")
+
+    def __init__(self, *, metrics: pd.DataFrame, intervals: pd.DataFrame,
+                 differences: pd.DataFrame, settings: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_metrics", metrics)
+        object.__setattr__(self, "_intervals", intervals)
+        object.__setattr__(self, "_differences", differences)
+        object.__setattr__(self, "_settings", dict(settings))
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("ModelComparison is immutable; call compare_models() again to "
+                             "recompute.")
+
+    def __repr__(self) -> str:
+        s = self._settings
+        others = [m for m in self.models if m != s["reference"]]
+        return (f"ModelComparison(reference={s['reference']!r}, models={others!r}, "
+                f"n_rows={s['n_rows']}, n_clusters={s['n_clusters']} "
+                f"({s['bootstrap_unit']}), n_boot={s['n_boot']}, "
+                f"confidence={s['confidence']:g})")
+
+    @property
+    def models(self) -> list[str]:
+        """Names of the compared models, in the order given."""
+        return list(self._metrics.index)
+
+    @property
+    def reference(self) -> str:
+        """The model every other model is compared with."""
+        return str(self._settings["reference"])
+
+    @property
+    def n_boot(self) -> int:
+        """Bootstrap replicates (0: no intervals)."""
+        return int(self._settings["n_boot"])
+
+    @property
+    def confidence(self) -> float:
+        """Coverage of the percentile intervals."""
+        return float(self._settings["confidence"])
+
+    @property
+    def n_clusters(self) -> int:
+        """Units resampled by the bootstrap: students (or ``groups``), else rows."""
+        return int(self._settings["n_clusters"])
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The settings the comparison ran with, and the sizes of the data."""
+        return dict(self._settings)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Point estimates: one row per model, one column per metric.
+
+        Brier and log loss are NaN for a model without probabilities in [0, 1].
+        """
+        return self._metrics.copy()
+
+    @property
+    def intervals(self) -> pd.DataFrame:
+        """Long table: model, metric, estimate, ci_low, ci_high (percentile bootstrap)."""
+        return self._intervals.copy()
+
+    @property
+    def differences(self) -> pd.DataFrame:
+        """Long table, one row per model other than the reference and per metric.
+
+        Columns: model, reference, metric, difference (model - reference),
+        ci_low, ci_high, ratio (model / reference), ratio_ci_low,
+        ratio_ci_high and p_not_better, the share of replicates where the
+        model is not better than the reference ("better" is higher, or lower
+        for Brier and log loss; a tie is not better).
+        """
+        return self._differences.copy()
+
+    def summary(self, metrics: Sequence[str] | None = None) -> str:
+        """One line per model and metric: the difference from the reference and its interval.
+
+        Parameters
+        ----------
+        metrics : sequence of str, optional
+            Only these metrics; default all.
+
+        Returns
+        -------
+        str
+            Lines such as ``"model vs logistic: recall_at_10pct +0.0123 [+0.0040, +0.0210]"``;
+            ``n/a`` where a metric is undefined (Brier and log loss without
+            probabilities).
+        """
+        d = self._differences
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        if metrics is not None:
+            unknown = sorted(set(metrics) - set(d["metric"]))
+            if unknown:
+                raise ValueError(f"summary(metrics=...) has unknown metrics {unknown}; choose "
+                                 f"from {list(dict.fromkeys(d['metric']))}.")
+            d = d[d["metric"].isin(list(metrics))]
+        lines = []
+        for r in d.itertuples(index=False):
+            head = f"{r.model} vs {r.reference}: {r.metric} "
+            if math.isnan(r.difference):
+                lines.append(head + "n/a")
+            elif math.isnan(r.ci_low):
+                lines.append(head + f"{r.difference:+.4f} (no interval)")
+            else:
+                lines.append(head + f"{r.difference:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}]")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings, point estimates, intervals and differences as plain Python (NaN -> None)."""
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {str(k): clean(x) for k, x in v.items()}
+            if isinstance(v, list | tuple):
+                return [clean(x) for x in v]
+            if isinstance(v, np.generic):
+                v = v.item()
+            if isinstance(v, float) and not math.isfinite(v):
+                return None
+            return v
+
+        return clean({
+            "settings": self._settings,
+            "metrics": self._metrics.to_dict(orient="index"),
+            "intervals": self._intervals.to_dict(orient="records"),
+            "differences": self._differences.to_dict(orient="records"),
+        })
+
+    def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as JSON; keyword arguments go to :func:`json.dumps`."""
+        kwargs.setdefault("indent", 2)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def plot_differences(self, metrics: Sequence[str] | None = None, *, ax: Any = None):
+        """Each model's difference from the reference, with its interval, per metric.
+
+        Returns the matplotlib Axes (``ax.figure.savefig(...)`` to save).
+        """
+        d = self._differences
+        if metrics is not None:
+            d = d[d["metric"].isin(list(metrics))]
+        d = d.dropna(subset=["difference"])
+        if ax is None:
+            from matplotlib.figure import Figure  # object API: renders with Agg, no pyplot state
+
+            ax = Figure(figsize=(6, 0.35 * len(d) + 1.5)).subplots()
+        y = np.arange(len(d))[::-1]
+        low = (d["difference"] - d["ci_low"]).to_numpy()
+        high = (d["ci_high"] - d["difference"]).to_numpy()
+        ax.errorbar(d["difference"], y, xerr=np.vstack([low, high]), fmt="o", capsize=3)
+        ax.axvline(0.0, color="0.6", linestyle=":")
+        ax.set_yticks(y, [f"{m}: {k}" for m, k in zip(d["model"], d["metric"], strict=True)])
+        ax.set_xlabel(f"difference from {self.reference} "
+                      f"({self.confidence:.0%} paired bootstrap interval)")
+        ax.set_title("Model comparison")
+        return ax
+
+
+def _check_params(models: Any, reference: Any, flag_rate: Any, k_rates: Any, n_boot: Any,
+                  confidence: Any) -> tuple[str, list[float]]:
+    if not isinstance(models, Mapping):
+        raise TypeError(f"models must be a mapping name -> fitted model or score vector, got "
+                        f"{type(models).__name__}; e.g. models={{'logistic': lr, 'model': m}}.")
+    if len(models) < 2:
+        raise ValueError(f"compare_models needs at least 2 models, got {len(models)} "
+                         f"({list(models)}); add the previous model or a baseline "
+                         "(LogisticBaseline, ABCRule), or use evaluate() for one model.")
+    bad_names = [n for n in models if not isinstance(n, str)]
+    if bad_names:
+        raise TypeError(f"Model names must be strings, got {bad_names!r}.")
+    if reference is None:
+        reference = next(iter(models))
+    if reference not in models:
+        raise ValueError(f"reference={reference!r} is not one of the models {list(models)}; "
+                         "pass one of their names.")
+    rates = []
+    for name, rate in [("flag_rate", flag_rate)] + [("k_rates", k) for k in k_rates]:
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 < rate <= 1:
+            raise ValueError(f"{name} holds {rate!r}; a flag rate is a share in (0, 1], "
+                             "e.g. 0.10 for the top 10% of each snapshot.")
+        rates.append(float(rate))
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 0:
+        raise ValueError(f"n_boot={n_boot!r} must be a whole number >= 0 (1000 is usual; "
+                         "0 gives point estimates without intervals).")
+    if (isinstance(confidence, bool) or not isinstance(confidence, numbers.Real)
+            or not 0 < confidence < 1):
+        raise ValueError(f"confidence={confidence!r} must be strictly between 0 and 1, "
+                         "e.g. 0.95 for 95% intervals.")
+    return str(reference), sorted(set(rates))
+
+
+def _check_metrics(metrics: Any, available: list[str]) -> list[str]:
+    if metrics is None:
+        return list(available)
+    wanted = list(dict.fromkeys([metrics] if isinstance(metrics, str) else metrics))
+    if not wanted:
+        raise ValueError(f"metrics=[] selects nothing; pass None for all, or some of "
+                         f"{available}.")
+    unknown = [m for m in wanted if m not in available]
+    if unknown:
+        raise ValueError(f"metrics={wanted!r} has unknown names {unknown}; choose from "
+                         f"{available} (k_rates and flag_rate set the precision_at_ and "
+                         "recall_at_ names).")
+    return wanted
+
+
+def _clusters(groups: Any, X: Any, keep: np.ndarray) -> tuple[np.ndarray, str]:
+    """Cluster code of each labelled row, and what the cluster is."""
+    n_all = keep.size
+    if groups is not None:
+        labels = np.asarray(groups, dtype=object).ravel()
+        if labels.size != n_all:
+            raise AlignmentError(
+                table="groups", problem=f"{labels.size} cluster labels for {n_all} rows",
+                allowed="one label per row of X and y (the student id)",
+                fix="Pass groups aligned with the rows, e.g. groups=X.index")
+        unit = "groups"
+    elif isinstance(X, pd.DataFrame) and "student_id" in (X.index.names or []):
+        labels = X.index.get_level_values("student_id").to_numpy()
+        unit = "student_id"
+    else:
+        return np.arange(int(keep.sum())), "row"
+    codes, _ = pd.factorize(pd.Series(labels[keep]))
+    if (codes < 0).any():
+        bad = np.flatnonzero(keep)[codes < 0]
+        raise AlignmentError(table=unit, rows=bad[:5].tolist(), n_bad=bad.size,
+                             problem="no cluster label", allowed="a student id on every row",
+                             fix="Fill the missing ids, or pass groups=")
+    return codes, unit
+
+
+def compare_models(
+    models: Mapping[str, Any],
+    X: Any = None,
+    y: Any = None,
+    *,
+    reference: str | None = None,
+    flag_rate: float = 0.10,
+    k_rates: Sequence[float] = (0.05, 0.10, 0.20),
+    metrics: Sequence[str] | None = None,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    groups: Any = None,
+    as_of: Any = None,
+    random_state: int | np.random.Generator | None = None,
+) -> ModelComparison:
+    """Compare models on the same labelled rows, with paired cluster-bootstrap intervals.
+
+    Parameters
+    ----------
+    models : mapping of str to estimator or array-like
+        At least two models: fitted estimators (anything with
+        ``predict_proba``; ``decision_function`` ranks when present, as in
+        :func:`~dropoutrisk.models.evaluate`) or vectors of probabilities,
+        e.g. ``{"previous": old, "model": new, "logistic": lr}``.
+    X : DataFrame, optional
+        Feature rows for the estimators. Its ``as_of`` column gives the
+        snapshots; its index, when named ``student_id``, the bootstrap clusters.
+    y : array-like of shape (n,)
+        Labels (1 = dropout within the horizon); rows with NaN are left out.
+    reference : str, optional
+        The model the others are compared with; default the first one.
+    flag_rate : float, default=0.10
+        The operating point: precision and recall at this share of each
+        snapshot are always compared (added to ``k_rates`` when missing).
+    k_rates : sequence of float, default=(0.05, 0.10, 0.20)
+        Shares of each snapshot for precision@k and recall@k.
+    metrics : sequence of str, optional
+        The metrics to report, among ``roc_auc``, ``pr_auc``, ``brier``,
+        ``log_loss``, ``precision_at_<k>pct`` and ``recall_at_<k>pct``;
+        default all.
+    n_boot : int, default=1000
+        Bootstrap replicates; 0 gives point estimates without intervals
+        (interval columns and ``p_not_better`` are NaN).
+    confidence : float, default=0.95
+        Coverage of the percentile intervals, in (0, 1).
+    groups : array-like of shape (n,), optional
+        The cluster of each row (resampled together); default ``X``'s
+        ``student_id`` index, else each row on its own.
+    as_of : array-like of shape (n,), optional
+        Snapshot date of each row when ``X`` has no ``as_of`` column.
+    random_state : int, Generator or None
+        Seed of the bootstrap; the same seed gives the same intervals.
+
+    Returns
+    -------
+    ModelComparison
+
+    Raises
+    ------
+    TypeError
+        ``models`` that is not a mapping of names.
+    ValueError
+        Fewer than two models, labels of a single class, an unknown
+        reference or metric, ``n_boot < 0`` or ``confidence`` outside (0, 1).
+    AlignmentError
+        ``groups`` of another length than the rows.
+
+    See Also
+    --------
+    evaluate : the full set of metrics, plots and lead times for each model.
+
+    Notes
+    -----
+    The cluster bootstrap, the fixed flags and what the intervals cover are
+    described in the module documentation and in ``docs/evaluation.md``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y = (rng.random(3000) < 0.1).astype(int)
+    >>> def scores(noise):
+    ...     return 1 / (1 + np.exp(-(-2.5 + 2 * y + rng.normal(0, noise, y.size))))
+    >>> cmp = compare_models({"previous": scores(2.0), "new": scores(1.0)}, y=y,
+    ...                      n_boot=200, random_state=0)
+    >>> cmp
+    ModelComparison(reference='previous', models=['new'], n_rows=3000, n_clusters=3000 (row), n_boot=200, confidence=0.95)
+    >>> print(cmp.summary(metrics=["roc_auc", "recall_at_10pct"]))
+    new vs previous: roc_auc +0.1288 [+0.0989, +0.1595]
+    new vs previous: recall_at_10pct +0.2610 [+0.1858, +0.3378]
+    >>> float(cmp.differences.set_index("metric").loc["roc_auc", "p_not_better"])
+    0.0
+    """
+    reference, k_all = _check_params(models, reference, flag_rate, k_rates, n_boot, confidence)
+    wanted = _check_metrics(metrics, _metric_names(k_all))
+    if y is None:
+        raise ValueError("compare_models needs the labels: pass y=.")
+    rows = _scored_rows(models, X, y, as_of=as_of, student_ids=None, caller="compare_models")
+    keep, y01 = rows.keep, rows.y01
+    scores = {name: (proba[keep], rank[keep]) for name, (proba, rank) in rows.scores.items()}
+    for name, (proba, rank) in scores.items():
+        bad = int((~np.isfinite(proba) | ~np.isfinite(rank)).sum())
+        if bad:
+            raise ValueError(f"Model {name!r} gives {bad} missing or infinite scores on "
+                             "labelled rows; impute the features it needs or drop those rows.")
+    as_of_k = None if rows.as_of is None else rows.as_of[keep]
+    clusters, unit = _clusters(groups, X, keep)
+    n_clusters = int(clusters.max()) + 1
+    flags = {name: {k: top_fraction_flags(rank, k, as_of_k) for k in k_all}
+             for name, (_, rank) in scores.items()}
+    kernel = _Kernel(y01, clusters, n_clusters, scores, flags, k_all)
+
+    names = list(scores)
+    cols = [kernel.metric_names.index(m) for m in wanted]
+
+    point = kernel(np.ones((1, n_clusters)))[0][:, cols]
+    reps = np.empty((n_boot, len(names), len(cols)))
+    rng = np.random.default_rng(random_state)
+    chunk = max(1, _MAX_CELLS // max(y01.size, n_clusters))
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        reps[start:start + size] = kernel(_draw_counts(rng, n_clusters, size))[:, :, cols]
+    undefined = np.isnan(reps) & ~np.isnan(point)[None]
+    if undefined.any():
+        warnings.warn(
+            f"{int(undefined.any(axis=(1, 2)).sum())} of {n_boot} bootstrap replicates left a "
+            "metric undefined (no dropouts, or no flags, among the drawn students); its "
+            "interval uses the other replicates. Compare on more students.",
+            UserWarning, stacklevel=2)
+
+    alpha = (1 - confidence) / 2
+    qs = (alpha, 1 - alpha)
+    ref = names.index(reference)
+    ci = _quantiles(reps, qs)
+    diff = reps - reps[:, [ref]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio_reps = reps / reps[:, [ref]]
+        ratio_point = point / point[[ref]]
+    diff_ci, ratio_ci = _quantiles(diff, qs), _quantiles(ratio_reps, qs)
+    lower = np.array([m in _LOWER_IS_BETTER for m in wanted])
+    not_better = np.where(lower, diff >= 0, diff <= 0).astype(np.float64)
+    not_better[np.isnan(diff)] = np.nan
+    p_not_better = _nanmean(not_better)  # NaN without replicates
+
+    interval_rows, diff_rows = [], []
+    for i, name in enumerate(names):
+        for j, metric in enumerate(wanted):
+            interval_rows.append({"model": name, "metric": metric, "estimate": point[i, j],
+                                  "ci_low": ci[0, i, j], "ci_high": ci[1, i, j]})
+            if i == ref:
+                continue
+            diff_rows.append({
+                "model": name, "reference": reference, "metric": metric,
+                "difference": point[i, j] - point[ref, j],
+                "ci_low": diff_ci[0, i, j], "ci_high": diff_ci[1, i, j],
+                "ratio": ratio_point[i, j],
+                "ratio_ci_low": ratio_ci[0, i, j], "ratio_ci_high": ratio_ci[1, i, j],
+                "p_not_better": p_not_better[i, j],
+            })
+    metrics_frame = pd.DataFrame(point, index=pd.Index(names, name="model"), columns=wanted)
+    settings = {
+        "reference": reference,
+        "n_rows": int(y01.size),
+        "n_unlabelled_dropped": int((~keep).sum()),
+        "prevalence": float(y01.mean()),
+        "n_clusters": n_clusters,
+        "bootstrap_unit": unit,
+        "n_boot": int(n_boot),
+        "confidence": float(confidence),
+        "interval": "percentile",
+        "flag_rate": float(flag_rate),
+        "k_rates": k_all,
+        "flags": "top share of each snapshot, fixed from the full sample",
+        "per_snapshot": as_of_k is not None,
+        "n_snapshots": None if as_of_k is None else int(pd.Series(as_of_k).nunique()),
+        "random_state": (int(random_state) if isinstance(random_state, numbers.Integral)
+                         else None if random_state is None else type(random_state).__name__),
+    }
+    return ModelComparison(metrics=metrics_frame, intervals=pd.DataFrame(interval_rows),
+                           differences=pd.DataFrame(diff_rows), settings=settings)
+
+
+def _nanmean(values: np.ndarray) -> np.ndarray:
+    """Mean over axis 0 ignoring NaN; NaN (without a warning) where all are NaN."""
+    valid = ~np.isnan(values)
+    count = valid.sum(axis=0)
+    return _divide(np.where(valid, values, 0.0).sum(axis=0), count.astype(np.float64))
