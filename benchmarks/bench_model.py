@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="boosting rounds (default: the RiskModel default)")
     parser.add_argument("--timing-rows", type=int, default=1_000_000)
     parser.add_argument("--timing-features", type=int, default=60)
-    parser.add_argument("--timing-estimators", type=int, default=200)
+    parser.add_argument("--timing-estimators", type=int, default=RiskModel().n_estimators,
+                        help="boosting rounds for the timing (default: the RiskModel default)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--oof-timing", action="store_true",
                         help="also time 5-fold out-of-fold calibration once")

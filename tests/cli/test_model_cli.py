@@ -193,6 +193,7 @@ def test_evaluate_writes_metrics_plots_and_html(workspace, tmp_path):
     )
     assert sorted(p.name for p in out.iterdir()) == [
         "calibration.png",
+        "comparison.json",
         "metrics.json",
         "report.html",
         "roc.png",

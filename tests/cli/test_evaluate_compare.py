@@ -1,0 +1,317 @@
+"""``dropoutrisk evaluate``: comparison.json, against the baselines or the previous model.
+
+One small synthetic data folder serves the module, with bundles trained in Python
+the way ``train`` writes them (model, ABC rule and logistic baseline, params),
+with one thread and few trees.
+"""
+
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from dropoutrisk.cli import main
+
+TRAIN_COHORTS = [2022, 2023]
+N_BOOT = 200
+
+
+def run(argv):
+    """Run the CLI in process; return its exit code."""
+    with pytest.raises(SystemExit) as info:
+        main([str(a) for a in argv])
+    return info.value.code
+
+
+def names(err, path):
+    """Whether a message wrapped at 100 columns (and at hyphens) names ``path``."""
+    return str(path) in "".join(err.split())
+
+
+def _train(tables, folder, *, weeks, catalogue=None, include_background=False, seed=1,
+           n_estimators=15, extra_column=None):
+    """A bundle as ``train`` writes it; ``extra_column`` adds a feature canonical tables lack."""
+    from dropoutrisk.features import build_training_frame, default_catalogue
+    from dropoutrisk.models import ABCRule, LogisticBaseline, RiskModel, save_model
+    from dropoutrisk.schema import snapshot_dates
+
+    build_with = catalogue or default_catalogue()
+    X, y = build_training_frame(tables, snapshot_dates(TRAIN_COHORTS, weeks),
+                                catalogue=build_with)
+    keep = (X["cohort"].isin(TRAIN_COHORTS) & y.notna()).to_numpy()
+    X, y = X[keep], y[keep].astype(int)
+    if extra_column is not None:
+        X = X.assign(**{extra_column: np.arange(len(X), dtype=float)})
+    model = RiskModel(n_estimators=n_estimators, catalogue=catalogue,
+                      include_background=include_background, random_state=seed,
+                      n_jobs=1).fit(X, y)
+    baselines = {"logistic": LogisticBaseline(catalogue=build_with).fit(X, y)}
+    if {"attendance_rate", "failed_core_course", "concerns_90d"} <= set(X.columns):
+        baselines["abc_rule"] = ABCRule().fit(X, y)
+    params = {"cohorts": TRAIN_COHORTS, "weeks": weeks, "horizon_days": 365,
+              "include_background": include_background, "seed": seed}
+    return save_model(model, folder, params=params, baselines=baselines, catalogue=catalogue,
+                      created_at="2025-01-01T00:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    from dropoutrisk.features import default_catalogue
+    from dropoutrisk.io import write_tables
+    from dropoutrisk.synthetic import make_cohorts
+
+    root = tmp_path_factory.mktemp("compare")
+    cohorts = make_cohorts(600, [*TRAIN_COHORTS, 2024], 3, 7, attendance_formats="canonical")
+    tables = {name: cohorts[name] for name in cohorts if name != "truth"}
+    write_tables(tables, root / "data")
+    catalogue = default_catalogue()
+    attendance = [n for n in catalogue.names if n.startswith("attendance")]
+    return {
+        "root": root,
+        "data": root / "data",
+        "tables": tables,
+        "model": _train(tables, root / "model", weeks=[6, 20], catalogue=catalogue),
+        # other settings: more weeks, background features, fewer trees, another seed
+        "other": _train(tables, root / "other", weeks=[6, 10, 20], catalogue=catalogue,
+                        include_background=True, seed=2, n_estimators=8),
+        "attendance_only": _train(tables, root / "attendance_only", weeks=[6, 20],
+                                  catalogue=catalogue.subset(attendance)),
+        "extra_feature": _train(tables, root / "extra_feature", weeks=[6, 20],
+                                extra_column="wellbeing_index"),
+        "attendance": attendance,
+    }
+
+
+def evaluate(ws, out, *extra):
+    return run(["evaluate", "--model", ws["model"], "--data", ws["data"], "--cohorts", 2024,
+                "--out", out, "--n-boot", N_BOOT, *extra])
+
+
+def _read(path):
+    return json.loads(path.read_text())
+
+
+def _model_rows(doc):
+    return {d["metric"]: d for d in doc["differences"] if d["model"] == "model"}
+
+
+# ---------------------------------------------------------------- against the baselines
+
+
+def test_without_against_compares_with_the_logistic_baseline(ws, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert evaluate(ws, out) == 0
+    stdout = capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "calibration.png", "comparison.json", "metrics.json", "report.html", "roc.png"]
+    doc = _read(out / "comparison.json")
+    assert doc["against"] is None
+    assert set(doc) == {"model_id", "manifest_sha256", "against", "cohorts", "weeks",
+                        "horizon_days", "settings", "metrics", "intervals", "differences"}
+    assert doc["settings"]["reference"] == "logistic"
+    assert doc["settings"]["bootstrap_unit"] == "student_id"
+    assert doc["settings"]["n_boot"] == N_BOOT and doc["settings"]["random_state"] == 0
+    assert list(doc["metrics"]) == ["logistic", "model", "abc_rule"]
+    assert {d["model"] for d in doc["differences"]} == {"model", "abc_rule"}
+    assert {d["reference"] for d in doc["differences"]} == {"logistic"}
+    # the point estimates are evaluate()'s, as in metrics.json
+    metrics = _read(out / "metrics.json")["metrics"]
+    for name in ("model", "logistic", "abc_rule"):
+        assert doc["metrics"][name]["roc_auc"] == pytest.approx(metrics[name]["roc_auc"])
+        assert doc["metrics"][name]["brier"] == pytest.approx(metrics[name]["brier"])
+    for metric in ("roc_auc", "pr_auc", "brier", "recall_at_10pct"):
+        assert f"  model vs logistic: {metric} " in stdout
+    assert "abc_rule vs" not in stdout
+    html = (out / "report.html").read_text()
+    assert "Against the logistic baseline" in html and "p_not_better" in html
+    assert html.index("Against the logistic baseline") < html.index("<h2>Plots</h2>")
+
+
+def test_metrics_json_does_not_depend_on_the_comparison_options(ws, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert evaluate(ws, a) == 0
+    assert evaluate(ws, b, "--seed", 5, "--n-boot", 0) == 0
+    assert (a / "metrics.json").read_bytes() == (b / "metrics.json").read_bytes()
+    assert "previous" not in _read(a / "metrics.json")["metrics"]
+
+
+def test_the_same_seed_gives_the_same_comparison(ws, tmp_path):
+    outs = [tmp_path / "a", tmp_path / "b", tmp_path / "c"]
+    for out, seed in zip(outs, (3, 3, 4), strict=True):
+        assert evaluate(ws, out, "--seed", seed) == 0
+    a, b, c = ((o / "comparison.json").read_bytes() for o in outs)
+    assert a == b
+    assert _model_rows(json.loads(a))["roc_auc"]["ci_low"] != (
+        _model_rows(json.loads(c))["roc_auc"]["ci_low"])
+
+
+def test_n_boot_0_gives_point_estimates_and_null_intervals(ws, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert evaluate(ws, out, "--n-boot", 0) == 0
+    assert "(no interval)" in capsys.readouterr().out
+    text = (out / "comparison.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    doc = json.loads(text)
+    assert doc["settings"]["n_boot"] == 0
+    for row in doc["metrics"].values():
+        assert all(v is not None for v in row.values())
+    for row in doc["intervals"]:
+        assert row["estimate"] is not None and row["ci_low"] is None and row["ci_high"] is None
+    for row in doc["differences"]:
+        assert row["difference"] is not None
+        assert row["ci_low"] is row["ci_high"] is row["p_not_better"] is None
+
+
+def test_comparison_holds_no_student_id(ws, tmp_path):
+    out = tmp_path / "r"
+    assert evaluate(ws, out, "--against", ws["other"]) == 0
+    ids = ws["tables"]["students"]["student_id"].astype(str)
+    assert len(ids) > 100
+    for name in ("comparison.json", "report.html"):
+        text = (out / name).read_text()
+        assert not [s for s in ids if s in text], name
+
+
+# ---------------------------------------------------------------- against the previous model
+
+
+def test_against_the_same_bundle_differs_by_exactly_zero(ws, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert evaluate(ws, out, "--against", ws["model"]) == 0
+    stdout = capsys.readouterr().out
+    doc = _read(out / "comparison.json")
+    assert doc["settings"]["reference"] == "previous"
+    assert doc["against"]["model_id"] == doc["model_id"]
+    assert doc["against"]["features"] == "same catalogue"
+    assert doc["metrics"]["previous"] == doc["metrics"]["model"]
+    rows = _model_rows(doc)
+    assert len(rows) == len(doc["metrics"]["model"])
+    for d in rows.values():
+        assert d["difference"] == 0.0 and d["ci_low"] == 0.0 and d["ci_high"] == 0.0
+        assert d["ratio"] == 1.0
+        assert d["p_not_better"] == 1.0  # a tie is not better
+    assert "  model vs previous: roc_auc +0.0000 [+0.0000, +0.0000]" in stdout
+
+
+def test_against_a_bundle_with_other_settings(ws, tmp_path, capsys):
+    out = tmp_path / "r"
+    assert evaluate(ws, out, "--against", ws["other"]) == 0
+    stdout = capsys.readouterr().out
+    doc = _read(out / "comparison.json")
+    previous = json.loads((ws["other"] / "manifest.json").read_text())
+    assert doc["against"] == {
+        "name": "previous",
+        "model_id": previous["model_id"],
+        "manifest_sha256": hashlib.sha256((ws["other"] / "manifest.json").read_bytes()
+                                          ).hexdigest(),
+        "trained_on_cohorts": TRAIN_COHORTS,
+        "trained_at_weeks": [6, 10, 20],
+        "trained_horizon_days": 365,
+        "features": "same catalogue",
+    }
+    assert doc["weeks"] == [6, 20]  # the model's rows, not the previous model's weeks
+    assert list(doc["metrics"]) == ["previous", "model", "abc_rule", "logistic"]
+    metrics = sorted(doc["metrics"]["model"])
+    assert len(doc["differences"]) == 3 * len(metrics)
+    assert len(doc["intervals"]) == 4 * len(metrics)
+    for d in doc["differences"]:
+        assert d["reference"] == "previous"
+        assert set(d) == {"model", "reference", "metric", "difference", "ci_low", "ci_high",
+                          "ratio", "ratio_ci_low", "ratio_ci_high", "p_not_better"}
+        assert d["ci_low"] <= d["ci_high"] and 0.0 <= d["p_not_better"] <= 1.0
+    auc = _model_rows(doc)["roc_auc"]
+    assert auc["difference"] == pytest.approx(
+        doc["metrics"]["model"]["roc_auc"] - doc["metrics"]["previous"]["roc_auc"])
+    assert auc["difference"] != 0.0
+    for metric in ("roc_auc", "pr_auc", "brier", "recall_at_10pct"):
+        line = next(x for x in stdout.splitlines() if f"model vs previous: {metric} " in x)
+        assert "[" in line
+    assert "abc_rule vs previous" not in stdout
+    assert f"Against the previous model {previous['model_id']}" in stdout
+    # the previous model is in the evaluation too
+    assert "previous" in _read(out / "metrics.json")["metrics"]
+    html = (out / "report.html").read_text()
+    section = html[html.index("<h2>Against the previous model</h2>"):html.index("<h2>Plots")]
+    assert "difference (model - previous)" in section and "p_not_better" in section
+    for metric in ("roc_auc", "pr_auc", "brier", "precision_at_10pct", "recall_at_10pct"):
+        assert f"<td>{metric}</td>" in section
+    assert previous["model_id"] in section
+
+
+def test_against_a_bundle_with_its_own_catalogue_scores_it_on_its_features(ws, tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    from dropoutrisk.features import build_training_frame, default_catalogue
+    from dropoutrisk.models import load_bundle
+    from dropoutrisk.schema import snapshot_dates
+
+    out = tmp_path / "r"
+    assert evaluate(ws, out, "--against", ws["attendance_only"]) == 0
+    doc = _read(out / "comparison.json")
+    assert doc["against"]["features"] == "own catalogue"
+    previous = load_bundle(ws["attendance_only"]).model
+    X, y = build_training_frame(ws["tables"], snapshot_dates([2024], [6, 20]),
+                                catalogue=default_catalogue().subset(ws["attendance"]))
+    keep = (X["cohort"] == 2024).to_numpy() & y.notna().to_numpy()
+    expected = roc_auc_score(y[keep].astype(int), previous.decision_function(X[keep]))
+    assert doc["metrics"]["previous"]["roc_auc"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_against_a_model_that_needs_missing_features_exits_3(ws, tmp_path, capsys):
+    out = tmp_path / "r"
+    code = evaluate(ws, out, "--against", ws["extra_feature"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 3
+    assert "Model problem" in err and "wellbeing_index" in err
+    assert names(err, ws["extra_feature"]) and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_against_a_missing_folder_exits_3_naming_it(ws, tmp_path, capsys):
+    missing = tmp_path / "no-such-model"
+    out = tmp_path / "r"
+    code = evaluate(ws, out, "--against", missing)
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 3
+    assert "--against" in err and names(err, missing)
+    assert not out.exists()
+
+
+def test_against_a_tampered_bundle_exits_3_naming_it(ws, tmp_path, capsys):
+    copy = tmp_path / "previous"
+    shutil.copytree(ws["other"], copy)
+    path = copy / "model.skops"
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0x01
+    path.write_bytes(bytes(data))
+    out = tmp_path / "r"
+    code = evaluate(ws, out, "--against", copy)
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 3
+    assert "--against" in err and names(err, copy) and "model.skops" in err
+    assert "does not match" in err
+    assert not out.exists()
+
+
+def test_against_a_model_trained_on_the_test_cohort_exits_2(ws, tmp_path, capsys):
+    copy = tmp_path / "previous"
+    shutil.copytree(ws["model"], copy)
+    manifest_path = copy / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["params"]["cohorts"] = [2023, 2024]
+    manifest_path.write_text(json.dumps(manifest))
+    out = tmp_path / "r"
+    code = evaluate(ws, out, "--against", copy)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--against" in err and "out-of-time" in err
+    assert not out.exists()
+
+
+def test_help_documents_the_comparison_options(capsys):
+    assert run(["evaluate", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option in ("--against", "--n-boot", "--seed", "comparison.json"):
+        assert option in text
