@@ -155,3 +155,22 @@ def test_small_calibration_bins_are_suppressed_everywhere():
     text = json.dumps(ev.to_dict())
     assert '"n": 3' not in text and '"n": 3.0' not in text
     assert not curve.loc[~curve["suppressed"], "n"].lt(10).any()
+
+
+def test_ranking_follows_the_probabilities_when_the_platt_slope_is_negative(frame):
+    """A model calibrated on reversed labels ranks backwards; evaluate must follow predict_proba."""
+    from sklearn.metrics import roc_auc_score
+
+    from dropoutrisk.models import RiskModel
+
+    X, y = frame
+    keep = y.notna().to_numpy()
+    X, y = X[keep], y[keep].astype(int)
+    half = np.arange(len(X)) % 2 == 0
+    model = RiskModel(n_estimators=20, random_state=0, n_jobs=1).fit(
+        X[half], y[half], X_calib=X[~half], y_calib=1 - y[~half])
+    assert model.calibrator_.slope_ < 0
+    p = model.predict_proba(X[~half])[:, 1]
+    m = evaluate(models={"model": model}, X=X[~half], y=y[~half]).metrics
+    assert m.loc["model", "roc_auc"] == pytest.approx(roc_auc_score(y[~half], p))
+    assert m.loc["model", "roc_auc"] < 0.5

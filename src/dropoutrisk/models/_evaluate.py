@@ -5,9 +5,10 @@ immutable and hands out copies of plain DataFrames.
 
 Ranking versus probability. Ranking metrics (ROC-AUC, PR-AUC, flags at a
 flag rate, precision@k, recall@k, lead time) use each model's ranking score:
-``decision_function`` when it has one (the margin of
-:class:`~dropoutrisk.models.RiskModel`; indicator count plus absence for
-:class:`~dropoutrisk.models.ABCRule`), else the probability. Calibration
+the score the estimator's own flags follow (the margin of
+:class:`~dropoutrisk.models.RiskModel`, reversed if its Platt slope is negative;
+indicator count plus absence for :class:`~dropoutrisk.models.ABCRule`), else
+``decision_function`` when it has one, else the probability. Calibration
 metrics (Brier, log loss, ECE, calibration curve) use ``predict_proba``.
 
 Snapshots. When rows carry an ``as_of`` date, a flag rate is applied within
@@ -49,8 +50,12 @@ def _scores_of(name: str, obj: Any, X: Any, n: int) -> tuple[np.ndarray, np.ndar
         if X is None:
             raise ValueError(f"Model {name!r} needs X to score; pass X=.")
         proba = np.asarray(obj.predict_proba(X))[:, 1].astype(np.float64)
-        rank = (np.asarray(obj.decision_function(X), dtype=np.float64)
-                if hasattr(obj, "decision_function") else proba)
+        if hasattr(obj, "_rank_score"):  # our estimators: the order their flags follow
+            rank = np.asarray(obj._rank_score(X), dtype=np.float64)
+        elif hasattr(obj, "decision_function"):
+            rank = np.asarray(obj.decision_function(X), dtype=np.float64)
+        else:
+            rank = proba
     else:
         proba = np.asarray(obj, dtype=np.float64).ravel()
         rank = proba
