@@ -12,9 +12,9 @@ import pandas as pd
 from dropoutrisk.explain._reasons import (
     DIMENSION_CODES,
     feature_table,
-    fill_template,
-    format_values,
-    school_references,
+    group_references,
+    reason_inputs,
+    reason_texts,
     select_reasons,
 )
 from dropoutrisk.explain._shap import calibrate_contributions, tree_shap
@@ -78,52 +78,21 @@ def _positions(features: pd.DataFrame, ids: Any) -> np.ndarray:
     return pos
 
 
-def _suffix(kind: str, value: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    if kind == "categorical":
-        text = pd.Series(value, dtype=object).astype(str).str.upper()
-        text = text.str.replace(r"[^A-Z0-9]+", "", regex=True).str[:12].to_numpy()
-        return np.where(pd.isna(value), "MISSING", text).astype(str)
-    v = np.asarray(value, dtype=np.float64)
-    r = np.asarray(reference, dtype=np.float64)
-    if kind == "binary":
-        out = np.where(v > 0.5, "YES", "NO")
-    else:
-        out = np.where(v < r, "LOW", np.where(v > r, "HIGH", "MED"))
-        out = np.where(np.isnan(r), "NOREF", out)
-    return np.where(np.isnan(v), "MISSING", out).astype(str)
-
-
 def _reason_table(
     rows: np.ndarray,
     cols: np.ndarray,
+    texts: dict[str, np.ndarray],
     *,
     ids: pd.Index,
     as_of: np.ndarray,
     meta: pd.DataFrame,
-    values: np.ndarray,
-    references: np.ndarray,
     log_odds: np.ndarray,
     prob: np.ndarray,
     lang: str,
 ) -> pd.DataFrame:
+    """The long reason table of the (row, feature) pairs chosen, with their :func:`reason_texts`."""
     n = rows.size
     names = meta.index.to_numpy()
-    value = values[rows, cols] if n else np.empty(0, dtype=object)
-    reference = references[rows, cols] if n else np.empty(0, dtype=object)
-    texts = {k: np.empty(n, dtype=object) for k in
-             ("value_sv", "value_en", "ref_sv", "ref_en", "sentence_sv", "sentence_en", "code")}
-    for j in np.unique(cols):  # per feature, never per student
-        m = cols == j
-        kind, unit = meta["kind"].iat[j], meta["unit"].iat[j]
-        for lg in _LANGS:
-            v = format_values(value[m], kind, unit, lg)
-            r = format_values(reference[m], kind, unit, lg)
-            texts[f"value_{lg}"][m] = v
-            texts[f"ref_{lg}"][m] = r
-            texts[f"sentence_{lg}"][m] = fill_template(meta[f"template_{lg}"].iat[j], v, r)
-        texts["code"][m] = np.strings.add(
-            meta["stem"].iat[j] + "-", _suffix(kind, value[m], reference[m])
-        )
     rank = np.ones(n, dtype=np.int64)
     if n:  # rows come grouped and in rank order: rank = position within the row's block
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
@@ -137,10 +106,10 @@ def _reason_table(
             "feature": names[cols],
             "dimension": meta["dimension"].to_numpy()[cols],
             "actionable": meta["actionable"].to_numpy()[cols],
-            "value": value,
-            "reference": reference,
-            "value_text": texts[f"value_{lang}"],
-            "reference_text": texts[f"ref_{lang}"],
+            "value": texts["value"],
+            "reference": texts["reference"],
+            "value_text": texts["value_text"],
+            "reference_text": texts["reference_text"],
             "contribution_log_odds": log_odds[rows, cols],
             "contribution": prob[rows, cols],
             "sentence": texts[f"sentence_{lang}"],
@@ -149,8 +118,23 @@ def _reason_table(
             "_row": rows,  # position of the explained row; dropped by the public properties
         },
         columns=[*_REASON_COLUMNS, "_row"],
+        copy=False,  # the arrays are new; stacking them into blocks costs a copy of every string
     )
     return frame
+
+
+def _dimension_totals(values: np.ndarray, dimension_of: list[int]) -> np.ndarray:
+    """Per row, the sum of the contributions of each dimension's features, in feature order.
+
+    Not a matrix product with a one-hot matrix: BLAS rounds a row's sum
+    differently with the thread count and the other rows in the batch, and
+    its worker threads keep spinning on a core after the call.
+    """
+    out = np.zeros((values.shape[0], len(DIMENSIONS)))
+    for k, d in enumerate(dimension_of):
+        if d >= 0:
+            out[:, d] += values[:, k]
+    return out
 
 
 class Explanations:
@@ -517,13 +501,14 @@ def explain_students(
     att = calibrate_contributions(phi, base, model.calibrator_, proba)
 
     index = rows.index
-    ref_all = school_references(
-        features, names, meta["kind"].tolist()
-    ) if len(features) else pd.DataFrame(columns=names)
-    references = ref_all.iloc[pos]
-    references.index = index
-    values = Xm.to_numpy(dtype=object)
-    ref_values = references.to_numpy(dtype=object)
+    kinds = meta["kind"].tolist()
+    # one reference per school and as_of over the whole frame, taken for the explained rows
+    group, table = group_references(features, names, kinds)
+    group = group[pos]
+    inputs = reason_inputs(Xm, kinds, group, table)
+    references = pd.DataFrame(inputs.references[group], index=index, columns=pd.Index(names))
+    for j, column in inputs.reference_objects.items():  # categories replace the NaN columns
+        references.isetitem(j, column[group])
 
     n = len(rows)
     as_of = (rows["as_of"].to_numpy() if "as_of" in rows.columns
@@ -532,17 +517,23 @@ def explain_students(
               else np.full(n, None, dtype=object))
     actionable = meta["actionable"].to_numpy(dtype=bool)
     eligible = (meta["dimension"] != "background").to_numpy()
-    tables = {}
-    for key, protective in (("reasons", False), ("protective", True)):
-        r, c = select_reasons(att["log_odds"], eligible, actionable, int(top_n),
-                              protective=protective)
-        tables[key] = _reason_table(
-            r, c, ids=index, as_of=as_of, meta=meta, values=values, references=ref_values,
+    chosen = {key: select_reasons(att["log_odds"], eligible, actionable, int(top_n),
+                                  protective=protective)
+              for key, protective in (("reasons", False), ("protective", True))}
+    # one pass over the reasons of both tables: each distinct value is formatted once
+    texts = reason_texts(np.concatenate([r for r, _ in chosen.values()]),
+                         np.concatenate([c for _, c in chosen.values()]), inputs, meta, lang)
+    cut = chosen["reasons"][0].size
+    tables = {
+        key: _reason_table(
+            r, c, {k: v[part] for k, v in texts.items()}, ids=index, as_of=as_of, meta=meta,
             log_odds=att["log_odds"], prob=att["probability_contrib"], lang=lang,
         )
+        for (key, (r, c)), part in zip(chosen.items(), (slice(0, cut), slice(cut, None)),
+                                       strict=True)
+    }
 
-    onehot = (meta["dimension"].to_numpy()[:, None] == np.asarray(DIMENSIONS)[None, :])
-    onehot = onehot.astype(np.float64)
+    dimension_of = [DIMENSIONS.index(d) if d in DIMENSIONS else -1 for d in meta["dimension"]]
     cols = pd.Index(list(DIMENSIONS), name="dimension")
     contrib = pd.DataFrame(att["probability_contrib"], index=index, columns=names)
     contrib_lo = pd.DataFrame(att["log_odds"], index=index, columns=names)
@@ -560,8 +551,10 @@ def explain_students(
         contrib=contrib,
         contrib_lo=contrib_lo,
         context=pd.DataFrame({"as_of": as_of, "school_id": school}, index=index),
-        dim=pd.DataFrame(att["probability_contrib"] @ onehot, index=index, columns=cols),
-        dim_lo=pd.DataFrame(att["log_odds"] @ onehot, index=index, columns=cols),
+        dim=pd.DataFrame(_dimension_totals(att["probability_contrib"], dimension_of),
+                         index=index, columns=cols),
+        dim_lo=pd.DataFrame(_dimension_totals(att["log_odds"], dimension_of),
+                            index=index, columns=cols),
         lang=lang,
         meta=meta,
         proba=proba_s,
