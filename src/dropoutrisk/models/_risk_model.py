@@ -259,6 +259,11 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
             "bagging_freq": 1 if self.subsample < 1.0 else 0,
             "seed": self._seed() if seed is None else int(seed),
             "deterministic": True,
+            # LightGBM picks row- or column-wise histograms by timing them at the
+            # start of training, which a loaded machine can tip either way; fixing the
+            # choice is what ``deterministic`` needs (row-wise was the faster on the
+            # synthetic feature frames).
+            "force_row_wise": True,
             "num_threads": 0 if self.n_jobs in (None, -1) else int(self.n_jobs),
             "verbosity": -1,
         }
