@@ -295,3 +295,38 @@ def test_drift_within_year_groups_is_caught_and_a_new_year_group_is_watch():
     assert row["n_unseen"] == 300 and row["unseen_examples"] == ["4"]
     assert row["status"] == "watch" and not report.drifted
     assert "compared with the nearest value seen" in " ".join(report.warnings)
+
+
+def test_sparse_feature_psi_is_not_judged_on_a_handful_of_values(profile, train):
+    """A feature present for few rows (e.g. days since a concern report) has a noisy PSI.
+
+    Sixty values drawn from the training distribution regularly give a PSI above the
+    drift threshold by chance; such a PSI is reported but must not raise drift.
+    """
+    from dropoutrisk.models._drift import _psi_levels_judged
+
+    high_by_chance = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        batch = train.sample(1500, random_state=seed).copy()
+        keep = np.zeros(len(batch), dtype=bool)
+        keep[rng.choice(len(batch), 60, replace=False)] = True
+        batch.loc[~keep, "cognitive_score"] = np.nan  # missing shift is its own check
+        report = check_drift(profile, batch)
+        row = report.table.set_index("feature").loc["cognitive_score"]
+        high_by_chance += int(row["psi"] >= DRIFT_THRESHOLDS["psi"][0])
+        assert _status(report, "cognitive_score") in ("ok", "drift")  # drift only via missing
+        assert not (row["psi_judged"] and row["psi"] >= DRIFT_THRESHOLDS["psi"][0])
+    assert high_by_chance >= 5  # the noise this guards against is real
+    assert _psi_levels_judged(60, 10) == (False, False)
+    assert _psi_levels_judged(112, 10) == (False, True)
+    assert _psi_levels_judged(279, 10) == (True, True)
+
+
+def test_sparse_but_large_shift_is_still_found(profile, train):
+    batch = train.sample(1500, random_state=1).copy()
+    batch["attendance_rate"] = batch["attendance_rate"] - 0.3  # far outside training
+    batch.loc[batch.index[200:], "attendance_rate"] = np.nan
+    report = check_drift(profile, batch)
+    row = report.table.set_index("feature").loc["attendance_rate"]
+    assert row["psi"] > 1.0 and row["psi_judged"]

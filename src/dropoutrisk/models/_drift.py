@@ -42,6 +42,14 @@ Features in :data:`CALENDAR_FEATURES` (``grade_year``) are fixed by the
 cohort and the date: a different mix of year groups on a scoring date is not
 drift of the model's inputs, so their PSI is reported but never judged; their
 missingness is still checked.
+
+**Sampling noise.** PSI over ``B`` bins of ``n`` values drawn from the training
+distribution is about ``chi2(B - 1) / n``, so on a sparse feature (say 80
+students with a concern report) PSI exceeds 0.25 by chance alone. A PSI
+threshold is only applied when ``n`` values make crossing it by chance unlikely
+(chi-square tail probability below :data:`PSI_CHANCE`, 0.001): with 10 bins,
+"drift" needs at least 112 non-missing values and "watch" 279. Below that the
+PSI is reported with ``psi_judged`` false.
 """
 
 from __future__ import annotations
@@ -79,6 +87,8 @@ _FLOOR = 1e-4
 _PROFILE_FORMAT = "dropoutrisk-training-profile"
 #: 1: pooled only (no ``version`` key); 2: adds ``weeks`` and ``calendar_features``.
 _PROFILE_VERSION = 2
+#: A PSI threshold is applied only where crossing it by chance has a lower probability.
+PSI_CHANCE = 1e-3
 #: Features fixed by cohort and date: PSI reported, not judged (see the module docs).
 CALENDAR_FEATURES: tuple[str, ...] = ("grade_year",)
 _STATUS_ORDER = {"ok": 0, "watch": 1, "drift": 2}
@@ -131,6 +141,15 @@ def _is_categorical(col: pd.Series) -> bool:
     return isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or (
         pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_numeric_dtype(col.dtype)
     )
+
+
+def _psi_levels_judged(n_values: int, n_bins: int) -> tuple[bool, bool]:
+    """Whether (watch, drift) PSI thresholds can be told from chance with ``n_values`` values."""
+    from scipy.stats import chi2
+
+    df = max(n_bins - 1, 1)
+    return tuple(bool(chi2.sf(n_values * t, df) < PSI_CHANCE)  # type: ignore[return-value]
+                 for t in DRIFT_THRESHOLDS["psi"])
 
 
 def _psi(expected: np.ndarray, actual_counts: np.ndarray) -> float | None:
@@ -497,7 +516,9 @@ class DriftAccumulator:
             now = None if absent or n == 0 else self._missing[name] / n
             rows.append(self._row(name, "numeric", psi, missing[name], now,
                                   n_unseen_levels if level_rows else 0,
-                                  unseen_levels if level_rows else []))
+                                  unseen_levels if level_rows else [],
+                                  psi_basis=None if absent else (int(self._bins[name].sum()),
+                                                                 len(expected))))
         for name in self.profile.categorical:
             absent = name in self._absent
             now = None if absent or n == 0 else self._missing[name] / n
@@ -516,17 +537,25 @@ class DriftAccumulator:
         return DriftReport(table=table, n_rows=n, no_attendance_train=train_na,
                            no_attendance_now=now_na, reference=reference)
 
-    def _row(self, name, kind, psi, missing_train, missing_now, n_unseen, examples):
+    def _row(self, name, kind, psi, missing_train, missing_now, n_unseen, examples,
+             psi_basis=None):
         shift = None if missing_now is None else abs(missing_now - missing_train)
         unseen_share = n_unseen / self.n if self.n else 0.0
         judged = name not in CALENDAR_FEATURES
+        psi_status = _status(psi if judged else None, "psi")
+        if psi_status != "ok" and psi_basis is not None:
+            # too few values to tell a PSI this high from chance: fall back a level
+            watch_ok, drift_ok = _psi_levels_judged(*psi_basis)
+            if psi_status == "drift" and not drift_ok:
+                psi_status = "watch"
+            if psi_status == "watch" and not watch_ok:
+                psi_status, judged = "ok", False
         unseen_status = _status(unseen_share if n_unseen else None, "unseen_share")
-        if not judged and unseen_status == "drift":
+        if name in CALENDAR_FEATURES and unseen_status == "drift":
             # a year group outside the training window (e.g. a 4th year): the model has not
             # seen it, worth a look, but a consequence of the calendar, not of the export
             unseen_status = "watch"
-        statuses = [_status(psi if judged else None, "psi"), _status(shift, "missing_shift"),
-                    unseen_status]
+        statuses = [psi_status, _status(shift, "missing_shift"), unseen_status]
         status = max(statuses, key=_STATUS_ORDER.__getitem__)
         return {"feature": name, "kind": kind, "psi": psi, "psi_judged": judged and psi is not None,
                 "missing_train": missing_train,
