@@ -31,7 +31,7 @@ def names(err, path):
 
 
 def _train(tables, folder, *, weeks, catalogue=None, include_background=False, seed=1,
-           n_estimators=15, extra_column=None):
+           n_estimators=15, extra_column=None, with_baselines=True):
     """A bundle as ``train`` writes it; ``extra_column`` adds a feature canonical tables lack."""
     from dropoutrisk.features import build_training_frame, default_catalogue
     from dropoutrisk.models import ABCRule, LogisticBaseline, RiskModel, save_model
@@ -52,6 +52,8 @@ def _train(tables, folder, *, weeks, catalogue=None, include_background=False, s
         baselines["abc_rule"] = ABCRule().fit(X, y)
     params = {"cohorts": TRAIN_COHORTS, "weeks": weeks, "horizon_days": 365,
               "include_background": include_background, "seed": seed}
+    if not with_baselines:
+        baselines = {}
     return save_model(model, folder, params=params, baselines=baselines, catalogue=catalogue,
                       created_at="2025-01-01T00:00:00+00:00")
 
@@ -255,7 +257,7 @@ def test_against_a_bundle_with_its_own_catalogue_scores_it_on_its_features(ws, t
     X, y = build_training_frame(ws["tables"], snapshot_dates([2024], [6, 20]),
                                 catalogue=default_catalogue().subset(ws["attendance"]))
     keep = (X["cohort"] == 2024).to_numpy() & y.notna().to_numpy()
-    expected = roc_auc_score(y[keep].astype(int), previous.decision_function(X[keep]))
+    expected = roc_auc_score(y[keep].astype(int), previous._rank_score(X[keep]))
     assert doc["metrics"]["previous"]["roc_auc"] == pytest.approx(expected, abs=1e-12)
 
 
@@ -315,3 +317,16 @@ def test_help_documents_the_comparison_options(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for option in ("--against", "--n-boot", "--seed", "comparison.json"):
         assert option in text
+
+
+def test_without_any_reference_an_old_comparison_is_removed(ws, tmp_path, capsys):
+    """No baseline and no --against: no comparison.json, and none left from an earlier run."""
+    bare = _train(ws["tables"], tmp_path / "bare", weeks=[6, 20], with_baselines=False)
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "comparison.json").write_text('{"stale": true}')
+    code = run(["evaluate", "--model", bare, "--data", ws["data"], "--cohorts", 2024,
+                "--out", out, "--n-boot", N_BOOT])
+    assert code == 0
+    assert (out / "metrics.json").exists() and not (out / "comparison.json").exists()
+    assert "no comparison.json written" in capsys.readouterr().err

@@ -386,3 +386,36 @@ def test_misaligned_groups_and_missing_scores_are_refused():
         compare_models({"a": scores["a"], "b": np.array([.2, np.nan, .3, .6])}, y=y)
     with pytest.raises(ValueError, match="Model 'b' gives 3 scores for 4 labels"):
         compare_models({"a": scores["a"], "b": np.array([.2, .7, .3])}, y=y)
+
+
+@pytest.mark.parametrize("labels, shown", [((0, 2), "2"), (("dropout", "completed"), "dropout")])
+def test_labels_other_than_0_1_are_refused_by_name(labels, shown):
+    from dropoutrisk.models import evaluate
+
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(200) < 0.3, labels[0], labels[1]).astype(object)
+    scores = {"a": rng.random(200), "b": rng.random(200)}
+    for call in (lambda: compare_models(scores, y=y, n_boot=0),
+                 lambda: evaluate(models=scores, y=y)):
+        with pytest.raises(ValueError, match="0/1") as info:
+            call()
+        assert shown in str(info.value) and "row positions" in str(info.value)
+
+
+def test_rows_without_as_of_are_named():
+    rng = np.random.default_rng(0)
+    y = (rng.random(100) < 0.3).astype(int)
+    as_of = pd.Series(pd.Timestamp("2024-10-01"), index=range(100))
+    as_of.iloc[[3, 7]] = pd.NaT
+    with pytest.raises(ValueError, match=r"2 rows have no as_of date \(row positions \[3, 7\]\)"):
+        compare_models({"a": rng.random(100), "b": rng.random(100)}, y=y, as_of=as_of, n_boot=0)
+
+
+def test_settings_cannot_be_changed_through_a_copy():
+    rng = np.random.default_rng(0)
+    y = (rng.random(100) < 0.3).astype(int)
+    c = compare_models({"a": rng.random(100), "b": rng.random(100)}, y=y, n_boot=0,
+                       k_rates=(0.1, 0.1000000001))
+    c.settings["k_rates"].append(5)
+    assert 5 not in c.settings["k_rates"] and 5 not in c.to_dict()["settings"]["k_rates"]
+    assert list(c.metrics.columns).count("recall_at_10pct") == 1

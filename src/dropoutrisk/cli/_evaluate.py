@@ -208,7 +208,7 @@ def evaluate(
     )
     if comparison is None:
         print("The bundle stores no baseline and no --against model was given: "
-              "comparison.json not written.", file=sys.stderr)
+              "no comparison.json written (an earlier one in --out is removed).", file=sys.stderr)
         return
     s = comparison.settings
     what = (f"the previous model {previous.model_id}" if previous is not None
@@ -325,16 +325,21 @@ class _Scores:
     """A model's scores on its own feature rows, for a frame with the same rows in that order.
 
     ``evaluate`` and ``compare_models`` score every model on one ``X``; this stands in
-    for a model that needs other columns. Ranking uses ``decision_function`` when the
-    model has one, as those functions do.
+    for a model that needs other columns. Ranking follows the model's own flag order
+    (``_rank_score``: the margin, reversed for a negative Platt slope), as those
+    functions do.
     """
 
     def __init__(self, model: Any, X_own: Any) -> None:
         import numpy as np
 
         self._proba = np.asarray(model.predict_proba(X_own), dtype=np.float64)
-        self._rank = (np.asarray(model.decision_function(X_own), dtype=np.float64)
-                      if hasattr(model, "decision_function") else self._proba[:, 1])
+        if hasattr(model, "_rank_score"):
+            self._rank = np.asarray(model._rank_score(X_own), dtype=np.float64)
+        elif hasattr(model, "decision_function"):
+            self._rank = np.asarray(model.decision_function(X_own), dtype=np.float64)
+        else:
+            self._rank = self._proba[:, 1]
 
     def _check(self, X: Any) -> None:
         if len(X) != len(self._rank):
@@ -404,6 +409,8 @@ def _write_report(out: Path, document: dict[str, Any], result: Any,
     write_text(out / "metrics.json", json.dumps(document, indent=2, sort_keys=True) + "\n")
     if compared is not None:
         write_text(out / "comparison.json", json.dumps(compared, indent=2, allow_nan=False) + "\n")
+    else:  # an earlier run's comparison must not sit beside this run's metrics
+        (out / "comparison.json").unlink(missing_ok=True)
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("dropoutrisk.cli", "templates"),

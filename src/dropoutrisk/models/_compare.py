@@ -32,6 +32,7 @@ look convincing by chance.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import numbers
@@ -205,7 +206,7 @@ class ModelComparison:
         object.__setattr__(self, "_metrics", metrics)
         object.__setattr__(self, "_intervals", intervals)
         object.__setattr__(self, "_differences", differences)
-        object.__setattr__(self, "_settings", dict(settings))
+        object.__setattr__(self, "_settings", copy.deepcopy(dict(settings)))
         object.__setattr__(self, "_frozen", True)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -248,7 +249,7 @@ class ModelComparison:
     @property
     def settings(self) -> dict[str, Any]:
         """The settings the comparison ran with, and the sizes of the data."""
-        return dict(self._settings)
+        return copy.deepcopy(self._settings)
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -325,7 +326,7 @@ class ModelComparison:
             return v
 
         return clean({
-            "settings": self._settings,
+            "settings": copy.deepcopy(self._settings),
             "metrics": self._metrics.to_dict(orient="index"),
             "intervals": self._intervals.to_dict(orient="records"),
             "differences": self._differences.to_dict(orient="records"),
@@ -391,7 +392,10 @@ def _check_params(models: Any, reference: Any, flag_rate: Any, k_rates: Any, n_b
             or not 0 < confidence < 1):
         raise ValueError(f"confidence={confidence!r} must be strictly between 0 and 1, "
                          "e.g. 0.95 for 95% intervals.")
-    return str(reference), sorted(set(rates))
+    by_name: dict[str, float] = {}  # rates that print alike (0.1, 0.1000000001) are one metric
+    for rate in sorted(rates):
+        by_name.setdefault(_pct(rate), rate)
+    return str(reference), sorted(by_name.values())
 
 
 def _check_metrics(metrics: Any, available: list[str]) -> list[str]:

@@ -83,13 +83,29 @@ def _scored_rows(entries: Mapping[str, Any], X: Any, labels: Any, *, as_of: Any,
     so that both score the same rows the same way. ``as_of`` and
     ``student_ids`` default to ``X``'s ``as_of`` column and its index.
     """
-    y_all = pd.to_numeric(pd.Series(np.asarray(labels).ravel()), errors="coerce").to_numpy()
+    raw = pd.Series(np.asarray(labels).ravel())
+    y_all = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    bad = (np.isnan(y_all) & raw.notna().to_numpy()) | ~(np.isnan(y_all) | np.isin(y_all, (0, 1)))
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        values = sorted({repr(v) for v in raw.iloc[rows[:1000]]})[:5]
+        raise ValueError(
+            f"{caller} needs labels 1 (dropout within the horizon), 0 (not) or NaN "
+            f"(censored); {rows.size} labels are something else, e.g. {', '.join(values)} "
+            f"at row positions {rows[:5].tolist()}. Encode the outcome as 0/1 first, e.g. "
+            "(y == 'dropout').astype(int).")
     n_all = y_all.size
     if as_of is None and isinstance(X, pd.DataFrame) and "as_of" in X.columns:
         as_of = X["as_of"].to_numpy()
     if student_ids is None and isinstance(X, pd.DataFrame):
         student_ids = X.index.to_numpy()
     as_of_all = None if as_of is None else pd.to_datetime(pd.Series(np.asarray(as_of))).to_numpy()
+    if as_of_all is not None and np.isnat(as_of_all).any():
+        rows = np.flatnonzero(np.isnat(as_of_all))
+        raise ValueError(
+            f"{caller}: {rows.size} rows have no as_of date (row positions "
+            f"{rows[:5].tolist()}); flag rates are applied per snapshot, so every row needs "
+            "its snapshot date. Drop those rows or fill in as_of.")
     ids_all = None if student_ids is None else np.asarray(student_ids)
     scores = {name: _scores_of(name, obj, X, n_all) for name, obj in entries.items()}
     keep = ~np.isnan(y_all)
