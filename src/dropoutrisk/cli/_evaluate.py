@@ -52,18 +52,6 @@ BASELINE_REFERENCE = "logistic"
 #: Metrics of the stdout summary (plus recall at the flag rate) and of the report's
 #: comparison table (plus precision and recall at the flag rate).
 _COMPARED = ("roc_auc", "pr_auc", "brier")
-#: The comparison section of report.html, rendered with the page's filters and put
-#: before its plots.
-_COMPARISON_HTML = """<h2>{{ title }}</h2>
-<table>
-<tr><th>metric</th><th>model</th><th>{{ reference }}</th><th>difference (model - {{ reference }})</th><th>p_not_better</th></tr>
-{% for r in rows %}
-<tr><td>{{ r.metric }}</td><td>{{ r.model | fmt }}</td><td>{{ r.reference | fmt }}</td><td>{{ r.difference }}</td><td>{{ r.p_not_better | fmt }}</td></tr>
-{% endfor %}
-</table>
-<p class="note">{{ note }}</p>
-
-"""
 
 
 @app.command(
@@ -437,11 +425,8 @@ def _write_report(out: Path, document: dict[str, Any], result: Any,
         plots=list(_PLOTS),
         has_oracle="oracle" in metrics,
         reference=document["settings"].get("reference", ""),
+        comparison=None if compared is None else _comparison_section(compared),
     )
-    if compared is not None:
-        section = env.from_string(_COMPARISON_HTML).render(**_comparison_section(compared))
-        marker = "<h2>Plots</h2>" if "<h2>Plots</h2>" in html else "</body>"
-        html = html.replace(marker, section + marker, 1)
     write_text(out / "report.html", html)
 
 
