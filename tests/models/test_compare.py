@@ -419,3 +419,17 @@ def test_settings_cannot_be_changed_through_a_copy():
     c.settings["k_rates"].append(5)
     assert 5 not in c.settings["k_rates"] and 5 not in c.to_dict()["settings"]["k_rates"]
     assert list(c.metrics.columns).count("recall_at_10pct") == 1
+
+
+def test_every_kind_of_random_state_is_recorded_as_a_seed_that_repeats_the_run():
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.3).astype(int)
+    scores = {"a": rng.random(300), "b": rng.random(300)}
+    for state in (None, 7, np.random.default_rng(1), np.random.RandomState(2)):
+        first = compare_models(scores, y=y, n_boot=50, random_state=state)
+        seed = first.settings["random_state"]
+        assert isinstance(seed, int)
+        again = compare_models(scores, y=y, n_boot=50, random_state=seed)
+        pd.testing.assert_frame_equal(first.intervals, again.intervals)
+    with pytest.raises(ValueError, match="random_state"):
+        compare_models(scores, y=y, n_boot=5, random_state="seven")

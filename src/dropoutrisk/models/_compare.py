@@ -398,6 +398,22 @@ def _check_params(models: Any, reference: Any, flag_rate: Any, k_rates: Any, n_b
     return str(reference), sorted(by_name.values())
 
 
+def _bootstrap_seed(random_state: Any) -> int:
+    """An integer seed from an int, a Generator, a RandomState or None."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state={random_state!r} must be >= 0.")
+        return int(random_state)
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**32))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**32))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**32, dtype=np.int64))
+    raise ValueError(f"random_state={random_state!r} is not supported; pass an int, a "
+                     "numpy Generator, a RandomState or None.")
+
+
 def _check_metrics(metrics: Any, available: list[str]) -> list[str]:
     if metrics is None:
         return list(available)
@@ -488,8 +504,11 @@ def compare_models(
         ``student_id`` index, else each row on its own.
     as_of : array-like of shape (n,), optional
         Snapshot date of each row when ``X`` has no ``as_of`` column.
-    random_state : int, Generator or None
-        Seed of the bootstrap; the same seed gives the same intervals.
+    random_state : int, Generator, RandomState or None
+        Seed of the bootstrap; the same seed gives the same intervals. A
+        Generator, RandomState or ``None`` is turned into an integer seed first,
+        and ``settings["random_state"]`` records that seed, so every comparison
+        can be repeated from its record.
 
     Returns
     -------
@@ -555,7 +574,8 @@ def compare_models(
 
     point = kernel(np.ones((1, n_clusters)))[0][:, cols]
     reps = np.empty((n_boot, len(names), len(cols)))
-    rng = np.random.default_rng(random_state)
+    seed = _bootstrap_seed(random_state)
+    rng = np.random.default_rng(seed)
     chunk = max(1, _MAX_CELLS // max(y01.size, n_clusters))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
@@ -613,8 +633,7 @@ def compare_models(
         "flags": "top share of each snapshot, fixed from the full sample",
         "per_snapshot": as_of_k is not None,
         "n_snapshots": None if as_of_k is None else int(pd.Series(as_of_k).nunique()),
-        "random_state": (int(random_state) if isinstance(random_state, numbers.Integral)
-                         else None if random_state is None else type(random_state).__name__),
+        "random_state": seed,  # the seed drawn: the run can be repeated from the record
     }
     return ModelComparison(metrics=metrics_frame, intervals=pd.DataFrame(interval_rows),
                            differences=pd.DataFrame(diff_rows), settings=settings)
