@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk.errors import AlignmentError
-from dropoutrisk.models._evaluate import _pct, _scored_rows
+from dropoutrisk.models._evaluate import _pct, _plain, _scored_rows
 from dropoutrisk.models._metrics import top_fraction_flags
 
 __all__ = ["ModelComparison", "compare_models"]
@@ -313,19 +313,7 @@ class ModelComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Settings, point estimates, intervals and differences as plain Python (NaN -> None)."""
-
-        def clean(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {str(k): clean(x) for k, x in v.items()}
-            if isinstance(v, list | tuple):
-                return [clean(x) for x in v]
-            if isinstance(v, np.generic):
-                v = v.item()
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            return v
-
-        return clean({
+        return _plain({
             "settings": copy.deepcopy(self._settings),
             "metrics": self._metrics.to_dict(orient="index"),
             "intervals": self._intervals.to_dict(orient="records"),

@@ -40,6 +40,21 @@ _ORACLE = "oracle"
 _ROC_POINTS = 201
 
 
+def _plain(v: Any) -> Any:
+    """Aggregates as plain JSON types: numpy scalars unwrapped, NaN and infinities -> None."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
 def _pct(rate: float) -> str:
     return f"{round(rate * 100, 6):g}pct"
 
@@ -244,20 +259,7 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         """Aggregates as plain Python (NaN becomes None)."""
 
-        def clean(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {str(k): clean(x) for k, x in v.items()}
-            if isinstance(v, list | tuple):
-                return [clean(x) for x in v]
-            if isinstance(v, np.generic):
-                v = v.item()
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, pd.Timestamp):
-                return v.isoformat()
-            return v
-
-        return clean({
+        return _plain({
             "settings": self._settings,
             "metrics": self._metrics.to_dict(orient="index"),
             "operating_point": self._operating.to_dict(orient="index"),
