@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -122,6 +123,22 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
     calibration : {"platt", "isotonic"}, default="platt"
     calibration_cv : int, float or "auto", default="auto"
         See above.
+    monotone : "catalogue", mapping or None, default="catalogue"
+        Monotone constraints, so that the model, its SHAP values and the
+        sentences staff read agree on which way a feature raises risk. With
+        ``"catalogue"``, every numeric or binary feature whose indicator
+        declares a risk direction gets a LightGBM monotone constraint
+        (``"higher"`` raises risk: increasing; ``"lower"``: decreasing); the
+        catalogue is ``catalogue`` or, without one, the default catalogue for
+        the columns it knows (wide-table specs' ``risk_direction`` count,
+        since their catalogue holds them). A mapping gives ``{feature: +1 | -1
+        | 0}`` directly; ``None`` trains without constraints. Categorical
+        features are never constrained. The constraints used are in
+        ``monotone_constraints_``.
+    monotone_method : {"basic", "intermediate", "advanced"}, default="advanced"
+        LightGBM's ``monotone_constraints_method``. "advanced" constrains the
+        least of the three (it bounds each leaf by the leaves it can meet),
+        so it costs the least accuracy.
     include_background : bool, default=False
         Use background features (off by default: they are for the fairness
         audit and are not causes).
@@ -150,6 +167,9 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         Model input columns, in the order the booster sees them.
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
+    monotone_constraints_ : dict of str to int
+        The constraint of every model feature (+1 increasing, -1 decreasing,
+        0 none), in model order.
 
     Examples
     --------
@@ -180,6 +200,8 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         colsample_bytree: float = 1.0,
         calibration: Literal["platt", "isotonic"] = "platt",
         calibration_cv: int | float | Literal["auto"] = "auto",
+        monotone: Any = "catalogue",
+        monotone_method: Literal["basic", "intermediate", "advanced"] = "advanced",
         include_background: bool = False,
         catalogue: Any = None,
         random_state: int | None = None,
@@ -195,6 +217,8 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         self.colsample_bytree = colsample_bytree
         self.calibration = calibration
         self.calibration_cv = calibration_cv
+        self.monotone = monotone
+        self.monotone_method = monotone_method
         self.include_background = include_background
         self.catalogue = catalogue
         self.random_state = random_state
@@ -227,6 +251,17 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"calibration={self.calibration!r} is not supported. Allowed: 'platt' "
                 "(default) or 'isotonic'."
+            )
+        if self.monotone_method not in ("basic", "intermediate", "advanced"):
+            raise ValueError(
+                f"monotone_method={self.monotone_method!r} is not supported. Allowed: 'basic', "
+                "'intermediate' or 'advanced' (default)."
+            )
+        if not (self.monotone is None or self.monotone == "catalogue"
+                or isinstance(self.monotone, Mapping)):
+            raise ValueError(
+                f"monotone={self.monotone!r} is not supported. Allowed: 'catalogue' (default), "
+                "a mapping {feature: +1, -1 or 0}, or None (no constraints)."
             )
         cv = self.calibration_cv
         ok = (cv == "auto" if isinstance(cv, str) else
@@ -268,6 +303,41 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
             "verbosity": -1,
         }
         return params
+
+    def _monotone_constraints(self, features: FeatureFrame) -> dict[str, int]:
+        """The constraint (+1, -1 or 0) of every model feature, in model order."""
+        names = list(features.names)
+        out = dict.fromkeys(names, 0)
+        if self.monotone is None:
+            return out
+        if isinstance(self.monotone, Mapping):
+            unknown = sorted(set(map(str, self.monotone)) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"monotone names features that are not model features: {unknown[:10]}. "
+                    f"Model features: {names[:10]}{' ...' if len(names) > 10 else ''}."
+                )
+            for name, sign in self.monotone.items():
+                if sign not in (-1, 0, 1) or isinstance(sign, bool):
+                    raise ValueError(
+                        f"monotone[{name!r}]={sign!r} must be +1 (higher raises risk), -1 "
+                        "(lower raises risk) or 0 (no constraint)."
+                    )
+                out[str(name)] = int(sign)
+        else:
+            catalogue = self.catalogue
+            if catalogue is None:
+                from dropoutrisk.features import default_catalogue
+
+                catalogue = default_catalogue()
+            sign_of = {"higher": 1, "lower": -1, "none": 0}
+            known = set(getattr(catalogue, "names", ()))  # a duck-typed catalogue may hold none
+            for name in names:
+                if name in known:
+                    out[name] = sign_of[catalogue.get(name).risk_direction]
+        for name in features.categories:  # LightGBM constrains numeric splits only
+            out[name] = 0
+        return out
 
     # ---- fitting --------------------------------------------------------------------
     def _train(self, Xm: pd.DataFrame, y: np.ndarray, params: dict[str, Any]):
@@ -322,6 +392,10 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
             Xm = Xm.iloc[np.flatnonzero(keep)]
             groups = groups[keep] if groups is not None else None
         params = self.lightgbm_params(seed=self._seed())
+        monotone = self._monotone_constraints(features)
+        if any(monotone.values()):
+            params["monotone_constraints"] = list(monotone.values())
+            params["monotone_constraints_method"] = self.monotone_method
         calibrator = make_calibrator(self.calibration)
 
         if X_calib is not None:
@@ -354,6 +428,7 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         self.booster_ = booster
         self.calibrator_ = calibrator
         self.calibration_info_ = info
+        self.monotone_constraints_ = monotone
         self.classes_ = classes
         self._features = features
         self.feature_names_in_ = np.asarray(features.names, dtype=object)
