@@ -31,6 +31,7 @@ from typing import Any
 __all__ = [
     "AlignmentError",
     "AttendanceFormatError",
+    "CalibrationWarning",
     "ColumnTypeError",
     "DataError",
     "DataQualityWarning",
@@ -356,3 +357,7 @@ class MissingLabelWarning(DataQualityWarning):
 
 class ExtremeMarginWarning(UserWarning):
     """Many model margins were clipped before calibration: the booster is under-regularised."""
+
+
+class CalibrationWarning(UserWarning):
+    """The calibrator found no positive relation between the model's margin and dropout."""

@@ -31,11 +31,11 @@ def test_colliding_stems_get_a_checksum():
     ([0.62, 0.91], "numeric", "fraction", "sv", ["62 %", "91 %"]),
     ([0.62, 0.91], "numeric", "fraction", "en", ["62%", "91%"]),
     ([0.055, -0.031], "numeric", "fraction", "sv", ["5,5 %", "\u22123,1 %"]),
-    ([12.34, 3.0, np.nan], "numeric", "points", "sv", ["12,3", "3", "okänd"]),
-    ([12.34, 3.0, np.nan], "numeric", "score", "en", ["12.3", "3", "unknown"]),
+    ([12.34, 3.0, np.nan], "numeric", "points", "sv", ["12,3", "3", "saknas"]),
+    ([12.34, 3.0, np.nan], "numeric", "score", "en", ["12.3", "3", "missing"]),
     ([4.4, 0.0], "numeric", "days", "sv", ["4", "0"]),
     ([1.0, 0.0], "binary", "none", "sv", ["ja", "nej"]),
-    (["introductory", None], "categorical", "none", "en", ["introductory programme", "unknown"]),
+    (["introductory", None], "categorical", "none", "en", ["introductory programme", "missing"]),
 ])
 def test_format_values(values, kind, unit, lang, expected):
     assert format_values(values, kind, unit, lang).tolist() == expected
@@ -79,27 +79,31 @@ def test_reasons_follow_the_rules(explained, frame):
     last_act = r[r["actionable"]].groupby("student_id")["rank"].max()
     both = first_non.index.intersection(last_act.index)
     assert (first_non[both] > last_act[both]).all()
-    # each reason's value and reference are the student's value and the school median
-    row = r.iloc[0]
+    # a value line's reference is the school median, or the training median it fell back to
+    numeric = r[r["reference_level"].notna() & r["reference"].map(lambda v: isinstance(v, float))]
+    assert set(numeric["reference_level"]) <= {"school", "training"}
+    row = numeric[numeric["reference_level"] == "school"].iloc[0]
     feature, sid = row["feature"], row["student_id"]
     school = X.at[sid, "school_id"]
     assert row["reference"] == pytest.approx(X.loc[X["school_id"] == school, feature].median())
     assert row["code"].startswith(explained.features.at[feature, "stem"] + "-")
+    assert not explained.check_lines()[["contradicts", "uninformative"]].any().any()
 
 
 def test_the_issue_example_sentence(platt_model, frame):
     X, _ = frame
     X = X.copy()
     same = X["school_id"] == X.at["st0000", "school_id"]
-    X.loc[same, "attendance_rate_4w"] = 0.91
+    X.loc[same, "attendance_rate"] = 0.91
     X.loc["st0000", ["attendance_rate_4w", "attendance_rate", "attendance_rate_2w"]] = 0.62
     ex = explain_students(platt_model, X, ["st0000"], top_n=30)
-    rows = ex.reasons[ex.reasons["feature"] == "attendance_rate_4w"]
-    if rows.empty:
-        rows = ex.protective[ex.protective["feature"] == "attendance_rate_4w"]
-    assert rows["sentence_sv"].iat[0] == "Närvaron de senaste 4 veckorna var 62 % (skolans median 91 %)."
-    assert rows["sentence_en"].iat[0] == "Attendance over the last 4 weeks was 62% (school median 91%)."
-    assert rows["code"].iat[0] == "BEH-ATT4W-LOW"
+    rows = ex.reasons[ex.reasons["feature"] == "attendance_rate"]
+    assert rows["sentence_sv"].iat[0] == ("Närvaron sedan läsårets start var 62 % "
+                                          "(skolans median 91 %).")
+    assert rows["sentence_en"].iat[0] == ("Attendance since the start of the school year was 62% "
+                                          "(school median 91%).")
+    assert rows["code"].iat[0] == "BEH-ATT-LOW"
+    assert rows["reference_level"].iat[0] == "school"
 
 
 def test_background_is_never_a_reason(background_model, frame):
@@ -118,7 +122,7 @@ def test_lang_picks_the_sentence_column(platt_model, frame):
     X, _ = frame
     en = explain_students(platt_model, X, ["st0001", "st0002"], lang="en")
     assert (en.reasons["sentence"] == en.reasons["sentence_en"]).all()
-    assert en.reasons["value_text"].str.contains("%|\\d|yes|no|unknown").all()
+    assert en.reasons["value_text"].str.contains("%|\\d|yes|no|missing|programme").all()
 
 
 def test_small_schools_get_no_reference():

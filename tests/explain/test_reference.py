@@ -13,14 +13,17 @@ import pandas as pd
 import pytest
 
 from dropoutrisk.explain import explain_students, format_values, school_references
-from dropoutrisk.explain._reasons import MIN_REASON_LOG_ODDS, MIN_REFERENCE_COUNT, select_reasons
+from dropoutrisk.explain._checks import parse_shown
+from dropoutrisk.explain._reasons import MIN_REASON_LOG_ODDS, select_reasons
+from dropoutrisk.explain._references import MIN_REFERENCE_COUNT
 
 from .conftest import make_frame
 
 
 # ---- references -------------------------------------------------------------------------
-def slow_school_references(frame, names, kinds, min_count=MIN_REFERENCE_COUNT):
-    keys = [k for k in ("school_id", "as_of") if k in frame.columns]
+def slow_school_references(frame, names, kinds, min_count=MIN_REFERENCE_COUNT,
+                           keys=("school_id", "as_of")):
+    keys = [k for k in keys if k in frame.columns]
     group = (frame.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
              if keys else np.zeros(len(frame), dtype=np.int64))
     out = {}
@@ -137,7 +140,9 @@ class _FixedShap:
         self.calibrator_ = model.calibrator_
         self.catalogue = model.catalogue
         self.transform_input = model.transform_input
-        self.tier = model.tier
+        self.reference_values_ = model.reference_values_
+        self.predict_proba = model.predict_proba
+        self._default_flags = model._default_flags
 
 
 def _fill(template, value, reference):
@@ -146,74 +151,163 @@ def _fill(template, value, reference):
                    else p.replace("{{", "{").replace("}}", "}") for k, p in enumerate(parts))
 
 
-def _suffix(kind, value, reference):
+_PHRASE = {
+    "en": ({"school": "school median {x}", "year_group": "median of all students in year {g}: {x}",
+            "all": "median of all students: {x}",
+            "training": "median of the students the model was trained on: {x}"},
+           {"school": "most students at the school: {x}", "year_group": "most students in year {g}: {x}",
+            "all": "most students: {x}", "training": "most of the students the model was trained on: {x}"}),
+    "sv": ({"school": "skolans median {x}", "year_group": "median för alla elever i årskurs {g}: {x}",
+            "all": "median för alla elever: {x}",
+            "training": "median bland eleverna som modellen tränades på: {x}"},
+           {"school": "de flesta på skolan: {x}", "year_group": "de flesta elever i årskurs {g}: {x}",
+            "all": "de flesta elever: {x}", "training": "de flesta av eleverna som modellen tränades på: {x}"}),
+}
+
+
+def _shown(value, kind, unit):
+    """What a reader sees, as a number (categories as their label)."""
     if kind == "categorical":
-        return "MISSING" if pd.isna(value) else re.sub(r"[^A-Z0-9]+", "", str(value).upper())[:12]
-    if np.isnan(value):
-        return "MISSING"
-    if kind == "binary":
-        return "YES" if value > 0.5 else "NO"
-    if np.isnan(reference):
-        return "NOREF"
-    return "LOW" if value < reference else "HIGH" if value > reference else "MED"
+        return None if pd.isna(value) else str(format_values([value], kind, unit, "en")[0])
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return parse_shown(format_values([float(value)], kind, unit, "en")[0])
 
 
-def slow_reasons(ex, X, top_n, lang, protective):
+def slow_references(X, names, kinds, training):
+    """Per level, a frame of references aligned with X (plain pandas groupby)."""
+    levels = {"school": ("school_id", "as_of"), "year_group": ("grade_year", "as_of"),
+              "all": ("as_of",)}
+    out = {}
+    for level, keys in levels.items():
+        if keys[0] != "as_of" and keys[0] not in X.columns:
+            out[level] = pd.DataFrame(None, index=X.index, columns=names, dtype=object)
+        else:
+            ref = slow_school_references(X, names, kinds, keys=keys)
+            out[level] = ref.astype(object).where(ref.notna(), None)
+    out["training"] = pd.DataFrame([[training.get(n) for n in names]] * len(X), index=X.index,
+                                   columns=names, dtype=object)
+    return out
+
+
+def slow_reasons(ex, X, model, top_n, lang, protective):
     meta = ex.features
     names = list(meta.index)
     Xm = ex.feature_values
-    refs = slow_school_references(X, names, meta["kind"].tolist()).loc[Xm.index]
-    values, references = Xm.to_numpy(dtype=object), refs.to_numpy(dtype=object)
+    kinds = meta["kind"].tolist()
+    refs = slow_references(X, names, kinds, model.reference_values_)
+    values = Xm.to_numpy(dtype=object)
     lo, prob = ex.contributions_log_odds.to_numpy(), ex.contributions.to_numpy()
-    eligible = (meta["dimension"] != "background").to_numpy()
-    rows, cols = slow_select(lo, eligible, meta["actionable"].to_numpy(), top_n, protective)
-    text = {k: [] for k in ("code", "value_sv", "value_en", "ref_sv", "ref_en", "sv", "en")}
-    for i, j in zip(rows, cols, strict=True):
-        kind, unit, v, r = meta["kind"].iat[j], meta["unit"].iat[j], values[i, j], references[i, j]
-        text["code"].append(f"{meta['stem'].iat[j]}-{_suffix(kind, v, r)}")
-        for lg in ("sv", "en"):
-            vt = format_values([v], kind, unit, lg)[0]
-            rt = format_values([r], kind, unit, lg)[0]
-            text[f"value_{lg}"].append(str(vt))
-            text[f"ref_{lg}"].append(str(rt))
-            text[lg].append(_fill(meta[f"template_{lg}"].iat[j], str(vt), str(rt)))
-    rows, cols = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
-    rank, seen = [], {}
-    for i in rows.tolist():
-        seen[i] = seen.get(i, 0) + 1
-        rank.append(seen[i])
-    strings = {k: np.array(v, dtype=object) for k, v in text.items()}
-    return pd.DataFrame({
-        "student_id": Xm.index.to_numpy()[rows],
-        "as_of": ex.context["as_of"].to_numpy()[rows],
-        "rank": np.array(rank, dtype=np.int64),
-        "code": strings["code"],
-        "feature": np.array(names, dtype=object)[cols],
-        "dimension": meta["dimension"].to_numpy()[cols],
-        "actionable": meta["actionable"].to_numpy()[cols],
-        "value": values[rows, cols] if rows.size else np.empty(0, dtype=object),
-        "reference": references[rows, cols] if rows.size else np.empty(0, dtype=object),
-        "value_text": strings[f"value_{lang}"],
-        "reference_text": strings[f"ref_{lang}"],
-        "contribution_log_odds": lo[rows, cols],
-        "contribution": prob[rows, cols],
-        "sentence": strings[lang],
-        "sentence_sv": strings["sv"],
-        "sentence_en": strings["en"],
-    })
+    year = (X["grade_year"].reindex(Xm.index) if "grade_year" in X.columns
+            else pd.Series(np.nan, index=Xm.index))
+    lines = []
+    for i in range(len(Xm)):
+        candidates = []
+        for j, name in enumerate(names):
+            m = meta.iloc[j]
+            c = lo[i, j]
+            signed = -c if protective else c
+            if m["dimension"] == "background" or signed <= MIN_REASON_LOG_ODDS:
+                continue
+            kind, unit, direction = m["kind"], m["unit"], m["risk_direction"]
+            v = values[i, j]
+            dv = _shown(v, kind, unit)
+            chain = {lv: refs[lv].iat[i, j] for lv in ("school", "year_group", "all", "training")}
+            shown = {lv: _shown(r, kind, unit) for lv, r in chain.items()}
+            line = None
+            if dv is None:
+                if not protective and m["missing_en"] is not None:
+                    line = ("MISSING", None, None, m[f"missing_{lang}"], m["missing_sv"], m["missing_en"])
+            elif m["statement"]:
+                known = [shown[lv] for lv in chain if shown[lv] is not None]
+                if not protective and dv == 1.0 and (not known or known[0] != 1.0):
+                    line = ("YES", None, None, m[f"template_{lang}"], m["template_sv"], m["template_en"])
+            else:
+                def good(r, dv=dv, direction=direction):
+                    if r is None:
+                        return False
+                    if kind == "categorical" or direction == "none":
+                        return dv != r
+                    risky = dv > r if direction == "higher" else dv < r
+                    safe = dv < r if direction == "higher" else dv > r
+                    return safe if protective else risky
+                first = next((lv for lv in ("school", "year_group", "all") if shown[lv] is not None), None)
+                level = first if first is not None and good(shown[first]) else (
+                    "training" if good(shown["training"]) else None)
+                if level is not None:
+                    line = ("VALUE", level, chain[level], None, None, None)
+            if line is not None:
+                candidates.append((not m["actionable"], -signed, j, line))
+        seen, rank = set(), 0
+        for _, _, j, line in sorted(candidates, key=lambda t: t[:3]):
+            if rank == top_n:
+                break
+            m = meta.iloc[j]
+            kind, unit = m["kind"], m["unit"]
+            suffix, level, ref, sentence, sv, en = line
+            texts = {}
+            if suffix == "VALUE":
+                v = values[i, j]
+                for lg in ("sv", "en"):
+                    vt = str(format_values([v], kind, unit, lg)[0])
+                    rt = str(format_values([ref], kind, unit, lg)[0])
+                    g = "" if np.isnan(year.iat[i]) else str(int(year.iat[i]))
+                    phrase = _PHRASE[lg][kind in ("binary", "categorical")][level].format(x=rt, g=g)
+                    has_ref = "{reference}" in m[f"template_{lg}"]
+                    texts[lg] = (vt, rt if has_ref else None, _fill(m[f"template_{lg}"], vt, phrase))
+                if kind == "categorical":
+                    suffix = re.sub(r"[^A-Z0-9]+", "", str(v).upper())[:12]
+                elif kind == "binary":
+                    suffix = "YES" if float(v) > 0.5 else "NO"
+                else:
+                    suffix = "HIGH" if _shown(v, kind, unit) > _shown(ref, kind, unit) else "LOW"
+            else:
+                word = {"MISSING": ("saknas", "missing"), "YES": ("ja", "yes")}[suffix]
+                texts = {"sv": (word[0], None, sv), "en": (word[1], None, en)}
+            if texts["en"][2] in seen:
+                continue
+            seen.add(texts["en"][2])
+            rank += 1
+            lines.append({
+                "student_id": Xm.index[i], "as_of": ex.context["as_of"].iat[i], "rank": rank,
+                "code": f"{m['stem']}-{suffix}", "feature": names[j], "dimension": m["dimension"],
+                "actionable": m["actionable"], "value": values[i, j],
+                "reference": ref, "reference_level": level,
+                "value_text": texts[lang][0], "reference_text": texts[lang][1],
+                "contribution_log_odds": lo[i, j], "contribution": prob[i, j],
+                "sentence": texts[lang][2], "sentence_sv": texts["sv"][2],
+                "sentence_en": texts["en"][2],
+            })
+    columns = ["student_id", "as_of", "rank", "code", "feature", "dimension", "actionable",
+               "value", "reference", "reference_level", "value_text", "reference_text",
+               "contribution_log_odds", "contribution", "sentence", "sentence_sv", "sentence_en"]
+    out = pd.DataFrame(lines, columns=columns)
+    out["as_of"] = ex.context["as_of"].to_numpy()[[Xm.index.get_loc(i) for i in out["student_id"]]]
+    for col in ("value", "reference", "reference_level", "value_text", "reference_text",
+                "code", "sentence", "sentence_sv", "sentence_en", "feature", "dimension"):
+        out[col] = out[col].astype(object)
+    out["rank"] = out["rank"].astype(np.int64)
+    out["actionable"] = out["actionable"].astype(bool)
+    return out
 
 
 def tie_frame(seed: int) -> pd.DataFrame:
     """The test frame with more missing values, small schools and two as_of dates."""
     X, _ = make_frame(600, seed=seed)
     rng = np.random.default_rng(seed)
-    X["school_id"] = rng.choice([f"s{i}" for i in range(30)], len(X))  # about 20 students each
+    school = rng.choice([f"s{i}" for i in range(30)], len(X))  # about 20 students each
+    school[:25] = rng.choice([f"tiny{i}" for i in range(5)], 25)  # too small for a median
+    X["school_id"] = school
     X["as_of"] = pd.to_datetime(rng.choice(["2024-10-07", "2024-11-04"], len(X))).astype("M8[s]")
+    X["grade_year"] = rng.choice([1.0, 2.0, 3.0], len(X))
     programme = X["programme_type"].astype(object)
     programme[rng.random(len(X)) < 0.1] = np.nan
     X["programme_type"] = pd.Categorical(programme, categories=X["programme_type"].cat.categories)
-    for col in ("failed_courses", "grade_point_mean", "failed_core_course", "attendance_trend_8w"):
+    for col in ("failed_courses", "grade_point_mean", "failed_core_course", "attendance_trend_8w",
+                "cognitive_score", "psychological_score"):
         X.loc[rng.random(len(X)) < 0.2, col] = np.nan
+    # a survey not answered shows in its score (missing) and in its flag (a statement)
+    X["cognitive_missing"] = X["cognitive_score"].isna().astype(np.float64)
     X.loc[X.index[:60], "attendance_trend_8w"] = rng.choice([-0.12, 0.031, 0.0, -0.0, 0.0996], 60)
     return X
 
@@ -232,15 +326,26 @@ def test_reason_tables_equal_the_per_student_reference(platt_model, seed, top_n,
         model = _FixedShap(platt_model, contrib)
     ex = explain_students(model, X, top_n=top_n, lang=lang)
     for table, protective in ((ex.reasons, False), (ex.protective, True)):
-        want = slow_reasons(ex, X, top_n, lang, protective)
+        want = slow_reasons(ex, X, model, top_n, lang, protective)
         pd.testing.assert_frame_equal(table, want, check_exact=True)
         for col in ("code", "value_text", "sentence_sv", "sentence_en"):
             assert all(type(s) is str for s in table[col])
+        checks = ex.check_lines()
+        assert not checks["contradicts"].any() and not checks["uninformative"].any()
     if tied:
         assert ex.reasons["contribution_log_odds"].duplicated().any()
-    assert (ex.reasons["code"].str.endswith("-NOREF") | ex.reasons["code"].str.endswith("-MISSING")).any()
-    refs = slow_school_references(X, list(ex.features.index), ex.features["kind"].tolist())
-    pd.testing.assert_frame_equal(ex.references, refs, check_exact=True)
+    lines = pd.concat([ex.reasons, ex.protective])
+    if top_n > 1:  # the rules are exercised: fallbacks, missing values, statements
+        assert {"school", "year_group", "training"} <= set(lines["reference_level"].dropna())
+        assert lines["code"].str.endswith("-MISSING").any()
+    # the availability reference: the school's, else the year group's, else all students'
+    names, kinds = list(ex.features.index), ex.features["kind"].tolist()
+    refs = slow_references(X, names, kinds, platt_model.reference_values_)
+    want = refs["school"].where(refs["school"].notna(), refs["year_group"])
+    want = want.where(want.notna(), refs["all"])
+    got = ex.references.astype(object).where(ex.references.notna(), None)
+    pd.testing.assert_frame_equal(got, want.where(want.notna(), None), check_exact=True,
+                                  check_dtype=False)
     dims = ex.contributions.T.groupby(ex.features["dimension"]).sum().T
     pd.testing.assert_frame_equal(ex.dimension_totals[dims.columns], dims, check_names=False,
                                   rtol=1e-12, atol=1e-15)

@@ -43,8 +43,11 @@ def test_every_dimension_is_covered_and_templates_format():
     assert all(cat.by_dimension()[d] for d in DIMENSIONS)
     for ind in cat.indicators:
         for text in (ind.template_sv, ind.template_en):
-            assert "{value}" in text
+            assert "{value}" in text or ind.is_statement  # a statement says its true case
             text.format(value="1", reference="2")  # no stray placeholders
+            assert "median" not in text  # the reference phrase names its level
+        if ind.missing_en is not None:
+            assert ind.missing_sv and ind.missing_en.endswith(".")
 
 
 def test_get_unknown_names_the_known():

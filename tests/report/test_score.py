@@ -18,13 +18,15 @@ def setup():
     from dropoutrisk.schema import snapshot_dates
     from dropoutrisk.synthetic import make_cohorts
 
-    cohorts = make_cohorts(300, [2022, 2023, 2024], 3, 11, attendance_formats="canonical")
+    # enough dropouts that the model ranks better than chance (a positive Platt slope)
+    cohorts = make_cohorts(1200, [2022, 2023, 2024], 3, 11, attendance_formats="canonical")
     tables = {name: cohorts[name] for name in cohorts if name != "truth"}
     cat = default_catalogue()
     X, y = build_training_frame(tables, snapshot_dates([2022, 2023], [6, 20]), catalogue=cat)
     keep = y.notna().to_numpy()
     model = RiskModel(n_estimators=15, catalogue=cat, random_state=0, n_jobs=1)
     model.fit(X[keep], y[keep].astype(int))
+    assert model.calibrator_.slope_ > 0
     features = build_features(tables, AS_OF, catalogue=cat)
     profile = TrainingProfile.from_features(X[keep], features=list(model.feature_names_in_))
     return {"tables": tables, "model": model, "features": features, "profile": profile,
@@ -102,7 +104,8 @@ def test_threshold_flags(setup):
 def test_reasons_for_flagged_only_by_default_and_all_on_request(setup):
     flagged = score(setup["model"], setup["features"], AS_OF, capacity=10, reasons=3)
     p = flagged.predictions
-    assert p.loc[p["flag"], "reason_1_code"].notna().all()
+    # a flagged student can lack a line that agrees with the page, but most have one
+    assert p.loc[p["flag"], "reason_1_code"].notna().mean() >= 0.7
     assert p.loc[~p["flag"], [c for c in p if c.startswith("reason_")]].isna().all().all()
     assert flagged.run_record["rows"]["explained"] == 10
     every = score(setup["model"], setup["features"], AS_OF, capacity=10, reasons=3,
@@ -119,12 +122,16 @@ def test_reasons_match_explain_students(setup):
     model, X = setup["model"], setup["features"]
     p = score(model, X, AS_OF, capacity=5, reasons=2).predictions
     ids = p.loc[p["flag"], "student_id"].tolist()
-    ex = explain_students(model, X, ids, top_n=2, lang="en")
-    expected = reasons_frame(ex, 2, lang="en")
+    flags = model.flag(X, capacity=5)
+    ex = explain_students(model, X, ids, top_n=2, lang="en", flags=flags.to_numpy())
+    expected = reasons_frame(ex, 2, lang="en").astype(object).where(lambda f: f.notna(), None)
     got = p.set_index("student_id").loc[ids]
     assert got["reason_1_code"].tolist() == expected["reason_1_code"].tolist()
     assert got["reason_2_en"].tolist() == expected["reason_2_sentence"].tolist()
-    assert got["reason_1_sv"].notna().all()
+    assert got["reason_1_sv"].notna().tolist() == got["reason_1_code"].notna().tolist()
+    # tiers follow the flags: no flagged student is universal
+    assert got["tier"].astype(str).ne("universal").all()
+    assert (got["tier"].astype(str).tolist() == ex.tier.astype(str).tolist())
 
 
 def test_run_record_has_no_student_rows(setup):

@@ -7,6 +7,7 @@ Examples
 {'attendance_rate_4w': 'BEH-ATT4W'}
 """
 
+from dropoutrisk.explain._checks import check_lines
 from dropoutrisk.explain._explanations import (
     DIMENSIONS,
     Explanations,
@@ -17,15 +18,18 @@ from dropoutrisk.explain._reasons import (
     DIMENSION_LABELS,
     format_values,
     reason_stems,
-    school_references,
 )
+from dropoutrisk.explain._references import LEVELS, ReferenceTable, school_references
 from dropoutrisk.explain._shap import calibrate_contributions, tree_shap
 
 __all__ = [
     "DIMENSIONS",
     "DIMENSION_LABELS",
     "Explanations",
+    "LEVELS",
+    "ReferenceTable",
     "calibrate_contributions",
+    "check_lines",
     "explain_students",
     "format_values",
     "reason_stems",

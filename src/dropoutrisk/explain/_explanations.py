@@ -12,11 +12,12 @@ import pandas as pd
 from dropoutrisk.explain._reasons import (
     DIMENSION_CODES,
     feature_table,
-    group_references,
+    narration_plan,
     reason_inputs,
     reason_texts,
     select_reasons,
 )
+from dropoutrisk.explain._references import ALL, LEVELS, ReferenceTable
 from dropoutrisk.explain._shap import calibrate_contributions, tree_shap
 
 __all__ = ["DIMENSIONS", "Explanations", "explain_students", "reasons_frame"]
@@ -27,8 +28,8 @@ DIMENSIONS: tuple[str, ...] = tuple(DIMENSION_CODES)
 _LANGS = ("sv", "en")
 _REASON_COLUMNS = [
     "student_id", "as_of", "rank", "code", "feature", "dimension", "actionable", "value",
-    "reference", "value_text", "reference_text", "contribution_log_odds", "contribution",
-    "sentence", "sentence_sv", "sentence_en",
+    "reference", "reference_level", "value_text", "reference_text", "contribution_log_odds",
+    "contribution", "sentence", "sentence_sv", "sentence_en",
 ]
 
 
@@ -108,6 +109,7 @@ def _reason_table(
             "actionable": meta["actionable"].to_numpy()[cols],
             "value": texts["value"],
             "reference": texts["reference"],
+            "reference_level": texts["reference_level"],
             "value_text": texts["value_text"],
             "reference_text": texts["reference_text"],
             "contribution_log_odds": log_odds[rows, cols],
@@ -152,8 +154,8 @@ class Explanations:
 
     __slots__ = (
         "_base", "_base_log_odds", "_calibration", "_contrib", "_contrib_lo", "_context",
-        "_dim", "_dim_lo", "_lang", "_meta", "_proba", "_protective", "_reasons", "_tier",
-        "_top_n", "_values", "_references", "_frozen",
+        "_dim", "_dim_lo", "_flag", "_lang", "_meta", "_proba", "_protective", "_reasons",
+        "_tier", "_top_n", "_values", "_references", "_reference_levels", "_frozen",
     )
 
     def __init__(self, **parts: Any) -> None:
@@ -206,8 +208,13 @@ class Explanations:
         return self._proba.copy()
 
     @property
+    def flag(self) -> pd.Series:
+        """Whether each student is flagged at the operating point the explanations were made at."""
+        return self._flag.copy()
+
+    @property
     def tier(self) -> pd.Series:
-        """Support tier of each student (universal, targeted, intensive)."""
+        """Support tier of each student: ``universal`` unless flagged, then targeted or intensive."""
         return self._tier.copy()
 
     @property
@@ -232,8 +239,17 @@ class Explanations:
 
     @property
     def references(self) -> pd.DataFrame:
-        """The school median (mode for categories) of every feature at the same ``as_of``."""
+        """The reference of every feature: the school median (the most common value for
+        binary and categorical features) at the same ``as_of``, else the year group's across
+        schools, else all students'; see :attr:`reference_levels`. A line printed against the
+        training median instead says so in its ``reference_level``."""
         return self._references.copy()
+
+    @property
+    def reference_levels(self) -> pd.DataFrame:
+        """Which level each of :attr:`references` comes from (``school``, ``year_group``,
+        ``all``), or None where no level has at least 10 students with a value."""
+        return self._reference_levels.copy()
 
     @property
     def features(self) -> pd.DataFrame:
@@ -282,7 +298,9 @@ class Explanations:
             dim_lo=self._dim_lo.iloc[pos].copy(), lang=self._lang, meta=self._meta,
             proba=self._proba.iloc[pos].copy(), protective=tables["protective"],
             reasons=tables["reasons"], tier=self._tier.iloc[pos].copy(), top_n=self._top_n,
+            flag=self._flag.iloc[pos].copy(),
             values=self._values.iloc[pos].copy(), references=self._references.iloc[pos].copy(),
+            reference_levels=self._reference_levels.iloc[pos].copy(),
         )
 
     def student(self, student_id: Any) -> Explanations:
@@ -341,6 +359,7 @@ class Explanations:
         school = self._context["school_id"].iloc[pos].tolist()
         proba = self._proba.to_numpy()[pos]
         tier = self._tier.astype(str).to_numpy()[pos]
+        flag = self._flag.to_numpy(dtype=bool)[pos]
         students = []
         for k, i in enumerate(pos.tolist()):
             rec: dict[str, Any] = {
@@ -348,6 +367,7 @@ class Explanations:
                 "as_of": as_of[k],
                 "school_id": school[k],
                 "probability": proba[k],
+                "flag": bool(flag[k]),
                 "tier": tier[k],
                 "reasons": lists["reasons"].get(i, []),
                 "protective": lists["protective"].get(i, []),
@@ -372,6 +392,16 @@ class Explanations:
     def to_json(self, student_id: Any = None, *, indent: int | None = 2, **kwargs: Any) -> str:
         """Return :meth:`to_dict` as a JSON string (NaN becomes ``null``)."""
         return json.dumps(self.to_dict(student_id, **kwargs), indent=indent, ensure_ascii=False)
+
+    def check_lines(self) -> pd.DataFrame:
+        """Every narrated line, read from its printed texts: does it contradict or say nothing?
+
+        See :func:`dropoutrisk.explain.check_lines`; on these explanations
+        both columns should be all False.
+        """
+        from dropoutrisk.explain._checks import check_lines
+
+        return check_lines(self)
 
     # ---- plots ----------------------------------------------------------------------
     def plot_waterfall(self, student_id: Any, *, max_display: int = 10, ax: Any = None,
@@ -430,6 +460,8 @@ def explain_students(
     *,
     top_n: int = 4,
     lang: Literal["sv", "en"] = "sv",
+    flags: Any = None,
+    reference_frame: pd.DataFrame | None = None,
 ) -> Explanations:
     """Explain calibrated risk per student with exact SHAP values and reason codes.
 
@@ -438,6 +470,13 @@ def explain_students(
     the model's calibrator so that base value plus contributions equals the
     reported probability (see ``docs/explanations.md``).
 
+    Only lines that agree with the page are narrated as reasons and
+    protective factors (see ``docs/explanations.md``, "What is narrated"):
+    a risk reason's value lies on the risky side of the reference printed
+    beside it, a protective factor's on the other, and a missing value is
+    narrated as missing only where its absence raises the risk. Everything
+    else stays in :attr:`Explanations.contributions`.
+
     Parameters
     ----------
     model : RiskModel
@@ -445,8 +484,6 @@ def explain_students(
     features : pandas.DataFrame
         A feature frame from :func:`dropoutrisk.features.build_features`,
         indexed by ``student_id`` with ``as_of`` and ``school_id`` columns.
-        Reference values (school medians) are computed over all its rows,
-        so pass the whole school's frame even when explaining a few students.
     ids : student id or list of ids, optional
         Explain only these students (default: every row).
     top_n : int, default 4
@@ -454,6 +491,19 @@ def explain_students(
     lang : {"sv", "en"}, default "sv"
         Language of the ``sentence`` column (both languages are always kept in
         ``sentence_sv`` and ``sentence_en``).
+    flags : array-like of bool, optional
+        The flags of the operating point in use, one per row of ``features``
+        (for example ``model.flag(features, capacity=10, by="school_id")``).
+        Tiers agree with them: a student who is not flagged is ``universal``,
+        a flagged one ``targeted``, or ``intensive`` from the intensive cut.
+        Default: the model's own flags (probability at or above 0.20).
+    reference_frame : pandas.DataFrame or ReferenceTable, optional
+        The students whose medians are the references: the school median
+        (at least 10 students with a value), else the year group's across
+        schools, else all students' (default: ``features``). Pass every
+        student scored at the date, even when explaining a few; a
+        :class:`~dropoutrisk.explain.ReferenceTable` built once saves
+        recomputing the medians for every batch.
 
     Returns
     -------
@@ -485,9 +535,14 @@ def explain_students(
         raise TypeError(
             f"features must be a pandas DataFrame from build_features, got {type(features).__name__}."
         )
+    if reference_frame is not None and not isinstance(reference_frame,
+                                                      pd.DataFrame | ReferenceTable):
+        raise TypeError("reference_frame must be a pandas DataFrame of feature rows (or a "
+                        f"ReferenceTable), got {type(reference_frame).__name__}.")
     _check_model(model)
     pos = _positions(features, ids)
     rows = features.iloc[pos]
+    flag = _flags_of(model, features, flags, pos)
 
     Xm = model.transform_input(rows)
     names = [str(c) for c in Xm.columns]
@@ -502,13 +557,18 @@ def explain_students(
 
     index = rows.index
     kinds = meta["kind"].tolist()
-    # one reference per school and as_of over the whole frame, taken for the explained rows
-    group, table = group_references(features, names, kinds)
-    group = group[pos]
-    inputs = reason_inputs(Xm, kinds, group, table)
-    references = pd.DataFrame(inputs.references[group], index=index, columns=pd.Index(names))
-    for j, column in inputs.reference_objects.items():  # categories replace the NaN columns
-        references.isetitem(j, column[group])
+    training = getattr(model, "reference_values_", None)
+    if isinstance(reference_frame, ReferenceTable):
+        table = reference_frame
+        if table.names != names or table.kinds != kinds:
+            raise ValueError("reference_frame is a ReferenceTable for other features; build it "
+                             "with the model's features (model.feature_names_in_).")
+    else:
+        frame = features if reference_frame is None else reference_frame
+        table = ReferenceTable(frame, names, kinds, training=training)
+    referenced = table.lookup(rows)
+    inputs = reason_inputs(Xm, kinds, referenced)
+    references, reference_levels = _availability(referenced, kinds, index, names)
 
     n = len(rows)
     as_of = (rows["as_of"].to_numpy() if "as_of" in rows.columns
@@ -517,12 +577,15 @@ def explain_students(
               else np.full(n, None, dtype=object))
     actionable = meta["actionable"].to_numpy(dtype=bool)
     eligible = (meta["dimension"] != "background").to_numpy()
+    plan = narration_plan(att["log_odds"], inputs, meta)
+    allowed = plan.mode > 0
     chosen = {key: select_reasons(att["log_odds"], eligible, actionable, int(top_n),
-                                  protective=protective)
+                                  protective=protective, allowed=allowed, groups=plan.group)
               for key, protective in (("reasons", False), ("protective", True))}
-    # one pass over the reasons of both tables: each distinct value is formatted once
+    # one pass over the lines of both tables: each distinct value is formatted once
     texts = reason_texts(np.concatenate([r for r, _ in chosen.values()]),
-                         np.concatenate([c for _, c in chosen.values()]), inputs, meta, lang)
+                         np.concatenate([c for _, c in chosen.values()]), inputs, plan, meta,
+                         lang)
     cut = chosen["reasons"][0].size
     tables = {
         key: _reason_table(
@@ -538,12 +601,9 @@ def explain_students(
     contrib = pd.DataFrame(att["probability_contrib"], index=index, columns=names)
     contrib_lo = pd.DataFrame(att["log_odds"], index=index, columns=names)
     proba_s = pd.Series(proba, index=index, name="probability")
-    if hasattr(model, "tier"):
-        from dropoutrisk.models._flagging import tier_scores
+    from dropoutrisk.models._flagging import tier_scores
 
-        tier = tier_scores(proba, index)
-    else:  # pragma: no cover - every RiskModel has tiers
-        tier = pd.Series(pd.NA, index=index, name="tier")
+    tier = tier_scores(proba, index, flags=flag)
     return Explanations(
         base=float(att["base_probability"][0]) if n else float("nan"),
         base_log_odds=float(att["base_log_odds"][0]) if n else float("nan"),
@@ -555,6 +615,7 @@ def explain_students(
                          index=index, columns=cols),
         dim_lo=pd.DataFrame(_dimension_totals(att["log_odds"], dimension_of),
                             index=index, columns=cols),
+        flag=pd.Series(flag, index=index, name="flag", dtype=bool),
         lang=lang,
         meta=meta,
         proba=proba_s,
@@ -564,7 +625,58 @@ def explain_students(
         top_n=int(top_n),
         values=Xm.copy(),
         references=references,
+        reference_levels=reference_levels,
     )
+
+
+def _flags_of(model: Any, features: pd.DataFrame, flags: Any, pos: np.ndarray) -> np.ndarray:
+    """The explained rows' flags: given for every row of ``features``, or the model's default."""
+    if flags is None:
+        from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS
+
+        rows = features.iloc[pos]
+        if hasattr(model, "_default_flags"):
+            proba = model.predict_proba(rows)[:, 1]
+            default = model._default_flags(rows, proba)
+            if default is not None:
+                return np.asarray(default, dtype=bool)
+        return model.predict_proba(rows)[:, 1] >= DEFAULT_TIER_CUTS[0]
+    arr = np.asarray(flags)
+    if arr.shape != (len(features),):
+        raise ValueError(
+            f"flags has shape {arr.shape}; it needs one flag per row of features "
+            f"({len(features)} rows), e.g. model.flag(features, capacity=10, by='school_id')."
+        )
+    if arr.dtype != bool:
+        if not np.isin(arr, (0, 1)).all():
+            raise ValueError("flags must be True/False (or 1/0), one per row of features.")
+        arr = arr.astype(bool)
+    return arr[pos]
+
+
+def _availability(referenced: Any, kinds: list[str], index: pd.Index,
+                  names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The first level with a reference (school, year group, all) per row and feature."""
+    n, f = len(index), len(names)
+    refs = pd.DataFrame(index=index)
+    levels = np.full((n, f), None, dtype=object)
+    for j, kind in enumerate(kinds):
+        if kind == "categorical":
+            by_level = referenced.objects[j][:ALL + 1]
+            has = ~pd.isna(by_level)
+        else:
+            by_level = referenced.values[:ALL + 1, :, j]
+            has = ~np.isnan(by_level)
+        first = has.argmax(axis=0)
+        found = has.any(axis=0)
+        chosen = by_level[first, np.arange(n)]
+        if kind == "categorical":
+            refs[names[j]] = np.where(found, chosen, None)
+        else:
+            refs[names[j]] = np.where(found, chosen, np.nan)
+        levels[:, j] = np.where(found, np.array(LEVELS, dtype=object)[first], None)
+    refs = refs.reindex(columns=names)
+    return refs, pd.DataFrame(levels, index=index, columns=pd.Index(names))
 
 
 def reasons_frame(explanations: Explanations, n: int = 4, *, lang: str | None = None) -> pd.DataFrame:

@@ -1,11 +1,18 @@
-"""Reason codes, school-median references and sentences, vectorised over students.
+"""Reason codes, the rules for what is narrated, and sentences, vectorised over students.
 
-Everything here works on whole arrays, never per student: one reference per
-school and ``as_of`` (a sort per school), taken for the explained rows only;
-``top_n`` passes of ``argmax`` for the ranking; and strings built only for the
-reasons returned: each distinct value is formatted once per formatting rule
-(kind and unit), each school reference once, and each distinct sentence filled
-once.
+A line is narrated only when it cannot contradict the page it is printed on
+(:func:`narration_plan`): a *risk reason* when its contribution raises the
+estimated risk **and** the student's value, as displayed, lies on the risky
+side of the reference printed beside it; a *protective factor* when both
+point the other way. A missing value is narrated as missing, only where the
+catalogue says what its absence means and the absence raises risk. Lines
+that fail are left out of the narrative; they stay in the contributions, the
+waterfall and the JSON.
+
+Everything here works on whole arrays, never per student: ``top_n`` passes
+of ``argmax`` for the ranking, and strings built only for the reasons
+returned, each distinct value once per formatting rule (kind and unit) and
+each distinct sentence once.
 """
 
 from __future__ import annotations
@@ -21,15 +28,15 @@ import pandas as pd
 __all__ = [
     "DIMENSION_CODES",
     "DIMENSION_LABELS",
-    "MIN_REFERENCE_COUNT",
+    "MODES",
+    "NarrationPlan",
     "ReasonInputs",
+    "displayed_values",
     "feature_table",
     "format_values",
-    "group_references",
-    "reason_inputs",
+    "narration_plan",
     "reason_stems",
     "reason_texts",
-    "school_references",
     "select_reasons",
     "template_format",
 ]
@@ -67,7 +74,7 @@ DIMENSION_LABELS: dict[str, dict[str, str]] = {
 # Words that carry no meaning in a code ("attendance_rate_4w" -> "ATT4W").
 _SKIP = {"rate", "share", "n", "of", "the", "per", "since", "score"}
 _YES_NO = {"sv": ("ja", "nej"), "en": ("yes", "no")}
-_MISSING = {"sv": "okänd", "en": "unknown"}
+_MISSING = {"sv": "saknas", "en": "missing"}
 #: Smallest contribution (calibrated log-odds, about a 1 % change in the odds) shown as a reason.
 MIN_REASON_LOG_ODDS = 0.01
 _POINTS = {"sv": " procentenheter", "en": " percentage points"}
@@ -135,171 +142,13 @@ def feature_table(catalogue: Any, names: list[str]) -> pd.DataFrame:
             "description_en": [i.description_en for i in rows],
             "template_sv": [i.template_sv for i in rows],
             "template_en": [i.template_en for i in rows],
+            "missing_sv": [i.missing_sv for i in rows],
+            "missing_en": [i.missing_en for i in rows],
+            "statement": [i.kind == "binary" and "{value}" not in i.template_en for i in rows],
             "stem": [stems[n] for n in names],
         },
         index=pd.Index(names, name="feature"),
     )
-
-
-#: A school median over fewer students than this is withheld (NaN), so a
-#: reference never reveals a handful of other students' values.
-MIN_REFERENCE_COUNT = 10
-
-
-def school_references(
-    frame: pd.DataFrame,
-    names: list[str],
-    kinds: list[str],
-    *,
-    min_count: int = MIN_REFERENCE_COUNT,
-) -> pd.DataFrame:
-    """The school's median of every feature at the same ``as_of``, aligned with ``frame``.
-
-    Numeric features take the median; binary ones the lower median (the
-    majority value, "no" on a tie); categorical ones the most common
-    category. Rows are grouped by ``school_id`` and ``as_of`` when the frame
-    has them; missing values are ignored. A group with fewer than
-    ``min_count`` non-missing values gets no reference (NaN): small cells are
-    suppressed, as in the fairness audit.
-
-    Examples
-    --------
-    >>> f = pd.DataFrame({"school_id": ["a", "a", "a", "b"], "x": [0.5, 0.7, 0.9, 0.1]})
-    >>> school_references(f, ["x"], ["numeric"], min_count=1)["x"].tolist()
-    [0.7, 0.7, 0.7, 0.1]
-    >>> school_references(f, ["x"], ["numeric"], min_count=2)["x"].tolist()
-    [0.7, 0.7, 0.7, nan]
-    """
-    codes, table = group_references(frame, names, kinds, min_count=min_count)
-    return pd.DataFrame({n: table[n][codes] for n in names}, index=frame.index, columns=names)
-
-
-def group_references(
-    frame: pd.DataFrame,
-    names: list[str],
-    kinds: list[str],
-    *,
-    min_count: int = MIN_REFERENCE_COUNT,
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The references of :func:`school_references`, one value per group.
-
-    Returns the group of every row of ``frame`` and, per feature, an array
-    with one reference per group: ``table[name][codes]`` is the column of
-    :func:`school_references`. Taking only the explained rows' groups saves
-    building a reference for every row of a large frame.
-    """
-    codes, n_groups = _groups(frame)
-    out = {}
-    numeric = [n for n, k in zip(names, kinds, strict=True) if k != "categorical"]
-    if numeric:
-        # one row per feature: each feature's values are contiguous
-        values = np.empty((len(numeric), len(frame)))
-        for j, n in enumerate(numeric):
-            column = frame[n]
-            values[j] = (column.to_numpy() if column.dtype == np.float64
-                         else column.to_numpy(dtype=np.float64, na_value=np.nan))
-        binary = np.array([k == "binary" for k in kinds if k != "categorical"])
-        table = _medians(values, codes, n_groups, min_count, binary)
-        for j, n in enumerate(numeric):
-            out[n] = table[j]
-    for n, k in zip(names, kinds, strict=True):
-        if k == "categorical":
-            out[n] = _most_common(frame[n], codes, n_groups, min_count)
-    return codes, {n: out[n] for n in names}
-
-
-def _groups(frame: pd.DataFrame) -> tuple[np.ndarray, int]:
-    """Group of each row by ``school_id`` and ``as_of``, numbered in order of first appearance.
-
-    The same groups and numbers as ``groupby(keys, sort=False, dropna=False).ngroup()``
-    (missing keys form their own group), without the groupby machinery.
-    """
-    codes = np.zeros(len(frame), dtype=np.int64)
-    for key in ("school_id", "as_of"):
-        if key in frame.columns:
-            part, uniques = pd.factorize(frame[key], use_na_sentinel=False)
-            codes = codes * max(len(uniques), 1) + part
-    codes, uniques = pd.factorize(codes)
-    return codes.astype(np.int64, copy=False), len(uniques)
-
-
-def _medians(values: np.ndarray, codes: np.ndarray, n_groups: int, min_count: int,
-             binary: np.ndarray) -> np.ndarray:
-    """Median of each feature (row of ``values``) per group, ignoring NaN.
-
-    Returns (n_features, n_groups), NaN below ``min_count`` values. Binary
-    features take the majority value instead (share above one half). A median
-    is the middle value, or the mean ``(a + b) / 2`` of the two middle ones, as
-    pandas computes it.
-    """
-    n_rows = values.shape[0]
-    if n_groups == 0:
-        return np.full((n_rows, 0), np.nan)
-    order = np.argsort(codes, kind="stable")
-    sizes = np.bincount(codes, minlength=n_groups)
-    ends = np.cumsum(sizes)
-    starts = ends - sizes
-    block = values[:, order]  # groups side by side, in frame order within one
-    count = np.empty((n_rows, n_groups), dtype=np.int64)
-    for g in range(n_groups):  # per school and as_of, never per student
-        part = block[:, starts[g]:ends[g]]
-        part.sort(axis=1)  # NaN sort last
-        count[:, g] = sizes[g] - np.count_nonzero(np.isnan(part), axis=1)
-    rows = np.arange(n_rows)[:, None]
-    low = block[rows, starts + np.maximum(count - 1, 0) // 2]
-    high = block[rows, starts + count // 2]
-    table = np.where(count % 2 == 1, high, (low + high) / 2)
-    # -0.0 equals 0.0 (and numpy's sort may return it as 0.0): a zero median of a group
-    # holding -0.0 takes the sign that pandas' selection picks
-    negative_zero = values.view(np.uint64) == np.uint64(1 << 63)
-    if negative_zero.any():
-        held = np.zeros(table.shape, dtype=bool)
-        for j in np.flatnonzero(negative_zero.any(axis=1)):
-            held[j] = np.bincount(codes[negative_zero[j]], minlength=n_groups) > 0
-        signed = np.argwhere((table == 0) & held)
-        if signed.size:
-            pieces = [values[j, order[starts[g]:ends[g]]] for j, g in signed.tolist()]
-            which = np.repeat(np.arange(len(pieces)), sizes[signed[:, 1]])
-            medians = pd.Series(np.concatenate(pieces)).groupby(which).median()
-            table[signed[:, 0], signed[:, 1]] = medians.to_numpy()
-    table[count < max(min_count, 1)] = np.nan
-    if binary.any():
-        table[binary] = np.where(np.isnan(table[binary]), np.nan,
-                                 _majority(values[binary], codes, n_groups, count[binary]))
-    return table
-
-
-def _majority(values: np.ndarray, codes: np.ndarray, n_groups: int, count: np.ndarray) -> np.ndarray:
-    """1.0 where more than half of a group's non-missing values are 1, else 0.0 (rows: features)."""
-    present = ~np.isnan(values)
-    if np.isin(values[present], (0.0, 1.0)).all():
-        # counting is exact: ones / count > 0.5 exactly when 2 * ones > count
-        ones = np.stack([np.bincount(codes, weights=row == 1.0, minlength=n_groups)
-                         for row in values])
-        return (2 * ones > count).astype(np.float64)
-    # not 0/1: the mean as pandas sums it, so that a share at one half compares the same
-    share = pd.DataFrame(values.T, index=codes).groupby(level=0, sort=True).mean()
-    return (share.reindex(np.arange(n_groups)).to_numpy().T > 0.5).astype(np.float64)
-
-
-def _most_common(column: pd.Series, codes: np.ndarray, n_groups: int, min_count: int) -> np.ndarray:
-    """Most common category per group (object array, NaN below ``min_count`` values).
-
-    Ties go as ``DataFrame.value_counts`` orders them: the (group, category)
-    counts in sorted order, then ``Series.sort_values(ascending=False)``.
-    """
-    values = column.astype(object).to_numpy()
-    category, uniques = pd.factorize(values, sort=True)  # missing -> -1, dropped
-    present = category >= 0
-    n_cat = max(len(uniques), 1)
-    counts = np.bincount(codes[present] * n_cat + category[present], minlength=n_groups * n_cat)
-    pairs = np.flatnonzero(counts)
-    ranked = pairs[pd.Series(counts[pairs]).sort_values(ascending=False).index.to_numpy()]
-    groups, first = np.unique(ranked // n_cat, return_index=True)
-    size = np.bincount(codes[present], minlength=n_groups)
-    keep = size[groups] >= min_count
-    top = pd.Series(pd.Index(uniques).take(ranked[first] % n_cat), index=groups)[keep]
-    return top.reindex(np.arange(n_groups)).to_numpy()
 
 
 def _rounded(values: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray]:
@@ -330,12 +179,12 @@ def format_values(values: Any, kind: str, unit: str, lang: str) -> np.ndarray:
     Fractions become percentages (whole percent from 10 % up, one decimal
     below), with a space before ``%`` and a decimal comma in Swedish; binary
     values become yes/no; counts, days and minutes are whole numbers; scores
-    and points keep one decimal. Missing values read "unknown" ("okänd").
+    and points keep one decimal. Missing values read "missing" ("saknas").
 
     Examples
     --------
     >>> format_values([0.62, 0.914, 0.045, float("nan")], "numeric", "fraction", "sv").tolist()
-    ['62 %', '91 %', '4,5 %', 'okänd']
+    ['62 %', '91 %', '4,5 %', 'saknas']
     >>> format_values([0.62, -0.03], "numeric", "fraction", "en").tolist()
     ['62%', '-3%']
     >>> format_values([1.0, 0.0], "binary", "none", "en").tolist()
@@ -458,14 +307,233 @@ def template_format(template: str) -> str:
     return "".join(out)
 
 
+def displayed_values(values: Any, kind: str, unit: str) -> np.ndarray:
+    """The number a sentence shows for each value, as a float that orders like the text.
+
+    Values that print the same get the same number (``0.914`` and ``0.911``
+    both show "91 %", so both give ``91.0``), so that "equal to its reference"
+    and "on the risky side" are judged on what a reader sees. Fractions and
+    changes of fractions are in percent; binary values are 1.0 (yes) or 0.0
+    (no); missing values stay NaN.
+
+    Examples
+    --------
+    >>> displayed_values([0.914, 0.911, 0.0449, float("nan")], "numeric", "fraction").tolist()
+    [91.0, 91.0, 4.5, nan]
+    >>> displayed_values([2.04, -0.04], "numeric", "points").tolist()
+    [2.0, 0.0]
+    >>> displayed_values([0.7, 0.2], "binary", "none").tolist()
+    [1.0, 0.0]
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    missing = np.isnan(arr)
+    filled = np.where(missing, 0.0, arr)
+    if kind == "binary":
+        shown = (filled > 0.5).astype(np.float64)
+        negative = np.zeros(arr.shape, dtype=bool)
+    elif unit in ("fraction", "percentage_points"):  # percent: one decimal below 9.95
+        number = filled * 100.0
+        small = np.abs(number) < 9.95
+        one, one_negative = _rounded(number, 1)
+        whole, whole_negative = _rounded(number, 0)
+        shown = np.where(small, one / 10.0, whole.astype(np.float64))
+        negative = np.where(small, one_negative, whole_negative)
+    else:
+        decimals = 0 if unit in _WHOLE_UNITS else 1
+        scaled, negative = _rounded(filled, decimals)
+        shown = scaled / 10.0**decimals
+    return np.where(missing, np.nan, np.where(negative, -shown, shown))
+
+
+# How a line is narrated, per (student, feature).
+SILENT, WITH_REFERENCE, VALUE_ONLY, MISSING, STATEMENT = range(5)
+#: Names of the narration modes, by code.
+MODES: tuple[str, ...] = ("silent", "with_reference", "value_only", "missing", "statement")
+
+
+class NarrationPlan(NamedTuple):
+    """What :func:`narration_plan` decided for every (student, feature)."""
+
+    #: (n_rows, n_features) int8: one of the :data:`MODES` codes.
+    mode: np.ndarray
+    #: (n_rows, n_features) int8: the reference level a value line is judged against (and
+    #: prints, in the ``with_reference`` mode), see ``LEVELS``; -1 for none.
+    level: np.ndarray
+    #: (n_rows, n_features) int32: lines of one group say the same thing (a survey not
+    #: answered, as a missing score and as its flag): a student gets at most one. -1: none.
+    group: np.ndarray
+
+
+def _sentence_groups(meta: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Group ids of each feature's missing sentence and statement (-1 unless shared)."""
+    texts: dict[str, list[tuple[int, int]]] = {}
+    for j, (missing, template, statement) in enumerate(zip(
+            meta["missing_en"].tolist(), meta["template_en"].tolist(),
+            meta["statement"].tolist(), strict=True)):
+        if missing is not None:
+            texts.setdefault(missing.strip(), []).append((j, 0))
+        if statement:
+            texts.setdefault(template.strip(), []).append((j, 1))
+    groups = np.full((2, len(meta)), -1, dtype=np.int32)
+    for g, members in enumerate(m for m in texts.values() if len(m) > 1):
+        for j, which in members:
+            groups[which, j] = g
+    return groups[0], groups[1]
+
+
+def narration_plan(
+    log_odds: np.ndarray,
+    inputs: ReasonInputs,
+    meta: pd.DataFrame,
+    *,
+    min_log_odds: float = MIN_REASON_LOG_ODDS,
+) -> NarrationPlan:
+    """Decide, for every student and feature, whether and how a line may be narrated.
+
+    The rules (``docs/explanations.md``):
+
+    * A contribution smaller than ``min_log_odds`` is never a line, and a
+      background feature never is one.
+    * A risk reason (positive contribution) needs the student's displayed value
+      on the risky side of the displayed reference: above it where a higher
+      value raises risk, below it where a lower one does, and different from
+      it for a feature with no direction. A protective factor (negative
+      contribution) needs the other side. A value equal to its reference as
+      displayed is never narrated.
+    * The reference is the first level (school, year group, all students) with
+      enough students. Where it points the other way from the contribution,
+      the training median, which the contribution is measured against, is
+      printed instead if it agrees; else the line is left out.
+    * A missing value is narrated as missing (the catalogue's ``missing``
+      sentence) only when the contribution raises risk; without such a
+      sentence a missing value is never narrated.
+    * A binary statement (a template without ``{value}``) is narrated only as
+      a risk reason, for students where it is true and most students'
+      value is not.
+
+    Parameters
+    ----------
+    log_odds : ndarray (n_rows, n_features)
+        Contributions in calibrated log-odds.
+    inputs : ReasonInputs
+    meta : pandas.DataFrame
+        :func:`feature_table` of the model features.
+    min_log_odds : float, default MIN_REASON_LOG_ODDS
+
+    Returns
+    -------
+    NarrationPlan
+    """
+    from dropoutrisk.explain._references import ALL, TRAINING
+
+    n, f = log_odds.shape
+    mode = np.zeros((n, f), dtype=np.int8)
+    level = np.full((n, f), -1, dtype=np.int8)
+    group = np.full((n, f), -1, dtype=np.int32)
+    missing_group, statement_group = _sentence_groups(meta)
+    sign_of = {"higher": 1, "lower": -1, "none": 0}
+    refs = inputs.referenced
+    for j in range(f):
+        row = meta.iloc[j]
+        if row["dimension"] == "background":
+            continue
+        c = log_odds[:, j]
+        risk = c > min_log_odds
+        protective = c < -min_log_odds
+        if not (risk | protective).any():
+            continue
+        kind = row["kind"]
+        if kind == "categorical":
+            value = inputs.objects[j]
+            missing = pd.isna(value)
+            shown = np.where(missing, None, value)
+            ref = refs.objects[j]  # (levels, n)
+            absent = pd.isna(ref)
+            differs = ~absent & (ref != shown[None, :])
+            good_risk = good_protective = differs
+        else:
+            shown = displayed_values(inputs.values[:, j], kind, row["unit"])
+            missing = np.isnan(shown)
+            ref = displayed_values(refs.values[:, :, j], kind, row["unit"])
+            absent = np.isnan(ref)
+            direction = sign_of[row["risk_direction"]]
+            with np.errstate(invalid="ignore"):
+                above, below = shown[None, :] > ref, shown[None, :] < ref
+            if direction > 0:
+                good_risk, good_protective = above, below
+            elif direction < 0:
+                good_risk, good_protective = below, above
+            else:
+                good_risk = good_protective = above | below
+        # the first level with a reference, and whether it agrees with the contribution
+        has = ~absent[:ALL + 1]
+        first = np.where(has.any(axis=0), has.argmax(axis=0), -1)
+        cols = np.arange(n)
+        picked = np.full(n, -1, dtype=np.int8)
+        for good, side in ((good_risk, risk), (good_protective, protective)):
+            at_first = np.where(first >= 0, good[np.maximum(first, 0), cols], False)
+            at_training = good[TRAINING]
+            choice = np.where(at_first, first, np.where(at_training, TRAINING, -1))
+            picked = np.where(side, choice, picked).astype(np.int8)
+        present = ~missing
+        if row["statement"]:
+            # true for the student, and not for most students (or no reference to compare)
+            no_ref = absent.all(axis=0)
+            ok = risk & present & (shown == 1.0)
+            level_ok = (picked >= 0) | no_ref
+            mode[:, j] = np.where(ok & level_ok, STATEMENT, SILENT)
+            group[:, j] = np.where(mode[:, j] == STATEMENT, statement_group[j], -1)
+            continue
+        with_reference = "{reference}" in row["template_en"]
+        narrated = present & (picked >= 0)
+        mode[:, j] = np.where(narrated, WITH_REFERENCE if with_reference else VALUE_ONLY, SILENT)
+        level[:, j] = np.where(narrated, picked, -1)
+        if row["missing_en"] is not None:
+            said = missing & risk
+            mode[said, j] = MISSING
+            group[said, j] = missing_group[j]
+    return NarrationPlan(mode, level, group)
+
+
+#: The reference as printed: (numbers, shares) for each level, in ``LEVELS`` order.
+_PHRASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sv": (
+        ("skolans median {x}", "median för alla elever i årskurs {g}: {x}",
+         "median för alla elever: {x}", "median bland eleverna som modellen tränades på: {x}"),
+        ("de flesta på skolan: {x}", "de flesta elever i årskurs {g}: {x}",
+         "de flesta elever: {x}", "de flesta av eleverna som modellen tränades på: {x}"),
+    ),
+    "en": (
+        ("school median {x}", "median of all students in year {g}: {x}",
+         "median of all students: {x}", "median of the students the model was trained on: {x}"),
+        ("most students at the school: {x}", "most students in year {g}: {x}",
+         "most students: {x}", "most of the students the model was trained on: {x}"),
+    ),
+}
+
+
+def reference_phrase(level: int, reference_text: str, kind: str, lang: str,
+                     year: float = float("nan")) -> str:
+    """How a sentence names its reference ("school median 93 %", "most students: no").
+
+    Examples
+    --------
+    >>> reference_phrase(0, "93 %", "numeric", "sv")
+    'skolans median 93 %'
+    >>> reference_phrase(1, "93%", "numeric", "en", year=1.0)
+    'median of all students in year 1: 93%'
+    >>> reference_phrase(3, "no", "binary", "en")
+    'most of the students the model was trained on: no'
+    """
+    shares = kind in ("binary", "categorical")
+    year_text = "" if year != year else str(int(year))
+    return _PHRASES[lang][shares][level].format(x=reference_text, g=year_text)
+
+
 def _factorize(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct strings (as Python ``str``) and the position of each element among them."""
     uniq, inverse = np.unique(text, return_inverse=True)
     return uniq.astype(object), inverse.reshape(-1)
-
-
-# Code suffixes of numeric and binary features; categorical ones follow, one per category.
-_SUFFIXES = ("MISSING", "NOREF", "LOW", "HIGH", "MED", "YES", "NO")
 
 
 def _category_suffix(category: str) -> str:
@@ -473,53 +541,46 @@ def _category_suffix(category: str) -> str:
 
 
 class ReasonInputs(NamedTuple):
-    """The explained rows' model inputs and school references, as the reason tables read them."""
+    """The explained rows' model inputs and references, as the reason tables read them."""
 
     #: (n_rows, n_features) float; NaN for categorical features.
     values: np.ndarray
     #: feature -> (n_rows,) values as objects, for categorical and non-float columns.
     objects: dict[int, np.ndarray]
-    #: (n_rows,) reference group (school and as_of) of each row.
-    group: np.ndarray
-    #: (n_groups, n_features) float; NaN for categorical features.
-    references: np.ndarray
-    #: categorical feature -> (n_groups,) reference category.
-    reference_objects: dict[int, np.ndarray]
+    #: the references of the rows at every level.
+    referenced: Any
 
 
-def reason_inputs(X: pd.DataFrame, kinds: list[str], group: np.ndarray,
-                  table: dict[str, np.ndarray]) -> ReasonInputs:
-    """Collect the model inputs ``X`` and the :func:`group_references` ``table``.
+def reason_inputs(X: pd.DataFrame, kinds: list[str], referenced: Any) -> ReasonInputs:
+    """Collect the model inputs ``X`` and their references (a ``Referenced``).
 
-    ``group`` is the reference group of each row of ``X``. The reason tables show
-    the values as ``X.to_numpy(dtype=object)`` gives them: Python floats for
-    float64 columns (taken from ``values``), the column's own objects otherwise.
+    The reason tables show the values as ``X.to_numpy(dtype=object)`` gives
+    them: Python floats for float64 columns (taken from ``values``), the
+    column's own objects otherwise.
     """
-    names = list(table)
     numeric = [j for j, k in enumerate(kinds) if k != "categorical"]
     values = np.full(X.shape, np.nan)
-    references = np.full((len(table[names[0]]) if names else 0, len(names)), np.nan)
     if numeric:
         values[:, numeric] = X.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
-        for j in numeric:
-            references[:, j] = table[names[j]]
     objects = {j: X.iloc[:, j].to_numpy(dtype=object)
                for j, (k, dtype) in enumerate(zip(kinds, X.dtypes, strict=True))
                if k == "categorical" or dtype != np.float64}
-    ref_objects = {j: table[names[j]] for j, k in enumerate(kinds) if k == "categorical"}
-    return ReasonInputs(values, objects, group, references, ref_objects)
+    return ReasonInputs(values, objects, referenced)
 
 
 def reason_texts(
-    rows: np.ndarray, cols: np.ndarray, inputs: ReasonInputs, meta: pd.DataFrame, lang: str
+    rows: np.ndarray, cols: np.ndarray, inputs: ReasonInputs, plan: NarrationPlan,
+    meta: pd.DataFrame, lang: str,
 ) -> dict[str, np.ndarray]:
-    """Values, codes, formatted values and sentences (both languages) of the chosen reasons.
+    """Values, references, codes, formatted values and sentences (both languages) of chosen lines.
 
     Parameters
     ----------
     rows, cols : ndarray of int (n,)
-        Explained row and feature (row of ``meta``) of each reason.
+        Explained row and feature (row of ``meta``) of each line.
     inputs : ReasonInputs
+    plan : NarrationPlan
+        From :func:`narration_plan`; every chosen line must be narrated.
     meta : pandas.DataFrame
         :func:`feature_table` of the model features.
     lang : {"sv", "en"}
@@ -528,150 +589,110 @@ def reason_texts(
     Returns
     -------
     dict of object ndarray (n,)
-        ``value`` and ``reference`` (the student's value and the school
-        reference), ``code``, ``value_text``, ``reference_text``,
-        ``sentence_sv`` and ``sentence_en`` (Python ``str``).
-        Only the reasons returned are formatted: each distinct value once per
-        formatting rule (kind and unit), each school reference once, and each
-        distinct (feature, value, reference) once.
+        ``value`` (the student's value), ``reference`` and ``reference_level``
+        (the reference a value line was judged against, and its level name;
+        None for missing values and statements), ``code``, ``value_text``,
+        ``reference_text`` (None when the sentence prints no reference), ``sentence_sv`` and ``sentence_en`` (Python
+        ``str``). Each distinct value is formatted once per formatting rule, and
+        each distinct sentence filled once.
     """
+    from dropoutrisk.explain._references import LEVELS
+
     n = cols.size
-    group = inputs.group[rows]
+    mode = plan.mode[rows, cols]
+    level = plan.level[rows, cols]
+    if (mode == SILENT).any():
+        raise ValueError("reason_texts was given lines that the narration plan leaves out.")
     value = inputs.values[rows, cols]
     value_obj = value.astype(object)
     for j, column in inputs.objects.items():
         at = np.flatnonzero(cols == j)
         value_obj[at] = column[rows[at]]
-    # one Python object per school reference, shared by the reasons that show it
-    reference_table = inputs.references.astype(object)
-    for j, column in inputs.reference_objects.items():
-        reference_table[:, j] = column
-    at_group = group * meta.shape[0] + cols  # position in a (group, feature) table
-    reference_obj = reference_table.reshape(-1)[at_group]
-    out: dict[str, np.ndarray] = {"value": value_obj, "reference": reference_obj}
-
-    kinds = meta["kind"].tolist()
-    kinds_array = np.asarray(kinds, dtype=object)
-    # features formatted by the same rule (kind and unit) share one format call
-    rule_of: dict[tuple[Any, Any], int] = {}
-    rule = np.array([rule_of.setdefault((k, u), len(rule_of))
-                     for k, u in zip(kinds, meta["unit"].tolist(), strict=True)], dtype=np.int64)
-    entry_rule = rule[cols]
+    refs = inputs.referenced
+    judged = level >= 0  # value lines: the reference they were judged against
+    printed = mode == WITH_REFERENCE
+    lv = np.maximum(level, 0)
+    reference = refs.values[lv, rows, cols]
+    reference_obj = np.where(judged, reference, None).astype(object)
+    for j, column in refs.objects.items():
+        at = np.flatnonzero((cols == j) & judged)
+        reference_obj[at] = column[lv[at], rows[at]]
+    level_names = np.array([*LEVELS, None], dtype=object)
+    out: dict[str, np.ndarray] = {
+        "value": value_obj,
+        "reference": reference_obj,
+        "reference_level": level_names[np.where(judged, level, len(LEVELS))],
+    }
     langs = ("sv", "en")
-    # Every distinct value and school reference of a rule is a "raw" value with an id,
-    # and each raw id points to its text (the same ids in both languages).
-    value_id = np.zeros(n, dtype=np.int64)
-    reference_id = np.zeros(n, dtype=np.int64)
-    reference_of = np.zeros(inputs.references.shape, dtype=np.int64)  # per group and feature
-    raw_number: list[np.ndarray] = []  # the raw value (NaN for categories), for the codes
-    raw_suffix: list[np.ndarray] = []  # index into suffixes for categories, else -1
-    suffixes = list(_SUFFIXES)
-    text_of: list[np.ndarray] = []
-    texts: dict[str, list[np.ndarray]] = {lg: [] for lg in langs}
-    n_raw = n_text = 0
-    for k, (kind, unit) in enumerate(rule_of):
-        at = np.flatnonzero(entry_rule == k)
+    value_text = {lg: np.empty(n, dtype=object) for lg in langs}
+    reference_text = {lg: np.full(n, None, dtype=object) for lg in langs}
+    kinds, units = meta["kind"].tolist(), meta["unit"].tolist()
+    rule_of: dict[tuple[str, str], int] = {}
+    rule = np.array([rule_of.setdefault((k, u), len(rule_of))
+                     for k, u in zip(kinds, units, strict=True)], dtype=np.int64)[cols]
+    for r, (kind, unit) in enumerate(rule_of):
+        at = np.flatnonzero(rule == r)
+        if at.size == 0:
+            continue
+        ref_at = at[printed[at]]
+        if kind == "categorical":
+            both = np.concatenate([value_obj[at], reference_obj[ref_at]])
+        else:
+            both = np.concatenate([value[at], reference[ref_at]])
+        for lg in langs:
+            text = format_values(both, kind, unit, lg).astype(object)
+            value_text[lg][at] = text[:at.size]
+            reference_text[lg][ref_at] = text[at.size:]
+    yes = {lg: _YES_NO[lg][0] for lg in langs}
+    for lg in langs:
+        value_text[lg][mode == MISSING] = _MISSING[lg]
+        value_text[lg][mode == STATEMENT] = yes[lg]
+    out["value_text"] = value_text[lang]
+    out["reference_text"] = reference_text[lang]
+
+    year = refs.year[rows]
+    templates = {lg: meta[f"template_{lg}"].tolist() for lg in langs}
+    missing = {lg: meta[f"missing_{lg}"].tolist() for lg in langs}
+    for lg in langs:
+        cache: dict[tuple, str] = {}
+        sentences = np.empty(n, dtype=object)
+        for k, (j, m, lvl, vt, rt, g) in enumerate(zip(
+                cols.tolist(), mode.tolist(), level.tolist(), value_text[lg].tolist(),
+                reference_text[lg].tolist(), year.tolist(), strict=True)):
+            key = (j, m, lvl if rt is not None else -1, vt, rt, g if lvl == 1 else None)
+            text = cache.get(key)
+            if text is None:
+                if m == MISSING:
+                    text = missing[lg][j]
+                elif m == STATEMENT:
+                    text = template_format(templates[lg][j]).format()
+                else:
+                    phrase = reference_phrase(lvl, rt, kinds[j], lg, g) if rt is not None else ""
+                    text = template_format(templates[lg][j]).format(vt, phrase)
+                cache[key] = text
+            sentences[k] = text
+        out[f"sentence_{lg}"] = sentences
+
+    # codes: the stem and what the line says (LOW/HIGH against its reference)
+    suffix = np.full(n, "", dtype=object)
+    suffix[mode == MISSING] = "MISSING"
+    suffix[mode == STATEMENT] = "YES"
+    values_line = (mode == WITH_REFERENCE) | (mode == VALUE_ONLY)
+    for r, (kind, unit) in enumerate(rule_of):
+        at = np.flatnonzero((rule == r) & values_line)
         if at.size == 0:
             continue
         if kind == "categorical":
-            both = np.concatenate([value_obj[at], reference_obj[at]])
-            missing = pd.isna(both)
-            # str() of each category, as format_values does; missing values get their own id
-            uniq, inverse = _factorize(np.where(missing, "", both).astype(str))
-            inverse = np.where(missing, uniq.size, inverse)
-            raw = np.append(uniq, None)
-            raw_number.append(np.full(raw.size, np.nan))
-            raw_suffix.append(np.r_[np.arange(len(suffixes), len(suffixes) + uniq.size), 0])
-            suffixes.extend(_category_suffix(c) for c in uniq.tolist())
-            value_id[at] = inverse[: at.size] + n_raw
-            reference_id[at] = inverse[at.size:] + n_raw
+            suffix[at] = [_category_suffix(str(v)) for v in value_obj[at].tolist()]
+        elif kind == "binary":
+            suffix[at] = np.where(value[at] > 0.5, "YES", "NO")
         else:
-            value_local, raw_value = pd.factorize(value[at], use_na_sentinel=False)
-            # references are per school: format the rule's columns of the group table once
-            features = np.flatnonzero(rule == k)
-            raw_ref, ref_local = np.unique(inputs.references[:, features], return_inverse=True)
-            reference_of[:, features] = ref_local.reshape(-1, features.size) + n_raw + raw_value.size
-            value_id[at] = value_local + n_raw
-            raw = np.concatenate([raw_value, raw_ref])
-            raw_number.append(raw)
-            raw_suffix.append(np.full(raw.size, -1))
-        n_raw += raw.size
-        first, text_id = _format_groups(raw, kind, unit)
-        text_of.append(text_id + n_text)
-        n_text += first.size
-        for lg in langs:
-            texts[lg].append(_format(raw[first], kind, unit, lg).astype(object))
-    if n == 0:
-        return {**out, **{k: np.empty(0, dtype=object) for k in
-                          ("code", "value_text", "reference_text", "sentence_sv", "sentence_en")}}
-
-    categorical = np.array([k == "categorical" for k in kinds])[cols]
-    reference_id = np.where(categorical, reference_id, reference_of.reshape(-1)[at_group])
-    # everything below works on the distinct (feature, value, reference) triples
-    feature, value_u, reference_u, inverse = _distinct(cols, value_id, reference_id, n_raw,
-                                                       sort=False)
-    ids = np.concatenate(text_of)
-    value_text, reference_text = ids[value_u], ids[reference_u]
-    # and the sentences on the distinct (feature, value text, reference text)
-    s_feature, s_value, s_reference, s_inverse = _distinct(feature, value_text, reference_text,
-                                                           n_text)
-    sentence_of = s_inverse[inverse]
-    for lg in langs:
-        table = np.concatenate(texts[lg])
-        if lg == lang:
-            out["value_text"] = table[value_text[inverse]]
-            out["reference_text"] = table[reference_text[inverse]]
-        sentences = _sentences(s_feature, s_value, s_reference, table, meta[f"template_{lg}"])
-        out[f"sentence_{lg}"] = sentences[sentence_of]
-
-    number, category = np.concatenate(raw_number), np.concatenate(raw_suffix)
-    v, r = number[value_u], number[reference_u]
-    kind_of = kinds_array[feature]
-    with np.errstate(invalid="ignore"):
-        situation = np.where(np.isnan(v), 0, np.where(np.isnan(r), 1, np.where(
-            v < r, 2, np.where(v > r, 3, 4))))
-        yes_no = np.where(np.isnan(v), 0, np.where(v > 0.5, 5, 6))
-    suffix = np.where(kind_of == "categorical", category[value_u],
-                      np.where(kind_of == "binary", yes_no, situation))
-    code_key, code_of = np.unique(feature * len(suffixes) + suffix, return_inverse=True)
-    stems = meta["stem"].tolist()
-    codes = np.array([f"{stems[q // len(suffixes)]}-{suffixes[q % len(suffixes)]}"
-                      for q in code_key.tolist()], dtype=object)
-    out["code"] = codes[code_of.reshape(-1)][inverse]
-    return out
-
-
-def _distinct(
-    a: np.ndarray, b: np.ndarray, c: np.ndarray, width: int, *, sort: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (a, b, c) triples and the position of each row among them.
-
-    ``b`` and ``c`` are ids below ``width``; ``a`` is small (a feature). With
-    ``sort`` the triples come sorted (by ``a`` first), else in order of first
-    appearance (a hash table, no sort).
-    """
-    width = max(int(width), 1)
-    top = int(a.max()) + 1 if a.size else 1
-    if top * width * width < 2**62:
-        key = (a.astype(np.int64) * width + b) * width + c
-        if sort:
-            uniq, inverse = np.unique(key, return_inverse=True)
-        else:
-            inverse, uniq = pd.factorize(key)
-        return uniq // (width * width), uniq // width % width, uniq % width, inverse.reshape(-1)
-    uniq, inverse = np.unique(np.stack([a, b, c], axis=1), axis=0, return_inverse=True)
-    return uniq[:, 0], uniq[:, 1], uniq[:, 2], inverse.reshape(-1)
-
-
-def _sentences(
-    feature: np.ndarray, vid: np.ndarray, rid: np.ndarray, table: np.ndarray, templates: pd.Series
-) -> np.ndarray:
-    """Fill the template of each ``feature`` (sorted) with the texts ``table[vid]``, ``table[rid]``."""
-    out = np.empty(feature.size, dtype=object)
-    starts = np.flatnonzero(np.r_[True, feature[1:] != feature[:-1]])  # one format string per run
-    for a, b in zip(starts.tolist(), [*starts[1:].tolist(), feature.size], strict=True):
-        fmt = template_format(templates.iat[int(feature[a])])
-        out[a:b] = list(map(fmt.format, table[vid[a:b]], table[rid[a:b]]))
+            high = displayed_values(value[at], kind, unit) > displayed_values(reference[at], kind, unit)
+            suffix[at] = np.where(high, "HIGH", "LOW")
+    stems = meta["stem"].to_numpy(dtype=object)[cols]
+    codes = np.array([f"{a}-{b}" for a, b in zip(stems.tolist(), suffix.tolist(), strict=True)],
+                     dtype=object)
+    out["code"] = codes
     return out
 
 
@@ -683,6 +704,8 @@ def select_reasons(
     *,
     protective: bool,
     min_log_odds: float = MIN_REASON_LOG_ODDS,
+    allowed: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top ``top_n`` features per row: actionable ones first, then by size.
 
@@ -699,6 +722,11 @@ def select_reasons(
     min_log_odds : float, default=MIN_REASON_LOG_ODDS
         Contributions smaller than this (in absolute calibrated log-odds) are
         not reasons: staff would read "+0.0" as noise.
+    allowed : ndarray of bool (n_rows, n_features), optional
+        Lines that may be narrated (:func:`narration_plan`); default all.
+    groups : ndarray of int (n_rows, n_features), optional
+        Lines with the same group id (>= 0) in a row say the same thing: only
+        the first chosen is kept.
 
     Returns
     -------
@@ -715,6 +743,8 @@ def select_reasons(
     signed = -log_odds if protective else log_odds
     ok = signed > min_log_odds
     ok &= eligible[None, :]
+    if allowed is not None:
+        ok &= allowed
     n_rows, n_features = ok.shape
     steps = min(int(top_n), n_features)
     # One sort key per candidate: the bits of a positive double, read as an unsigned
@@ -729,6 +759,7 @@ def select_reasons(
     order = np.zeros((n_rows, steps), dtype=np.intp)
     chosen = np.zeros((n_rows, steps), dtype=bool)
     start = np.arange(n_rows) * n_features
+    grouped = groups is not None and (np.asarray(groups) >= 0).any()
     for step in range(steps):
         pick = key.argmax(axis=1)
         at = start + pick
@@ -736,6 +767,10 @@ def select_reasons(
         if not found.any():
             break
         flat[at] = 0
+        if grouped:  # the other lines that say the same are no longer candidates
+            g = groups[np.arange(n_rows), pick]
+            same = (groups == g[:, None]) & (g >= 0)[:, None] & found[:, None]
+            key[same] = 0
         order[:, step] = pick
         chosen[:, step] = found
     rows = np.broadcast_to(np.arange(n_rows)[:, None], order.shape)

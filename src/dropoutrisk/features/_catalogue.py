@@ -81,13 +81,24 @@ class Indicator(BaseModel):
         The fixed categories of a categorical feature (empty otherwise).
     template_sv, template_en : str
         Reason sentences with ``{value}`` and ``{reference}`` placeholders.
+        ``{reference}`` becomes the reference and what it is ("school median
+        93 %", "median of all students in year 1: 93 %"); a template without
+        it prints no reference. A binary indicator's template may leave out
+        ``{value}`` too: it then states the true case ("No answers yet in the
+        survey ...") and is narrated only for students where it is true.
+    missing_sv, missing_en : str, optional
+        The sentence for a missing value, narrated only when the missingness
+        itself raises the estimated risk. Leave them out where a missing value
+        is undefined by construction (a trend before three weeks of lessons,
+        no grades before the first grading) or not the student's doing: a
+        missing value is then never a reason.
 
     Examples
     --------
     >>> ind = default_catalogue().get("attendance_rate_4w")
     >>> ind.dimension, ind.risk_direction, ind.unit
     ('behavioural', 'lower', 'fraction')
-    >>> ind.template_en.format(value="71%", reference="93%")
+    >>> ind.template_en.format(value="71%", reference="school median 93%")
     'Attendance over the last 4 weeks was 71% (school median 93%).'
     """
 
@@ -106,6 +117,8 @@ class Indicator(BaseModel):
     categories: tuple[str, ...] = ()
     template_sv: str = Field(min_length=1)
     template_en: str = Field(min_length=1)
+    missing_sv: str | None = None
+    missing_en: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Indicator:
@@ -114,9 +127,21 @@ class Indicator(BaseModel):
         if self.kind != "categorical" and self.categories:
             raise ValueError(f"Indicator {self.name!r} is {self.kind} but lists categories.")
         for lang, text in (("sv", self.template_sv), ("en", self.template_en)):
-            if "{value}" not in text:
-                raise ValueError(f"template_{lang} of {self.name!r} needs a {{value}} placeholder.")
+            if "{value}" not in text and self.kind != "binary":
+                raise ValueError(f"template_{lang} of {self.name!r} needs a {{value}} placeholder "
+                                 "(only a binary indicator may state its true case without one).")
+        if (self.missing_sv is None) != (self.missing_en is None):
+            raise ValueError(f"Indicator {self.name!r} needs both missing_sv and missing_en, or "
+                             "neither.")
+        if self.is_statement and ("{value}" in self.template_sv) != ("{value}" in self.template_en):
+            raise ValueError(f"The templates of {self.name!r} must both have {{value}}, or "
+                             "neither.")
         return self
+
+    @property
+    def is_statement(self) -> bool:
+        """True for a binary indicator whose sentence states its true case (no ``{value}``)."""
+        return self.kind == "binary" and "{value}" not in self.template_en
 
 
 class Catalogue(BaseModel):
@@ -395,6 +420,7 @@ def _ind(
     categories: tuple[str, ...] = (),
     tsv: str | None = None,
     ten: str | None = None,
+    missing: tuple[str, str] | None = None,
 ) -> Indicator:
     return Indicator(
         name=name,
@@ -408,8 +434,10 @@ def _ind(
         kind=kind,  # type: ignore[arg-type]
         unit=unit,  # type: ignore[arg-type]
         categories=categories,
-        template_sv=tsv or f"{sv}: {{value}} (skolans median {{reference}}).",
-        template_en=ten or f"{en}: {{value}} (school median {{reference}}).",
+        template_sv=tsv or f"{sv}: {{value}} ({{reference}}).",
+        template_en=ten or f"{en}: {{value}} ({{reference}}).",
+        missing_sv=missing[0] if missing else None,
+        missing_en=missing[1] if missing else None,
     )
 
 
@@ -425,165 +453,177 @@ def _build_default() -> tuple[Indicator, ...]:
         _ind("attendance_rate", b, "Närvaro sedan läsårets start",
              "Attendance since the start of the school year",
              actionable=True, risk="lower", source=att, window=_YEAR, unit="fraction",
-             tsv="Närvaron sedan läsårets start var {value} (skolans median {reference}).",
-             ten="Attendance since the start of the school year was {value} (school median {reference})."),
+             tsv="Närvaron sedan läsårets start var {value} ({reference}).",
+             ten="Attendance since the start of the school year was {value} ({reference})."),
         _ind("attendance_rate_2w", b, "Närvaro de senaste 2 veckorna",
              "Attendance over the last 2 weeks",
              actionable=True, risk="lower", source=att, window="last 2 weeks", unit="fraction",
-             tsv="Närvaron de senaste 2 veckorna var {value} (skolans median {reference}).",
-             ten="Attendance over the last 2 weeks was {value} (school median {reference})."),
+             tsv="Närvaron de senaste 2 veckorna var {value} ({reference}).",
+             ten="Attendance over the last 2 weeks was {value} ({reference})."),
         _ind("attendance_rate_4w", b, "Närvaro de senaste 4 veckorna",
              "Attendance over the last 4 weeks",
              actionable=True, risk="lower", source=att, window="last 4 weeks", unit="fraction",
-             tsv="Närvaron de senaste 4 veckorna var {value} (skolans median {reference}).",
-             ten="Attendance over the last 4 weeks was {value} (school median {reference})."),
+             tsv="Närvaron de senaste 4 veckorna var {value} ({reference}).",
+             ten="Attendance over the last 4 weeks was {value} ({reference})."),
         _ind("unexcused_share", b, "Andel av frånvaron som är ogiltig",
              "Share of absence that is unexcused",
              actionable=True, risk="higher", source=att, window=_YEAR, unit="fraction",
-             tsv="Andelen ogiltig frånvaro var {value} (skolans median {reference}).",
-             ten="The unexcused share of absence was {value} (school median {reference})."),
+             tsv="Andelen ogiltig frånvaro var {value} ({reference}).",
+             ten="The unexcused share of absence was {value} ({reference})."),
         _ind("late_count", b, "Antal lektioner med sen ankomst",
              "Number of lessons arrived late to",
              actionable=True, risk="higher", source=att, window=_YEAR, unit="count",
-             tsv="Lektioner med sen ankomst i år: {value} (skolans median {reference}).",
-             ten="Lessons arrived late to this year: {value} (school median {reference})."),
+             tsv="Lektioner med sen ankomst i år: {value} ({reference}).",
+             ten="Lessons arrived late to this year: {value} ({reference})."),
         _ind("late_minutes", b, "Minuter sen ankomst", "Minutes of late arrival",
              actionable=True, risk="higher", source=att, window=_YEAR, unit="minutes",
-             tsv="Eleven kom sammanlagt {value} minuter för sent i år (skolans median {reference}).",
-             ten="The student was {value} minutes late in total this year (school median {reference})."),
+             tsv="Eleven kom sammanlagt {value} minuter för sent i år ({reference}).",
+             ten="The student was {value} minutes late in total this year ({reference})."),
         _ind("attendance_trend_8w", b,
              "Trend i veckonärvaro, förändring per vecka (lutning över 8 veckor)",
              "Trend of weekly attendance, change per week (slope over 8 weeks)",
              actionable=True, risk="lower", source=att, window="last 8 weeks", unit="percentage_points",
              tsv="Närvaron har ändrats med {value} per vecka de senaste 8 veckorna "
-                 "(skolans median {reference}).",
+                 "({reference}).",
              ten="Attendance changed by {value} per week over the last 8 weeks "
-                 "(school median {reference})."),
+                 "({reference})."),
         _ind("attendance_change_baseline", b,
              "Närvaro de senaste 4 veckorna minus närvaron läsårets första 2 veckor",
              "Attendance over the last 4 weeks minus attendance in the first 2 weeks of the year",
              actionable=True, risk="lower", source=att,
              window="last 4 weeks vs first 2 weeks of the school year", unit="percentage_points",
              tsv="Närvaron har ändrats med {value} jämfört med läsårets början "
-                 "(skolans median {reference}).",
+                 "({reference}).",
              ten="Attendance changed by {value} compared with the start of the school year "
-                 "(school median {reference})."),
+                 "({reference})."),
         _ind("longest_absence_streak_days", b,
              "Längsta följd av skoldagar med hel frånvaro",
              "Longest run of consecutive school days fully absent",
              actionable=True, risk="higher", source=att, window=_YEAR, unit="days",
              tsv="Den längsta frånvaroperioden var {value} skoldagar i följd "
-                 "(skolans median {reference}).",
-             ten="The longest absence was {value} school days in a row (school median {reference})."),
+                 "({reference}).",
+             ten="The longest absence was {value} school days in a row ({reference})."),
         _ind("attendance_volatility", b,
              "Variation i närvaro från vecka till vecka (standardavvikelse)",
              "Week-to-week variation of attendance (standard deviation of the change)",
              actionable=True, risk="higher", source=att, window="last 8 weeks", unit="fraction",
-             tsv="Närvaron svängde med {value} från vecka till vecka (skolans median {reference}).",
-             ten="Attendance swung by {value} from week to week (school median {reference})."),
+             tsv="Närvaron svängde med {value} från vecka till vecka ({reference}).",
+             ten="Attendance swung by {value} from week to week ({reference})."),
         # --- academic: grades ---
         _ind("failed_courses", a, "Antal kurser med betyget F", "Number of courses graded F",
              actionable=True, risk="higher", source="grades", window="all terms before as_of",
              unit="count",
-             tsv="Kurser med betyget F: {value} (skolans median {reference}).",
-             ten="Courses graded F: {value} (school median {reference})."),
+             tsv="Kurser med betyget F: {value} ({reference}).",
+             ten="Courses graded F: {value} ({reference})."),
         _ind("failed_core_course", a, "F i en kärnkurs (svenska, engelska eller matematik)",
              "F in a core course (Swedish, English or Mathematics)",
              actionable=True, risk="higher", source="grades", window="all terms before as_of",
              kind="binary",
              tsv="F i en kärnkurs (svenska, engelska eller matematik): {value} "
-                 "(skolans median {reference}).",
+                 "({reference}).",
              ten="F in a core course (Swedish, English or Mathematics): {value} "
-                 "(school median {reference})."),
+                 "({reference})."),
         _ind("ungraded_share", a, "Andel kurser utan betyg (streck)",
              "Share of courses without a grade (dash)",
              actionable=True, risk="higher", source="grades", window="all terms before as_of",
              unit="fraction",
-             tsv="Andelen kurser utan betyg var {value} (skolans median {reference}).",
-             ten="The share of courses without a grade was {value} (school median {reference})."),
+             tsv="Andelen kurser utan betyg var {value} ({reference}).",
+             ten="The share of courses without a grade was {value} ({reference})."),
         _ind("grade_point_mean", a, "Genomsnittlig betygspoäng (A=20 ... F=0)",
              "Mean grade points (A=20 ... F=0)",
              actionable=True, risk="lower", source="grades", window="all terms before as_of",
              unit="points",
-             tsv="Betygspoängen var i snitt {value} (skolans median {reference}).",
-             ten="The mean grade points were {value} (school median {reference})."),
+             tsv="Betygspoängen var i snitt {value} ({reference}).",
+             ten="The mean grade points were {value} ({reference})."),
         _ind("grade_point_change", a,
              "Förändring i genomsnittlig betygspoäng mot föregående termin",
              "Change in mean grade points against the previous term",
              actionable=True, risk="lower", source="grades", window="last two graded terms",
              unit="points",
              tsv="Betygspoängen ändrades med {value} mot förra terminen "
-                 "(skolans median {reference}).",
+                 "({reference}).",
              ten="Mean grade points changed by {value} against the previous term "
-                 "(school median {reference})."),
+                 "({reference})."),
         # --- behavioural: concern reports ---
         _ind("concerns_30d", b, "Orosanmälningar de senaste 30 dagarna",
              "Concern reports in the last 30 days",
              actionable=True, risk="higher", source="concerns", window="last 30 days",
              unit="count",
-             tsv="Orosanmälningar de senaste 30 dagarna: {value} (skolans median {reference}).",
-             ten="Concern reports in the last 30 days: {value} (school median {reference})."),
+             tsv="Orosanmälningar de senaste 30 dagarna: {value} ({reference}).",
+             ten="Concern reports in the last 30 days: {value} ({reference})."),
         _ind("concerns_90d", b, "Orosanmälningar de senaste 90 dagarna",
              "Concern reports in the last 90 days",
              actionable=True, risk="higher", source="concerns", window="last 90 days",
              unit="count",
-             tsv="Orosanmälningar de senaste 90 dagarna: {value} (skolans median {reference}).",
-             ten="Concern reports in the last 90 days: {value} (school median {reference})."),
+             tsv="Orosanmälningar de senaste 90 dagarna: {value} ({reference}).",
+             ten="Concern reports in the last 90 days: {value} ({reference})."),
         _ind("days_since_concern", b, "Dagar sedan den senaste orosanmälan",
              "Days since the latest concern report",
              actionable=True, risk="lower", source="concerns", window="all before as_of",
              unit="days",
-             tsv="Den senaste orosanmälan var {value} dagar sedan (skolans median {reference}).",
-             ten="The latest concern report was {value} days ago (school median {reference})."),
+             tsv="Den senaste orosanmälan var {value} dagar sedan ({reference}).",
+             ten="The latest concern report was {value} days ago ({reference})."),
         # --- survey and teacher ratings ---
         _ind("cognitive_score", "cognitive",
              "Kognitivt engagemang (enkät: studiestrategier, koppling skola-framtid)",
              "Cognitive engagement (survey: learning strategies, link between school and goals)",
              actionable=True, risk="lower", source="assessments",
              window="latest answer per item", unit="score",
-             tsv="Kognitivt engagemang i enkäten: {value} (skolans median {reference}).",
-             ten="Cognitive engagement in the survey: {value} (school median {reference})."),
+             tsv="Kognitivt engagemang i enkäten: {value} ({reference}).",
+             ten="Cognitive engagement in the survey: {value} ({reference}).",
+             missing=("Inga svar ännu i enkäten om kognitivt engagemang.",
+                      "No answers yet in the survey on cognitive engagement.")),
         _ind("cognitive_missing", "cognitive", "Saknar enkätsvar om kognitivt engagemang",
              "No survey answer on cognitive engagement",
              actionable=False, risk="none", source="assessments",
-             window="all before as_of", kind="binary"),
+             window="all before as_of", kind="binary",
+             tsv="Inga svar ännu i enkäten om kognitivt engagemang.",
+             ten="No answers yet in the survey on cognitive engagement."),
         _ind("psychological_score", "psychological",
              "Psykologiskt engagemang (enkät: värdesätter skolan, upplever den meningsfull)",
              "Psychological engagement (survey: values school, finds it meaningful)",
              actionable=True, risk="lower", source="assessments",
              window="latest answer per item", unit="score",
-             tsv="Psykologiskt engagemang i enkäten: {value} (skolans median {reference}).",
-             ten="Psychological engagement in the survey: {value} (school median {reference})."),
+             tsv="Psykologiskt engagemang i enkäten: {value} ({reference}).",
+             ten="Psychological engagement in the survey: {value} ({reference}).",
+             missing=("Inga svar ännu i enkäten om psykologiskt engagemang.",
+                      "No answers yet in the survey on psychological engagement.")),
         _ind("psychological_missing", "psychological",
              "Saknar enkätsvar om psykologiskt engagemang",
              "No survey answer on psychological engagement",
              actionable=False, risk="none", source="assessments",
-             window="all before as_of", kind="binary"),
+             window="all before as_of", kind="binary",
+             tsv="Inga svar ännu i enkäten om psykologiskt engagemang.",
+             ten="No answers yet in the survey on psychological engagement."),
         _ind("socio_emotional_score", "socio_emotional",
              "Socioemotionellt engagemang (enkät: tillhörighet, relationer till lärare och kamrater)",
              "Socio-emotional engagement (survey: belonging, relations with teachers and peers)",
              actionable=True, risk="lower", source="assessments",
              window="latest answer per item", unit="score",
-             tsv="Tillhörighet och relationer i enkäten: {value} (skolans median {reference}).",
-             ten="Belonging and relationships in the survey: {value} (school median {reference})."),
+             tsv="Tillhörighet och relationer i enkäten: {value} ({reference}).",
+             ten="Belonging and relationships in the survey: {value} ({reference}).",
+             missing=("Inga svar ännu i enkäten om tillhörighet och relationer.",
+                      "No answers yet in the survey on belonging and relationships.")),
         _ind("socio_emotional_missing", "socio_emotional",
              "Saknar enkätsvar om socioemotionellt engagemang",
              "No survey answer on socio-emotional engagement",
              actionable=False, risk="none", source="assessments",
-             window="all before as_of", kind="binary"),
+             window="all before as_of", kind="binary",
+             tsv="Inga svar ännu i enkäten om tillhörighet och relationer.",
+             ten="No answers yet in the survey on belonging and relationships."),
         _ind("teacher_behaviour_rating", b, "Lärarens skattning av deltagande och beteende",
              "Teacher rating of participation and behaviour",
              actionable=True, risk="lower", source="assessments",
              window="latest rating per item", unit="score",
-             tsv="Lärarens skattning av deltagandet: {value} (skolans median {reference}).",
-             ten="The teacher's rating of participation: {value} (school median {reference})."),
+             tsv="Lärarens skattning av deltagandet: {value} ({reference}).",
+             ten="The teacher's rating of participation: {value} ({reference})."),
         _ind("teacher_academic_rating", a,
              "Lärarens skattning av genomförda uppgifter och läxor",
              "Teacher rating of completed tasks and homework",
              actionable=True, risk="lower", source="assessments",
              window="latest rating per item", unit="score",
-             tsv="Lärarens skattning av genomförda uppgifter: {value} (skolans median {reference}).",
-             ten="The teacher's rating of completed tasks: {value} (school median {reference})."),
+             tsv="Lärarens skattning av genomförda uppgifter: {value} ({reference}).",
+             ten="The teacher's rating of completed tasks: {value} ({reference})."),
         # --- static context ---
         _ind("programme_type", a, "Programtyp (nationellt program eller introduktionsprogram)",
              "Programme type (national or introductory programme)",
@@ -597,8 +637,8 @@ def _build_default() -> tuple[Indicator, ...]:
         _ind("merit_value", a, "Meritvärde från grundskolan", "Merit value from compulsory school",
              actionable=False, risk="lower", source="students", window="before upper secondary",
              unit="points",
-             tsv="Meritvärdet från grundskolan var {value} (skolans median {reference}).",
-             ten="The merit value from compulsory school was {value} (school median {reference})."),
+             tsv="Meritvärdet från grundskolan var {value} ({reference}).",
+             ten="The merit value from compulsory school was {value} ({reference})."),
         # --- background (audit only unless opted in) ---
         _ind("gender", "background", "Juridiskt kön", "Legal gender", actionable=False,
              risk="none", source="students", window="as recorded", kind="categorical",

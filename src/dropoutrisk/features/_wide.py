@@ -192,8 +192,8 @@ class DatasetSpec(_Spec):
             kind=f.kind,
             unit=f.unit,
             categories=categories or f.categories,
-            template_sv=f"{sv}: {{value}} (median {{reference}}).",
-            template_en=f"{en}: {{value}} (median {{reference}}).",
+            template_sv=f"{sv}: {{value}} ({{reference}}).",
+            template_en=f"{en}: {{value}} ({{reference}}).",
         )
 
 

@@ -26,7 +26,7 @@ from typing import Literal
 
 import numpy as np
 
-from dropoutrisk.errors import ExtremeMarginWarning
+from dropoutrisk.errors import CalibrationWarning, ExtremeMarginWarning
 
 __all__ = [
     "EXTREME_MARGIN_SHARE",
@@ -116,6 +116,15 @@ class PlattCalibrator:
                 break
         self.slope_ = float(a)
         self.intercept_ = float(b)
+        if self.slope_ <= 0:
+            warnings.warn(
+                f"The Platt slope is {self.slope_:.3g} (<= 0): on its {y.size} calibration rows "
+                f"({int(n_pos)} dropouts) a higher model margin does not mean more dropouts, so "
+                "the model ranks students no better than chance. Its flags and reasons are not "
+                "meaningful: train on more data (more dropouts), or use the logistic baseline.",
+                CalibrationWarning,
+                stacklevel=3,
+            )
         return self
 
     @staticmethod

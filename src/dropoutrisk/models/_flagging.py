@@ -140,9 +140,17 @@ def flag_scores(
 
 
 def tier_scores(
-    proba: np.ndarray, index: pd.Index, *, cuts: Sequence[float] | None = None
+    proba: np.ndarray, index: pd.Index, *, cuts: Sequence[float] | None = None,
+    flags: np.ndarray | None = None,
 ) -> pd.Series:
-    """Label each probability ``universal``, ``targeted`` or ``intensive``.
+    """Label each row ``universal``, ``targeted`` or ``intensive``, in agreement with its flag.
+
+    A row that is not flagged is ``universal``; a flagged row is
+    ``intensive`` from the intensive cut and ``targeted`` below it. So a
+    flagged student is never shown as ``universal``, whatever the operating
+    point (threshold, capacity or cost). Without ``flags`` the rows are
+    flagged at the targeted cut, the models' default operating point, which
+    gives the plain probability bands.
 
     Parameters
     ----------
@@ -151,6 +159,8 @@ def tier_scores(
     cuts : (float, float), optional
         Probabilities where ``targeted`` and ``intensive`` start (inclusive).
         Default :data:`DEFAULT_TIER_CUTS`.
+    flags : ndarray of bool (n,), optional
+        The flags of the operating point in use.
 
     Returns
     -------
@@ -159,13 +169,20 @@ def tier_scores(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> tier_scores(np.array([0.05, 0.2, 0.7]), pd.RangeIndex(3)).tolist()
+    >>> p = np.array([0.05, 0.2, 0.7])
+    >>> tier_scores(p, pd.RangeIndex(3)).tolist()
     ['universal', 'targeted', 'intensive']
+    >>> tier_scores(p, pd.RangeIndex(3), flags=np.array([True, False, True])).tolist()
+    ['targeted', 'universal', 'intensive']
     """
     lo, hi = DEFAULT_TIER_CUTS if cuts is None else (float(c) for c in cuts)
     if not 0.0 <= lo <= hi <= 1.0:
         raise ValueError(f"cuts={cuts!r} must be two probabilities with 0 <= targeted <= intensive <= 1.")
-    codes = (np.asarray(proba) >= lo).astype(np.int8) + (np.asarray(proba) >= hi)
+    proba = np.asarray(proba, dtype=np.float64)
+    flagged = proba >= lo if flags is None else np.asarray(flags, dtype=bool)
+    if flagged.shape != proba.shape:
+        raise ValueError(f"flags has {flagged.size} values but there are {proba.size} probabilities.")
+    codes = np.where(flagged, 1 + (proba >= hi), 0).astype(np.int8)
     dtype = pd.CategoricalDtype(list(TIER_LABELS), ordered=True)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=index, name="tier")
 
@@ -245,8 +262,23 @@ class FlagTierMixin:
             proba, rank, index, threshold=threshold, capacity=capacity, groups=groups, cost=cost
         )
 
-    def tier(self, X: Any, *, cuts: Sequence[float] | None = None) -> pd.Series:
+    def tier(
+        self,
+        X: Any,
+        *,
+        cuts: Sequence[float] | None = None,
+        threshold: float | None = None,
+        capacity: int | None = None,
+        by: str | Sequence[Any] | None = None,
+        cost: Sequence[float] | Mapping[str, float] | None = None,
+    ) -> pd.Series:
         """Support tier of each row: ``universal``, ``targeted`` or ``intensive``.
+
+        Tiers agree with the flags of the operating point given (the same
+        ``threshold``, ``capacity``/``by`` or ``cost`` as :meth:`flag`, default
+        the estimator's default flag): rows that are not flagged are
+        ``universal``, flagged rows ``targeted``, or ``intensive`` from the
+        intensive cut. These are support-level labels, not prescriptions.
 
         Parameters
         ----------
@@ -254,11 +286,18 @@ class FlagTierMixin:
         cuts : (float, float), optional
             Probabilities where ``targeted`` and ``intensive`` start; default
             :data:`~dropoutrisk.models.DEFAULT_TIER_CUTS` = (0.20, 0.50).
-            These are support-level labels, not prescriptions.
+        threshold, capacity, by, cost : optional
+            The operating point, as for :meth:`flag`.
 
         Returns
         -------
         pandas.Series, ordered categorical, named ``"tier"``, indexed like ``X``.
         """
         proba = self.predict_proba(X)[:, 1]  # type: ignore[attr-defined]
-        return tier_scores(proba, _index_of(X, proba.size), cuts=cuts)
+        point = {"threshold": threshold, "capacity": capacity, "by": by, "cost": cost}
+        if cuts is not None and all(v is None for v in point.values()):
+            # the default operating point flags at the targeted cut given
+            flags = proba >= float(tuple(cuts)[0])
+        else:
+            flags = self.flag(X, **point).to_numpy(dtype=bool)
+        return tier_scores(proba, _index_of(X, proba.size), cuts=cuts, flags=flags)

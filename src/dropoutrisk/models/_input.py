@@ -20,7 +20,7 @@ import pandas as pd
 
 from dropoutrisk.errors import MissingColumnError
 
-__all__ = ["CONTEXT_COLUMNS", "FeatureFrame"]
+__all__ = ["CONTEXT_COLUMNS", "FeatureFrame", "training_references"]
 
 #: Columns that identify a snapshot and are never model inputs.
 CONTEXT_COLUMNS: tuple[str, ...] = ("student_id", "as_of", "school_id", "cohort")
@@ -142,3 +142,29 @@ class FeatureFrame:
                         f"(it was numeric in fit): {exc}"
                     ) from exc
         return pd.DataFrame(out, index=frame.index, columns=self.names)
+
+
+def training_references(frame: pd.DataFrame) -> dict[str, Any]:
+    """Median (most common category for categories) of every column of a model-input frame.
+
+    Stored by :class:`~dropoutrisk.models.RiskModel` as ``reference_values_``:
+    the training population that the SHAP contributions are measured against.
+    Binary 0/1 columns give their majority value (0.5 on an exact tie).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"x": [0.2, 0.4, 0.9], "c": pd.Categorical(["a", "b", "b"])})
+    >>> training_references(f)
+    {'x': 0.4, 'c': 'b'}
+    """
+    out: dict[str, Any] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
+            counts = column.astype(object).value_counts(dropna=True, sort=True)
+            out[str(name)] = None if counts.empty else counts.index[0]
+        else:
+            values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            present = values[~np.isnan(values)]
+            out[str(name)] = float(np.median(present)) if present.size else float("nan")
+    return out

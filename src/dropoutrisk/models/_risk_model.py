@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from dropoutrisk.errors import MissingLabelWarning
 from dropoutrisk.models._calibration import make_calibrator
 from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, FlagTierMixin
-from dropoutrisk.models._input import FeatureFrame
+from dropoutrisk.models._input import FeatureFrame, training_references
 
 __all__ = ["AUTO_HOLDOUT_ROWS", "RiskModel"]
 
@@ -167,6 +167,11 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         Model input columns, in the order the booster sees them.
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
+    reference_values_ : dict of str to float or str
+        Median of every model feature over the training rows (the most common
+        category for categories): the population the SHAP contributions are
+        measured against, printed as a reason's reference where the school's
+        median points the other way.
     monotone_constraints_ : dict of str to int
         The constraint of every model feature (+1 increasing, -1 decreasing,
         0 none), in model order.
@@ -429,6 +434,8 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         self.calibrator_ = calibrator
         self.calibration_info_ = info
         self.monotone_constraints_ = monotone
+        # what the SHAP contributions are measured against: a reason may print it
+        self.reference_values_ = training_references(Xm)
         self.classes_ = classes
         self._features = features
         self.feature_names_in_ = np.asarray(features.names, dtype=object)

@@ -540,7 +540,7 @@ class _Scorer:
         pa.default_memory_pool().release_unused()
         flags = self._flags(proba_a, margin_a, id_rank, groups, default)
         del margin_a, groups, default
-        tiers = self._tiers(proba_a)
+        tiers = self._tiers(proba_a, flags)
         rank = self._rank_in_school(codes, proba_a, id_rank)
         del id_rank
         t = self._tick("flags_and_ranks", t)
@@ -634,10 +634,12 @@ class _Scorer:
         return list(TIER_LABELS)
 
     @staticmethod
-    def _tiers(proba: np.ndarray) -> np.ndarray:
+    def _tiers(proba: np.ndarray, flags: np.ndarray) -> np.ndarray:
         from dropoutrisk.models._flagging import tier_scores
 
-        return tier_scores(proba, pd.RangeIndex(proba.size)).cat.codes.to_numpy(dtype=np.int8)
+        # a flagged student is never "universal": tiers follow the operating point
+        return tier_scores(proba, pd.RangeIndex(proba.size),
+                           flags=flags).cat.codes.to_numpy(dtype=np.int8)
 
     @staticmethod
     def _rank_in_school(codes: np.ndarray, proba: np.ndarray, id_rank: np.ndarray) -> np.ndarray:
@@ -655,34 +657,34 @@ class _Scorer:
 
     def _reasons(self, X: pd.DataFrame, flags: np.ndarray, _: Any) -> dict[str, np.ndarray]:
         positions = np.flatnonzero(self._explained(flags))
-        return reason_arrays(self.model, X, positions, self.reasons, chunk_size=self.chunk_size)
+        return reason_arrays(self.model, X, positions, self.reasons, chunk_size=self.chunk_size,
+                             flags=flags)
 
 
 def reason_arrays(model: Any, X: pd.DataFrame, positions: np.ndarray, n: int, *,
-                  chunk_size: int = 100_000) -> dict[str, np.ndarray]:
+                  chunk_size: int = 100_000, flags: np.ndarray | None = None
+                  ) -> dict[str, np.ndarray]:
     """Top ``n`` reasons (code, Swedish, English) for the rows of ``X`` at ``positions``.
 
     Returns one object array per column of :func:`reason_columns` (``n``),
-    aligned with ``X``; rows not explained hold ``None``. Reference values are
-    medians over each school's rows of ``X`` (over all of ``X`` without a
-    ``school_id`` column), exactly as :func:`~dropoutrisk.explain.explain_students`
-    computes them on the whole frame.
+    aligned with ``X``; rows not explained hold ``None``. References are
+    medians over the rows of ``X`` (the school's, else the year group's, else
+    all students'), exactly as :func:`~dropoutrisk.explain.explain_students`
+    computes them on the whole frame. ``flags`` (one per row of ``X``) are the
+    operating point's flags.
     """
-    from dropoutrisk.explain import explain_students, reasons_frame
+    from dropoutrisk.explain import ReferenceTable, explain_students, reasons_frame
 
     out = {c: np.full(len(X), None, dtype=object) for c in reason_columns(n)}
     if n == 0 or len(positions) == 0:
         return out
-    schools = X["school_id"].to_numpy() if "school_id" in X.columns else None
+    references = ReferenceTable.for_model(model, X)  # once: medians over every student
     for start in range(0, len(positions), chunk_size):
         pos = np.asarray(positions[start:start + chunk_size])
-        frame = X
-        if schools is not None:
-            # only these students' schools: school medians stay exact, the frame small
-            mask = np.isin(schools, np.unique(schools[pos]))
-            if not mask.all():
-                frame = X.iloc[np.flatnonzero(mask)]
-        ex = explain_students(model, frame, X.index[pos], top_n=n, lang="sv")
+        rows = X.iloc[pos]
+        ex = explain_students(model, rows, top_n=n, lang="sv",
+                              flags=None if flags is None else np.asarray(flags)[pos],
+                              reference_frame=references)
         for lang in ("sv", "en"):
             wide = reasons_frame(ex, n, lang=lang)
             for k in range(1, n + 1):
