@@ -277,14 +277,18 @@ def slow_reasons(ex, X, model, top_n, lang, protective):
                 "contribution_log_odds": lo[i, j], "contribution": prob[i, j],
                 "sentence": texts[lang][2], "sentence_sv": texts["sv"][2],
                 "sentence_en": texts["en"][2],
+                "value_text_sv": texts["sv"][0], "value_text_en": texts["en"][0],
+                "reference_text_sv": texts["sv"][1], "reference_text_en": texts["en"][1],
             })
     columns = ["student_id", "as_of", "rank", "code", "feature", "dimension", "actionable",
                "value", "reference", "reference_level", "value_text", "reference_text",
-               "contribution_log_odds", "contribution", "sentence", "sentence_sv", "sentence_en"]
+               "contribution_log_odds", "contribution", "sentence", "sentence_sv", "sentence_en",
+               "value_text_sv", "value_text_en", "reference_text_sv", "reference_text_en"]
     out = pd.DataFrame(lines, columns=columns)
     out["as_of"] = ex.context["as_of"].to_numpy()[[Xm.index.get_loc(i) for i in out["student_id"]]]
     for col in ("value", "reference", "reference_level", "value_text", "reference_text",
-                "code", "sentence", "sentence_sv", "sentence_en", "feature", "dimension"):
+                "code", "sentence", "sentence_sv", "sentence_en", "feature", "dimension",
+                "value_text_sv", "value_text_en", "reference_text_sv", "reference_text_en"):
         out[col] = out[col].astype(object)
     out["rank"] = out["rank"].astype(np.int64)
     out["actionable"] = out["actionable"].astype(bool)

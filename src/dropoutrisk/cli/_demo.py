@@ -69,11 +69,12 @@ def demo(
     for lang in ("sv", "en"):
         report = out / f"explanation_{lang}.html"
         _run(["explain", "--model", str(model), "--data", str(data), "--as-of", "2024-10-28",
-              "--student", student, "--lang", lang, "--format", "html", "--out", str(report)])
+              "--student", student, "--capacity", "10", "--by", "school_id", "--lang", lang,
+              "--format", "html", "--out", str(report)])
         outputs.append((f"explanation of one flagged student ({lang})", report))
     _run(["explain", "--model", str(model), "--data", str(data), "--as-of", "2024-10-28",
-          "--student", student, "--lang", "en", "--format", "json",
-          "--out", str(out / "explanation.json")])
+          "--student", student, "--capacity", "10", "--by", "school_id", "--lang", "en",
+          "--format", "json", "--out", str(out / "explanation.json")])
     outputs.append(("explanation (JSON)", out / "explanation.json"))
     _run(["audit", "--model", str(model), "--data", str(data), "--cohorts", "2024",
           "--groups", "gender,newly_arrived,special_support", "--n-boot", "300",

@@ -14,11 +14,15 @@ from dropoutrisk.cli._cohorts import parse_date, read_data, warnings_to_stderr
 @app.command(
     "explain",
     help=(
-        "Explain one student's calibrated risk at --as-of and write their report: the "
-        "probability and support tier, the reasons that raise the estimate and the protective "
+        "Explain one student's calibrated risk at --as-of and write their report: whether the "
+        "student is flagged and their rank in the school, the probability within the model's "
+        "horizon and the support tier, the reasons that raise the estimate and the protective "
         "factors, totals per dimension, a waterfall chart and weekly attendance beside the "
         "school median. The report holds that student's data only; school medians are "
         "aggregates over at least 10 students.\n\n"
+        "Flags: give the same --threshold or --capacity/--by as 'predict', so that flag, rank "
+        "and tier agree with the weekly list; with neither, the model's default threshold."
+        "\n\n"
         "Contributions are exact SHAP values of the model: they describe the model, not causes."
         "\n\nThe file is written atomically.\n\n" + EXIT_CODES_HELP
     ),
@@ -37,6 +41,17 @@ def explain(
     top_n: Annotated[
         int, typer.Option("--reasons", min=1, max=20, help="Reasons and protective factors shown.")
     ] = 4,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", min=0.0, max=1.0,
+                                   help="Flag students with probability >= P (as predict).")
+    ] = None,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", min=1,
+                                 help="Flag the K highest-risk students (per --by), as predict.")
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Group for --capacity, e.g. school_id.")
+    ] = None,
 ) -> None:
     from dropoutrisk._atomic import write_text
     from dropoutrisk.errors import EmptyTableError
@@ -44,7 +59,7 @@ def explain(
     from dropoutrisk.features import build_features, default_catalogue
     from dropoutrisk.models import load_bundle
     from dropoutrisk.models._bundle import fingerprint_frame
-    from dropoutrisk.report import student_report
+    from dropoutrisk.report import score, student_report
 
     if lang not in ("sv", "en"):
         raise typer.BadParameter(f"{lang!r} is not a report language; use sv or en.",
@@ -55,6 +70,11 @@ def explain(
         raise typer.BadParameter(f"{fmt!r} is not a report format; use html or json.",
                                  param_hint="--format")
     day = parse_date(as_of, "--as-of")
+    if threshold is not None and capacity is not None:
+        raise typer.BadParameter("give --threshold or --capacity, not both.",
+                                 param_hint="--threshold")
+    if by is not None and capacity is None:
+        raise typer.BadParameter("--by only applies with --capacity K.", param_hint="--by")
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     estimator = bundle.model
@@ -68,14 +88,29 @@ def explain(
                 problem=f"no student is enrolled at {day.isoformat()}",
                 fix="Check --as-of against the cohorts in the students table",
             )
-        # every student at the date: the school medians need them; only one is explained
-        explanations = explain_students(estimator, X, [student], top_n=top_n, lang=lang)
+        if by is not None and by not in X.columns:
+            raise typer.BadParameter(f"{by!r} is not a column of the features; use school_id.",
+                                     param_hint="--by")
+        # every student at the date: flags, ranks and medians need them; one is explained
+        scored = score(bundle, X, day, threshold=threshold, capacity=capacity, by=by,
+                       drift="off").predictions.set_index("student_id")
+        scored = scored.reindex(X.index.astype(str))
+        flags = scored["flag"].to_numpy(dtype=bool)
+        explanations = explain_students(estimator, X, [student], top_n=top_n, lang=lang,
+                                        flags=flags)
+        mine = scored.loc[str(student)]
+        school_size = int((scored["school_id"] == mine["school_id"]).sum())
         report = student_report(
             explanations, student,
             attendance=tables.get("attendance"), students=tables.get("students"),
             model_id=bundle.model_id, data_fingerprint=fingerprint_frame(X), lang=lang,
+            horizon_days=bundle.manifest.get("params", {}).get("horizon_days", 365),
+            operating_point={"threshold": threshold, "capacity": capacity, "by": by},
+            rank_in_school=int(mine["rank_in_school"]), school_size=school_size,
         )
     write_text(out, report.to_html() if fmt == "html" else report.to_json() + "\n")
+    c = report.content
+    flagged = "flagged" if c["flag"] else "not flagged"
     print(f"Explained student {student} at {day.isoformat()} with model {bundle.model_id} "
-          f"(probability {report.content['probability_text']}, "
-          f"{report.content['tier_text']}). Written to {out}")
+          f"({flagged}, rank {c['rank_in_school']} of {c['school_size']} at the school; "
+          f"probability {c['probability_text']}, {c['tier_text']}). Written to {out}")

@@ -14,6 +14,7 @@ from dropoutrisk.explain._explanations import (
     explain_students,
     reasons_frame,
 )
+from dropoutrisk.explain._plots import decimal_formatter
 from dropoutrisk.explain._reasons import (
     DIMENSION_LABELS,
     format_values,
@@ -30,6 +31,7 @@ __all__ = [
     "ReferenceTable",
     "calibrate_contributions",
     "check_lines",
+    "decimal_formatter",
     "explain_students",
     "format_values",
     "reason_stems",

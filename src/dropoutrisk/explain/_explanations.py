@@ -29,7 +29,8 @@ _LANGS = ("sv", "en")
 _REASON_COLUMNS = [
     "student_id", "as_of", "rank", "code", "feature", "dimension", "actionable", "value",
     "reference", "reference_level", "value_text", "reference_text", "contribution_log_odds",
-    "contribution", "sentence", "sentence_sv", "sentence_en",
+    "contribution", "sentence", "sentence_sv", "sentence_en", "value_text_sv", "value_text_en",
+    "reference_text_sv", "reference_text_en",
 ]
 
 
@@ -117,6 +118,10 @@ def _reason_table(
             "sentence": texts[f"sentence_{lang}"],
             "sentence_sv": texts["sentence_sv"],
             "sentence_en": texts["sentence_en"],
+            "value_text_sv": texts["value_text_sv"],
+            "value_text_en": texts["value_text_en"],
+            "reference_text_sv": texts["reference_text_sv"],
+            "reference_text_en": texts["reference_text_en"],
             "_row": rows,  # position of the explained row; dropped by the public properties
         },
         columns=[*_REASON_COLUMNS, "_row"],

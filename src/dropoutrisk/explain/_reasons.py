@@ -592,8 +592,9 @@ def reason_texts(
         ``value`` (the student's value), ``reference`` and ``reference_level``
         (the reference a value line was judged against, and its level name;
         None for missing values and statements), ``code``, ``value_text``,
-        ``reference_text`` (None when the sentence prints no reference), ``sentence_sv`` and ``sentence_en`` (Python
-        ``str``). Each distinct value is formatted once per formatting rule, and
+        ``reference_text`` (None when the sentence prints no reference), both of
+        them also per language (``value_text_sv``, ...), ``sentence_sv`` and
+        ``sentence_en`` (Python ``str``). Each distinct value is formatted once per formatting rule, and
         each distinct sentence filled once.
     """
     from dropoutrisk.explain._references import LEVELS
@@ -649,6 +650,9 @@ def reason_texts(
         value_text[lg][mode == STATEMENT] = yes[lg]
     out["value_text"] = value_text[lang]
     out["reference_text"] = reference_text[lang]
+    for lg in langs:
+        out[f"value_text_{lg}"] = value_text[lg]
+        out[f"reference_text_{lg}"] = reference_text[lg]
 
     year = refs.year[rows]
     templates = {lg: meta[f"template_{lg}"].tolist() for lg in langs}

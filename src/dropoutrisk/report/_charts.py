@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["figure_svg", "trajectory_svg"]
+__all__ = ["figure_svg", "trajectory_figure", "trajectory_svg"]
 
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 _SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt"')
@@ -43,7 +43,13 @@ def figure_svg(fig: Any, *, name: str, title: str) -> str:
 
 
 def trajectory_svg(weekly: pd.DataFrame, *, lang: str, name: str = "attendance") -> str:
-    """Line chart of the student's weekly attendance and the school median."""
+    """Line chart of the student's weekly attendance and the school median, as inline SVG."""
+    title = {"sv": "Närvaro per vecka", "en": "Weekly attendance"}[lang]
+    return figure_svg(trajectory_figure(weekly, lang=lang), name=name, title=title)
+
+
+def trajectory_figure(weekly: pd.DataFrame, *, lang: str) -> Any:
+    """The figure of :func:`trajectory_svg`: one tick per week shown, on the Monday it names."""
     from matplotlib.figure import Figure
 
     text = {
@@ -65,7 +71,15 @@ def trajectory_svg(weekly: pd.DataFrame, *, lang: str, name: str = "attendance")
     ax.set_ylim(0, 102)
     ax.set_ylabel("%", fontsize=8)
     ax.set_xlabel(text[3], fontsize=8)
+    if len(weekly):
+        # one tick per week shown (every k-th when many), each on the Monday it names
+        step = max(1, -(-len(x) // 10))
+        ticks = pd.DatetimeIndex(x).sort_values()[::step]
+        ax.set_xticks(ticks, labels=[t.date().isoformat() for t in ticks])
+    from dropoutrisk.explain import decimal_formatter
+
+    ax.yaxis.set_major_formatter(decimal_formatter(lang))
     ax.tick_params(labelsize=7)
     fig.autofmt_xdate(rotation=30)
     ax.spines[["top", "right"]].set_visible(False)
-    return figure_svg(fig, name=name, title=text[0])
+    return fig

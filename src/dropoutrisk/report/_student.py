@@ -19,7 +19,18 @@ TEXT: dict[str, dict[str, str]] = {
         "student": "Elev",
         "school": "Skola",
         "as_of": "Bedömningsdatum",
-        "probability": "Bedömd sannolikhet för avbrott",
+        "probability": "Bedömd sannolikhet för avbrott inom {horizon}",
+        "probability_no_horizon": "Bedömd sannolikhet för avbrott",
+        "flag": "Flaggad för uppföljning",
+        "flag_yes": "Ja",
+        "flag_no": "Nej",
+        "rank": "Plats {rank} av {n} på skolan, räknat från högst bedömd risk",
+        "rank_no_size": "Plats {rank} på skolan, räknat från högst bedömd risk",
+        "op_capacity": "De {k} elever med högst bedömd risk på varje skola flaggas.",
+        "op_capacity_all": "De {k} elever med högst bedömd risk flaggas.",
+        "op_threshold": "Elever med en bedömd sannolikhet på minst {p} flaggas.",
+        "op_flag_rate": "De {r} av eleverna med högst bedömd risk flaggas.",
+        "op_cost": "Elever flaggas där en missad elev kostar mer än en onödig flaggning.",
         "tier": "Stödnivå",
         "reasons": "Det som höjer den bedömda risken",
         "protective": "Skyddsfaktorer: det som sänker den bedömda risken",
@@ -38,15 +49,29 @@ TEXT: dict[str, dict[str, str]] = {
         "tier_universal": "Generell nivå",
         "tier_targeted": "Riktad nivå",
         "tier_intensive": "Intensiv nivå",
-        "tier_note": "Stödnivån är en etikett för uppföljning, inte en föreskrift.",
-        "unknown": "okänd",
+        "tier_note": ("Stödnivån är en etikett för uppföljning, inte en föreskrift. Elever som "
+                      "inte är flaggade har generell nivå; flaggade elever har riktad nivå, eller "
+                      "intensiv nivå från en bedömd sannolikhet på {cut}."),
+        "not_saved": "ej sparad",
+        "points": "procentenheter",
     },
     "en": {
         "title": "Student report: risk of dropping out",
         "student": "Student",
         "school": "School",
         "as_of": "Assessment date",
-        "probability": "Estimated probability of dropping out",
+        "probability": "Estimated probability of dropping out within {horizon}",
+        "probability_no_horizon": "Estimated probability of dropping out",
+        "flag": "Flagged for follow-up",
+        "flag_yes": "Yes",
+        "flag_no": "No",
+        "rank": "Rank {rank} of {n} at the school, counted from the highest estimated risk",
+        "rank_no_size": "Rank {rank} at the school, counted from the highest estimated risk",
+        "op_capacity": "The {k} students with the highest estimated risk at each school are flagged.",
+        "op_capacity_all": "The {k} students with the highest estimated risk are flagged.",
+        "op_threshold": "Students with an estimated probability of at least {p} are flagged.",
+        "op_flag_rate": "The {r} of students with the highest estimated risk are flagged.",
+        "op_cost": "Students are flagged where missing them would cost more than an unneeded flag.",
         "tier": "Support level",
         "reasons": "What raises the estimated risk",
         "protective": "Protective factors: what lowers the estimated risk",
@@ -65,22 +90,78 @@ TEXT: dict[str, dict[str, str]] = {
         "tier_universal": "Universal level",
         "tier_targeted": "Targeted level",
         "tier_intensive": "Intensive level",
-        "tier_note": "The support level is a label for follow-up, not a prescription.",
-        "unknown": "unknown",
+        "tier_note": ("The support level is a label for follow-up, not a prescription. Students "
+                      "who are not flagged are at the universal level; flagged students are at the "
+                      "targeted level, or the intensive level from an estimated probability of "
+                      "{cut}."),
+        "not_saved": "not saved",
+        "points": "percentage points",
     },
 }
 
 
-def _percent(p: float, lang: str) -> str:
-    if p != p:  # NaN
-        return TEXT[lang]["unknown"]
-    text = f"{p * 100:.0f}" if p >= 0.1 else f"{p * 100:.1f}"
+def _percent(p: float, lang: str, *, cuts: tuple[float, ...] = ()) -> str:
+    """A probability in percent: whole percents from 10 %, one decimal below.
+
+    Near a cut (a flag threshold or a tier boundary) more decimals are shown
+    where the whole percent would print the same as the cut on the wrong side
+    of it: 19.9 % is not shown as "20 %" beside "flagged from 20 %".
+    """
+    decimals = 0 if p >= 0.1 else 1
+    for cut in cuts:
+        while decimals < 4 and p != cut and round(p * 100, decimals) == round(cut * 100, decimals):
+            decimals += 1
+    text = f"{p * 100:.{decimals}f}"
     return text.replace(".", ",") + " %" if lang == "sv" else text + "%"
 
 
-def _points(p: float, lang: str) -> str:
+def _points(p: float, lang: str, *, unit: bool = True) -> str:
+    """A contribution in percentage points, with its sign and unit ("+10,8 procentenheter")."""
     text = f"{p * 100:+.1f}".replace("-", "\u2212")
-    return text.replace(".", ",") if lang == "sv" else text
+    number = text.replace(".", ",") if lang == "sv" else text
+    return f"{number} {TEXT[lang]['points']}" if unit else number
+
+
+def horizon_text(days: int | None, lang: str) -> str | None:
+    """The probability's horizon in words: 365 days -> "12 months" ("12 månader").
+
+    Examples
+    --------
+    >>> horizon_text(365, "en"), horizon_text(183, "sv"), horizon_text(90, "en")
+    ('12 months', '6 månader', '90 days')
+    """
+    if days is None:
+        return None
+    months = {365: 12, 366: 12, 730: 24, 731: 24, 182: 6, 183: 6, 184: 6}.get(int(days))
+    if months is not None:
+        return f"{months} {'månader' if lang == 'sv' else 'months'}"
+    return f"{int(days)} {'dagar' if lang == 'sv' else 'days'}"
+
+
+def operating_point_text(point: Any, lang: str) -> str:
+    """One sentence saying how students are flagged, for the report's flag card.
+
+    Examples
+    --------
+    >>> operating_point_text({"capacity": 10, "by": "school_id"}, "en")
+    'The 10 students with the highest estimated risk at each school are flagged.'
+    >>> operating_point_text({"threshold": 0.2}, "sv")
+    'Elever med en bedömd sannolikhet på minst 20 % flaggas.'
+    """
+    text = TEXT[lang]
+    point = dict(point or {})
+    if point.get("capacity") is not None:
+        key = "op_capacity" if point.get("by") else "op_capacity_all"
+        return text[key].format(k=int(point["capacity"]))
+    if point.get("flag_rate") is not None:
+        return text["op_flag_rate"].format(r=_percent(float(point["flag_rate"]), lang))
+    if point.get("cost") is not None:
+        return text["op_cost"]
+    from dropoutrisk.models import DEFAULT_TIER_CUTS
+
+    threshold = point.get("threshold")
+    return text["op_threshold"].format(
+        p=_percent(float(DEFAULT_TIER_CUTS[0] if threshold is None else threshold), lang))
 
 
 @dataclass(frozen=True)
@@ -124,11 +205,14 @@ class StudentReport:
 
 
 def _reason_items(table: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
-    cols = ["rank", "code", "feature", "dimension", "actionable", "value_text", "reference_text",
-            "contribution", "contribution_log_odds", f"sentence_{lang}"]
+    cols = ["rank", "code", "feature", "dimension", "actionable", f"value_text_{lang}",
+            f"reference_text_{lang}", "reference_level", "contribution", "contribution_log_odds",
+            f"sentence_{lang}"]
     out = []
     for rec in table[cols].to_dict("records"):
         rec["sentence"] = rec.pop(f"sentence_{lang}")
+        rec["value_text"] = rec.pop(f"value_text_{lang}")
+        rec["reference_text"] = rec.pop(f"reference_text_{lang}")
         rec["contribution_text"] = _points(float(rec["contribution"]), lang)
         out.append(rec)
     return out
@@ -144,19 +228,25 @@ def student_report(
     data_fingerprint: str | None = None,
     lang: Literal["sv", "en"] | None = None,
     max_display: int = 10,
+    horizon_days: int | None = 365,
+    operating_point: Any = None,
+    rank_in_school: int | None = None,
+    school_size: int | None = None,
 ) -> StudentReport:
     """Build one student's report from explanations (and, optionally, the attendance table).
 
-    The report holds that student's data only: their probability, tier,
-    reasons, protective factors, dimension totals and contributions, and,
-    when ``attendance`` and ``students`` are given, their weekly attendance
-    with the school median beside it (aggregated over the school, withheld
-    for weeks with fewer than 10 students).
+    The report holds that student's data only: their probability and its
+    horizon, whether they are flagged (and their rank in the school), their
+    tier, reasons, protective factors, dimension totals and contributions,
+    and, when ``attendance`` and ``students`` are given, their weekly
+    attendance with the school median beside it (aggregated over the school,
+    withheld for weeks with fewer than 10 students).
 
     Parameters
     ----------
     explanations : Explanations
-        From :func:`dropoutrisk.explain.explain_students`.
+        From :func:`dropoutrisk.explain.explain_students` (with the ``flags``
+        of the operating point in use, so that flag and tier agree with it).
     student_id : str
     attendance, students : DataFrame, optional
         Canonical ``attendance`` and ``students`` tables, for the weekly
@@ -170,6 +260,15 @@ def student_report(
         Default the explanations' language.
     max_display : int, default 10
         Bars in the waterfall.
+    horizon_days : int or None, default 365
+        The label horizon the model was trained for (the bundle's
+        ``params["horizon_days"]``): the probability is "within 12 months".
+    operating_point : mapping, optional
+        How students were flagged, e.g. ``{"capacity": 10, "by": "school_id"}``
+        or ``{"threshold": 0.2}`` (default: the models' default threshold).
+    rank_in_school, school_size : int, optional
+        The student's rank by estimated risk in the school (1 = highest) and
+        the number of students scored there, as ``score`` gives them.
 
     Returns
     -------
@@ -188,8 +287,11 @@ def student_report(
     >>> report = student_report(explain_students(model, X), "id1", model_id="abc", lang="en")
     >>> report.content["student_id"], "id2" in report.to_html()
     ('id1', False)
+    >>> report.content["probability_label"]
+    'Estimated probability of dropping out within 12 months'
     """
     from dropoutrisk.explain import DIMENSION_LABELS
+    from dropoutrisk.models import DEFAULT_TIER_CUTS
     from dropoutrisk.report._attendance import weekly_attendance
     from dropoutrisk.report._charts import figure_svg, trajectory_svg
 
@@ -206,8 +308,14 @@ def student_report(
 
         data_fingerprint = fingerprint_frame(one.feature_values.reset_index(drop=True))
     proba = float(one.probability.iat[0])
+    flagged = bool(one.flag.iat[0])
     tier = str(one.tier.iat[0])
     dims = one.dimension_totals.iloc[0]
+    horizon = horizon_text(horizon_days, lang)
+    rank_text = None
+    if rank_in_school is not None:
+        key = "rank" if school_size is not None else "rank_no_size"
+        rank_text = text[key].format(rank=int(rank_in_school), n=school_size)
 
     weekly = None
     if attendance is not None and students is not None and as_of is not None:
@@ -222,16 +330,28 @@ def student_report(
         "data_fingerprint": data_fingerprint,
         "calibration": one.calibration,
         "probability": proba,
-        "probability_text": _percent(proba, lang),
+        "probability_text": _percent(proba, lang, cuts=_cuts(operating_point)),
+        "probability_label": (text["probability"].format(horizon=horizon) if horizon
+                              else text["probability_no_horizon"]),
+        "horizon_days": None if horizon_days is None else int(horizon_days),
+        "flag": flagged,
+        "flag_text": text["flag_yes"] if flagged else text["flag_no"],
+        "operating_point": None if operating_point is None else {
+            k: v for k, v in dict(operating_point).items() if v is not None},
+        "operating_point_text": operating_point_text(operating_point, lang),
+        "rank_in_school": None if rank_in_school is None else int(rank_in_school),
+        "school_size": None if school_size is None else int(school_size),
+        "rank_text": rank_text,
         "base_value": one.base_value,
         "base_value_text": _percent(one.base_value, lang),
         "tier": tier,
         "tier_text": text.get(f"tier_{tier}", tier),
+        "tier_note": text["tier_note"].format(cut=_percent(DEFAULT_TIER_CUTS[1], lang)),
         "reasons": _reason_items(one.reasons, lang),
         "protective": _reason_items(one.protective, lang),
         "dimension_totals": [
             {"dimension": d, "label": DIMENSION_LABELS[lang][d], "contribution": float(v),
-             "contribution_text": _points(float(v), lang)}
+             "contribution_text": _points(float(v), lang, unit=False)}
             for d, v in dims.items()
         ],
         "contributions": {k: float(v) for k, v in one.contributions.iloc[0].items()},
@@ -241,9 +361,9 @@ def student_report(
         ],
         "note": text["not_causes"],
     }
-    import dropoutrisk
+    from dropoutrisk._version import __version__
 
-    content["dropoutrisk_version"] = dropoutrisk.__version__
+    content["dropoutrisk_version"] = __version__
     charts = {
         "dimensions": figure_svg(one.plot_dimension_importance(student_id, lang=lang).figure,
                                  name="dimensions", title=text["dimensions"]),
@@ -254,6 +374,16 @@ def student_report(
     if weekly is not None:
         charts["attendance"] = trajectory_svg(weekly, lang=lang)
     return StudentReport(content=MappingProxyType(content), charts=MappingProxyType(charts))
+
+
+def _cuts(operating_point: Any) -> tuple[float, ...]:
+    from dropoutrisk.models import DEFAULT_TIER_CUTS
+
+    point = dict(operating_point or {})
+    threshold = point.get("threshold")
+    if point.get("capacity") is None and point.get("flag_rate") is None and threshold is None:
+        threshold = DEFAULT_TIER_CUTS[0]
+    return tuple(float(c) for c in (threshold, DEFAULT_TIER_CUTS[1]) if c is not None)
 
 
 def _num(x: Any) -> float | None:

@@ -1,0 +1,88 @@
+"""Golden files of the per-student report: the page text and the JSON, in Swedish and English.
+
+Two students of the report fixture: the highest-risk flagged one and an unflagged one with
+protective factors. The page text is what a reader sees: the HTML without tags, each chart
+reduced to its title and its text (tick labels, bar labels). Numbers in the JSON are compared
+to 10 significant digits, so a last-bit difference between CPUs does not fail the test.
+
+To accept a deliberate change, run ``DROPOUTRISK_UPDATE_GOLDEN=1 pytest tests/report/test_golden.py``
+and review the diff of ``tests/report/golden/``.
+"""
+
+import html
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from dropoutrisk.report import student_report
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("DROPOUTRISK_UPDATE_GOLDEN") == "1"
+
+
+def page_text(page: str) -> str:
+    """What a reader sees of a report page, one piece of text per line."""
+    page = re.sub(r"<style>.*?</style>", "", page, flags=re.S)
+
+    def chart(m: re.Match) -> str:
+        name = re.search(r'data-chart="(\w+)"', m.group(0)).group(1)
+        texts = [html.unescape(re.sub(r"<[^>]+>", "", t)).strip()
+                 for t in re.findall(r"<text\b[^>]*>(.*?)</text>", m.group(0), flags=re.S)]
+        return f"\n[chart {name}: " + " | ".join(t for t in texts if t) + "]\n"
+
+    page = re.sub(r"<svg\b.*?</svg>", chart, page, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", "\n", page))
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+def _rounded(obj):
+    if isinstance(obj, float):
+        return float(f"{obj:.10g}")
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rounded(v) for v in obj]
+    return obj
+
+
+@pytest.fixture(scope="module")
+def students(explained_synth, flagged_id):
+    ex = explained_synth
+    unflagged = ex.probability[~ex.flag.to_numpy()]
+    with_protective = unflagged[unflagged.index.isin(ex.protective["student_id"])]
+    return {"flagged": flagged_id, "not_flagged": str(with_protective.idxmax())}
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+@pytest.mark.parametrize("who", ["flagged", "not_flagged"])
+def test_report_matches_its_golden_files(synth, explained_synth, students, who, lang):
+    t = synth["tables"]
+    sid = students[who]
+    rep = student_report(explained_synth, sid, attendance=t["attendance"], students=t["students"],
+                         model_id="golden0model", data_fingerprint="sha256:golden", lang=lang,
+                         operating_point={"threshold": 0.2}, rank_in_school=None)
+    assert rep.content["flag"] is (who == "flagged")
+    assert rep.content["tier"] != "universal" if who == "flagged" else rep.content["tier"] == "universal"
+    text, doc = page_text(rep.to_html()), _rounded(json.loads(rep.to_json()))
+    text_file, json_file = GOLDEN / f"{who}_{lang}.txt", GOLDEN / f"{who}_{lang}.json"
+    if UPDATE:
+        text_file.write_text(text, encoding="utf-8")
+        json_file.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    assert text == text_file.read_text("utf-8")
+    assert doc == json.loads(json_file.read_text("utf-8"))
+
+
+def test_golden_pages_say_what_a_flag_means():
+    """Read the golden text as a counsellor would: the essentials are on the page."""
+    sv = (GOLDEN / "flagged_sv.txt").read_text("utf-8")
+    en = (GOLDEN / "flagged_en.txt").read_text("utf-8")
+    assert "Flaggad för uppföljning\nJa" in sv and "Flagged for follow-up\nYes" in en
+    assert "inom 12 månader" in sv and "within 12 months" in en
+    assert "procentenheter" in sv and "percentage points" in en
+    for text in (sv, en, (GOLDEN / "not_flagged_en.txt").read_text("utf-8")):
+        assert "unknown" not in text and "okänd" not in text and "NOREF" not in text
+    assert "Flagged for follow-up\nNo" in (GOLDEN / "not_flagged_en.txt").read_text("utf-8")
