@@ -203,7 +203,7 @@ def slow_reasons(ex, X, model, top_n, lang, protective):
     lines = []
     for i in range(len(Xm)):
         candidates = []
-        for j, name in enumerate(names):
+        for j in range(len(names)):
             m = meta.iloc[j]
             c = lo[i, j]
             signed = -c if protective else c
@@ -223,7 +223,7 @@ def slow_reasons(ex, X, model, top_n, lang, protective):
                 if not protective and dv == 1.0 and (not known or known[0] != 1.0):
                     line = ("YES", None, None, m[f"template_{lang}"], m["template_sv"], m["template_en"])
             else:
-                def good(r, dv=dv, direction=direction):
+                def good(r, dv=dv, direction=direction, kind=kind):
                     if r is None:
                         return False
                     if kind == "categorical" or direction == "none":

@@ -474,7 +474,7 @@ def _build_default() -> tuple[Indicator, ...]:
              "Number of lessons arrived late to",
              actionable=True, risk="higher", source=att, window=_YEAR, unit="count",
              tsv="Lektioner med sen ankomst i år: {value} ({reference}).",
-             ten="Lessons arrived late to this year: {value} ({reference})."),
+             ten="Lessons with a late arrival this year: {value} ({reference})."),
         _ind("late_minutes", b, "Minuter sen ankomst", "Minutes of late arrival",
              actionable=True, risk="higher", source=att, window=_YEAR, unit="minutes",
              tsv="Eleven kom sammanlagt {value} minuter för sent i år ({reference}).",
@@ -540,9 +540,9 @@ def _build_default() -> tuple[Indicator, ...]:
              "Change in mean grade points against the previous term",
              actionable=True, risk="lower", source="grades", window="last two graded terms",
              unit="points",
-             tsv="Betygspoängen ändrades med {value} mot förra terminen "
+             tsv="Betygspoängen ändrades med {value} poäng mot förra terminen "
                  "({reference}).",
-             ten="Mean grade points changed by {value} against the previous term "
+             ten="Mean grade points changed by {value} points against the previous term "
                  "({reference})."),
         # --- behavioural: concern reports ---
         _ind("concerns_30d", b, "Orosanmälningar de senaste 30 dagarna",
