@@ -14,6 +14,19 @@ recall and ROC-AUC come with paired bootstrap intervals that resample students
 (``dropoutrisk.models.compare_models``): with about 6,000 dropouts in the test
 cohort, a recall difference of 0.005 is within sampling noise.
 
+(a') Monotone constraints (``--monotone none,advanced,intermediate,basic``).
+On the same split, calibrated on cohort 2023 (``X_calib``), background off and
+every other parameter at the library default, one RiskModel per setting:
+``none`` is ``monotone=None``; ``basic``, ``intermediate`` and ``advanced`` are
+the catalogue's constraints (``monotone="catalogue"``) with that
+``monotone_method``. Each setting reports ROC-AUC, PR-AUC, recall at 10%, ECE
+(equal mass), per-week figures and fit seconds, and every constrained setting
+is compared with ``none`` by a paired bootstrap that resamples students
+(:func:`dropoutrisk.models.compare_models` for the ranking and rate metrics;
+the ECE difference by the same kind of draws in :func:`paired_ece`). A check
+of the unconstrained model's SHAP values lists the declared features it uses
+against the catalogue's direction.
+
 (b) Training time. ``--timing-rows`` x ``--timing-features`` random numeric
 data; a plain ``lightgbm.train`` with the model's parameters against
 ``RiskModel.fit`` (with calibration), medians of ``--repeats`` runs each,
@@ -26,6 +39,11 @@ process; write them to Parquet first and the features are built by DuckDB)::
         --out /tmp/synth60k
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --students-per-cohort 60000 \
         --data /tmp/synth60k
+
+    # the cost of the monotone constraints only, side by side with the unconstrained model
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --students-per-cohort 60000 \
+        --data /tmp/synth60k --skip-quality --skip-timing \
+        --monotone none,advanced,intermediate,basic
 """
 
 from __future__ import annotations
@@ -128,28 +146,256 @@ def synthetic_frame(n_per_cohort: int, n_schools: int, seed: int,
     return X, y, truth, outcomes, t_gen, t_feat
 
 
-def quality(n_per_cohort: int, n_schools: int, seed: int, n_estimators: int,
-            n_jobs: int, cache_dir: str | None = None, data_dir: str | None = None,
-            calibrations: tuple[str, ...] = ("calibration_set", "out_of_fold"),
-            backgrounds: tuple[bool, ...] = (False, True), n_boot: int = 1000) -> dict:
-    from dropoutrisk.models import ABCRule, LogisticBaseline, RiskModel, compare_models, evaluate
-
-    X, y, truth, outcomes, t_gen, t_feat = synthetic_frame(
-        n_per_cohort, n_schools, seed, cache_dir, data_dir)
+def _out_of_time_split(X: pd.DataFrame, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Masks of the train (cohorts 2020-2022 up to 2023), calibration and test rows."""
     year = _school_year(X["as_of"])
     cohort = X["cohort"].to_numpy()
     train = np.isin(cohort, TRAIN) & (year <= CALIB)
     calib = (cohort == CALIB) & (year == CALIB)
     test = (cohort == TEST) & (year == TEST)
-    Xtr, ytr, Xc, yc, Xte, yte = X[train], y[train], X[calib], y[calib], X[test], y[test]
+    return train, calib, test
 
-    result: dict = {
+
+def _split_record(n_per_cohort: int, n_schools: int, seed: int, masks, yte,
+                  t_gen: float, t_feat: float) -> dict:
+    train, calib, test = masks
+    return {
         "students_per_cohort": n_per_cohort, "n_schools": n_schools, "seed": seed,
         "rows": {"train": int(train.sum()), "calibration": int(calib.sum()),
                  "test": int(test.sum())},
         "test_dropout_rate": round(float(np.nanmean(yte)), 4),
         "seconds": {"generate": round(t_gen, 1), "features": round(t_feat, 1)},
     }
+
+
+def _bootstrap_weights(rng: np.random.Generator, n_clusters: int, size: int) -> np.ndarray:
+    """(size, n_clusters): how often each cluster is drawn in each replicate."""
+    picks = rng.integers(0, n_clusters, size=(size, n_clusters))
+    picks += (np.arange(size) * n_clusters)[:, None]
+    return np.bincount(picks.ravel(), minlength=size * n_clusters).reshape(
+        size, n_clusters).astype(np.float64)
+
+
+def _weighted_ece(y: np.ndarray, p: np.ndarray, w: np.ndarray, n_bins: int) -> np.ndarray:
+    """Equal-mass ECE for each row of row weights ``w`` (replicates, rows).
+
+    Rows sorted by probability fill ``n_bins`` bins of equal weight; with all
+    weights 1 this is ``expected_calibration_error(strategy="equal_mass")``.
+    """
+    order = np.argsort(p, kind="stable")
+    ws, gap = w[:, order], (p - y)[order]
+    total = ws.sum(axis=1, keepdims=True)
+    before = np.cumsum(ws, axis=1) - ws
+    b = np.minimum(np.floor(before * n_bins / total).astype(np.int64), n_bins - 1)
+    b += (np.arange(w.shape[0]) * n_bins)[:, None]
+    per_bin = np.bincount(b.ravel(), weights=(ws * gap).ravel(),
+                          minlength=w.shape[0] * n_bins).reshape(w.shape[0], n_bins)
+    return np.abs(per_bin).sum(axis=1) / total[:, 0]
+
+
+def paired_ece(probabilities: dict[str, np.ndarray], y, *, reference: str, clusters=None,
+               n_boot: int = 1000, n_bins: int = 10, confidence: float = 0.95,
+               random_state: int = 0) -> dict:
+    """ECE (equal mass) of each model and its paired bootstrap difference from ``reference``.
+
+    ``compare_models`` has no ECE, so this draws clusters (students; rows when
+    ``clusters`` is None) with replacement, as it does, and measures every
+    model on the same draws. Rows with a NaN label are left out.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    keep = ~np.isnan(y)
+    y = y[keep]
+    probs = {k: np.asarray(v, dtype=np.float64)[keep] for k, v in probabilities.items()}
+    if clusters is None:
+        codes = np.arange(y.size)
+    else:
+        codes = pd.factorize(pd.Series(np.asarray(clusters)[keep]))[0]
+    n_clusters = int(codes.max()) + 1
+    ones = np.ones((1, y.size))
+    point = {k: float(_weighted_ece(y, p, ones, n_bins)[0]) for k, p in probs.items()}
+    rng = np.random.default_rng(random_state)
+    reps = {k: [] for k in probs}
+    chunk = max(1, min(n_boot, (1 << 23) // max(y.size, 1)))
+    done = 0
+    while done < n_boot:
+        size = min(chunk, n_boot - done)
+        w = _bootstrap_weights(rng, n_clusters, size)[:, codes]
+        for k, p in probs.items():
+            reps[k].append(_weighted_ece(y, p, w, n_bins))
+        done += size
+    reps = {k: np.concatenate(v) for k, v in reps.items()}
+    lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
+    out = {"n_boot": n_boot, "n_bins": n_bins, "reference": reference,
+           "ece_equal_mass": {k: round(v, 4) for k, v in point.items()}}
+    for k in probs:
+        if k == reference:
+            continue
+        d = reps[k] - reps[reference]
+        out[f"{k}_minus_{reference}"] = {
+            "difference": round(point[k] - point[reference], 4),
+            "ci95": [round(float(np.quantile(d, lo)), 4), round(float(np.quantile(d, hi)), 4)],
+            # lower ECE is better; a tie is not better
+            "p_not_better": round(float(np.mean(d >= 0)), 4)}
+    return out
+
+
+def direction_check(model, X: pd.DataFrame, declared: dict[str, int], *,
+                    max_rows: int = 20_000, seed: int = 0) -> dict:
+    """Which declared features ``model`` uses against their declared direction.
+
+    For each feature with a declared sign, the Spearman correlation between
+    the feature's value and its exact SHAP value (``pred_contrib``) on up to
+    ``max_rows`` rows, signed so that a negative number goes against the
+    declared direction, and the feature's share of the mean |SHAP|.
+    """
+    from scipy.stats import spearmanr
+
+    if len(X) > max_rows:
+        X = X.iloc[np.sort(np.random.default_rng(seed).choice(len(X), max_rows, replace=False))]
+    Xm = model.transform_input(X)
+    contrib = model.booster_.predict(Xm, pred_contrib=True)[:, :-1]
+    share = np.abs(contrib).mean(axis=0)
+    share = share / share.sum()
+    names = list(Xm.columns)
+    out = {}
+    for name, sign in declared.items():
+        if not sign or name not in names:
+            continue
+        j = names.index(name)
+        x = Xm[name].to_numpy(dtype=np.float64)
+        ok = ~np.isnan(x)
+        if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(contrib[ok, j]) == 0:
+            rho = float("nan")  # constant feature or never used: no direction to judge
+        else:
+            rho = float(spearmanr(x[ok], contrib[ok, j]).statistic) * sign
+        out[name] = {"declared": sign,
+                     "spearman_value_vs_shap_signed": None if np.isnan(rho) else round(rho, 4),
+                     "share_of_mean_abs_shap": round(float(share[j]), 4)}
+    against = sorted((n for n, v in out.items()
+                      if v["spearman_value_vs_shap_signed"] is not None
+                      and v["spearman_value_vs_shap_signed"] < 0),
+                     key=lambda n: out[n]["spearman_value_vs_shap_signed"])
+    return {"rows": int(len(X)), "against_declared_direction": against, "features": out}
+
+
+#: ``--monotone`` setting name -> RiskModel keyword arguments.
+MONOTONE_SETTINGS = {
+    "none": {"monotone": None},
+    "advanced": {"monotone": "catalogue", "monotone_method": "advanced"},
+    "intermediate": {"monotone": "catalogue", "monotone_method": "intermediate"},
+    "basic": {"monotone": "catalogue", "monotone_method": "basic"},
+}
+#: The most an out-of-time ROC-AUC or recall at 10% may drop under the constraint.
+MONOTONE_MAX_DROP = 0.003
+
+
+def monotone_comparison(frame, n_per_cohort: int, n_schools: int, seed: int,
+                        n_estimators: int, n_jobs: int | None,
+                        settings: tuple[str, ...] = ("none", "advanced", "intermediate", "basic"),
+                        n_boot: int = 1000) -> dict:
+    """One RiskModel per monotone setting on the same split, compared with ``none``."""
+    from dropoutrisk.models import RiskModel, compare_models, evaluate
+    from dropoutrisk.schema import snapshot_date
+
+    unknown = sorted(set(settings) - set(MONOTONE_SETTINGS))
+    if unknown:
+        raise SystemExit(f"--monotone has unknown settings {unknown}; choose from "
+                         f"{sorted(MONOTONE_SETTINGS)}")
+    if "none" not in settings:
+        raise SystemExit("--monotone needs 'none': every setting is measured against the "
+                         "unconstrained model of the same run")
+    X, y, truth, outcomes, t_gen, t_feat = frame
+    masks = _out_of_time_split(X, y)
+    train, calib, test = masks
+    Xtr, ytr, Xc, yc, Xte, yte = X[train], y[train], X[calib], y[calib], X[test], y[test]
+    yte = np.asarray(yte, dtype=np.float64)
+    result = _split_record(n_per_cohort, n_schools, seed, masks, yte, t_gen, t_feat)
+    result.update(calibration="calibration_set", background="off", reference="none",
+                  max_drop=MONOTONE_MAX_DROP)
+
+    models, fit_seconds = {}, {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NaN labels (censored) are dropped with a warning
+        for name in settings:
+            model = RiskModel(n_estimators=n_estimators, random_state=seed, n_jobs=n_jobs,
+                              **MONOTONE_SETTINGS[name])
+            t0 = time.perf_counter()
+            model.fit(Xtr, ytr, X_calib=Xc, y_calib=yc)
+            fit_seconds[name] = time.perf_counter() - t0
+            models[name] = model
+            _log(f"monotone={name}: fitted in {fit_seconds[name]:.0f} s")
+        pooled = evaluate(models=models, X=Xte, y=yte, truth=truth, flag_rate=0.10,
+                          dropout_dates=outcomes)
+        per_week = {}
+        for w in WEEKS:
+            rows = (Xte["as_of"] == pd.Timestamp(snapshot_date(TEST, w))).to_numpy()
+            ev = evaluate(models=models, X=Xte[rows], y=yte[rows], truth=truth, flag_rate=0.10)
+            per_week[f"week_{w}"] = {
+                n: {k: round(float(ev.metrics.loc[n, k]), 4)
+                    for k in ("roc_auc", "pr_auc", "ece_equal_mass", "recall_at_10pct")}
+                for n in (*settings, "oracle")}
+        cmp = compare_models(models, X=Xte, y=yte, reference="none", k_rates=(0.10,),
+                             n_boot=n_boot, random_state=seed)
+    _log("monotone: evaluated and compared")
+    proba = {n: m.predict_proba(Xte)[:, 1] for n, m in models.items()}
+    ece = paired_ece(proba, yte, reference="none", clusters=Xte.index.to_numpy(),
+                     n_boot=n_boot, random_state=seed)
+    _log("monotone: paired ECE done")
+
+    summary = _summary(pooled, [*settings, "oracle"])
+    constrained = [n for n in settings if n != "none"]
+    declared = next((models[n].monotone_constraints_ for n in constrained), {})
+    d = cmp.differences.set_index(["model", "metric"])
+    paired: dict = {"n_boot": n_boot, "bootstrap_unit": cmp.settings["bootstrap_unit"]}
+    bars = {}
+    for n in constrained:
+        diffs = {metric: {"difference": round(float(d.loc[(n, metric), "difference"]), 4),
+                          "ci95": [round(float(d.loc[(n, metric), "ci_low"]), 4),
+                                   round(float(d.loc[(n, metric), "ci_high"]), 4)],
+                          "p_not_better": round(float(d.loc[(n, metric), "p_not_better"]), 4)}
+                 for metric in ("roc_auc", "pr_auc", "recall_at_10pct", "brier")}
+        diffs["ece_equal_mass"] = ece[f"{n}_minus_none"]
+        paired[f"{n}_minus_none"] = diffs
+        bars[n] = {f"{metric}_drop_le_{MONOTONE_MAX_DROP}":
+                   bool(diffs[metric]["difference"] >= -MONOTONE_MAX_DROP)
+                   for metric in ("roc_auc", "recall_at_10pct")}
+    result["constraints"] = {
+        "increasing": sorted(k for k, v in declared.items() if v > 0),
+        "decreasing": sorted(k for k, v in declared.items() if v < 0),
+        "unconstrained": sorted(k for k, v in declared.items() if v == 0),
+    }
+    result["settings"] = {
+        n: {**MONOTONE_SETTINGS[n], "fit_seconds": round(fit_seconds[n], 1),
+            "n_constrained": sum(1 for v in models[n].monotone_constraints_.values() if v),
+            "calibrator": {"slope": round(models[n].calibrator_.slope_, 4),
+                           "intercept": round(models[n].calibrator_.intercept_, 4)},
+            "pooled_weeks_6_10_20": summary[n],
+            "per_week": {w: v[n] for w, v in per_week.items()}}
+        for n in settings}
+    result["oracle_pooled_weeks_6_10_20"] = summary["oracle"]
+    result["oracle_per_week"] = {w: v["oracle"] for w, v in per_week.items()}
+    result["paired_bootstrap_by_student"] = paired
+    result["bars_point_estimate"] = bars
+    if declared:
+        result["unconstrained_model_directions"] = direction_check(
+            models["none"], Xte, declared, seed=seed)
+    return result
+
+
+def quality(n_per_cohort: int, n_schools: int, seed: int, n_estimators: int,
+            n_jobs: int, cache_dir: str | None = None, data_dir: str | None = None,
+            calibrations: tuple[str, ...] = ("calibration_set", "out_of_fold"),
+            backgrounds: tuple[bool, ...] = (False, True), n_boot: int = 1000,
+            frame=None) -> dict:
+    from dropoutrisk.models import ABCRule, LogisticBaseline, RiskModel, compare_models, evaluate
+
+    if frame is None:
+        frame = synthetic_frame(n_per_cohort, n_schools, seed, cache_dir, data_dir)
+    X, y, truth, outcomes, t_gen, t_feat = frame
+    masks = _out_of_time_split(X, y)
+    train, calib, test = masks
+    Xtr, ytr, Xc, yc, Xte, yte = X[train], y[train], X[calib], y[calib], X[test], y[test]
+    result = _split_record(n_per_cohort, n_schools, seed, masks, yte, t_gen, t_feat)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NaN labels (censored) are dropped with a warning
         abc = ABCRule().fit(Xtr, ytr)
@@ -300,6 +546,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calibrations", default="calibration_set,out_of_fold")
     parser.add_argument("--backgrounds", default="off,on")
     parser.add_argument("--skip-timing", action="store_true")
+    parser.add_argument("--monotone", default="",
+                        help="compare monotone settings in one run, e.g. "
+                             "none,advanced,intermediate,basic (none: monotone=None; the others: "
+                             "the catalogue's constraints with that monotone_method)")
     parser.add_argument("--n-boot", type=int, default=1000,
                         help="paired bootstrap replicates (students resampled) for the "
                              "model-minus-baseline intervals")
@@ -313,11 +563,20 @@ def main(argv: list[str] | None = None) -> None:
                         "scikit-learn": sklearn.__version__, "cpus": os.cpu_count(),
                         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")},
     }
+    monotone = tuple(m.strip() for m in args.monotone.split(",") if m.strip())
+    frame = None
+    if not args.skip_quality or monotone:
+        frame = synthetic_frame(args.students_per_cohort, args.n_schools, args.seed,
+                                args.cache_dir, args.data)
     if not args.skip_quality:
         report["quality"] = quality(
             args.students_per_cohort, args.n_schools, args.seed, args.n_estimators,
             args.n_jobs, args.cache_dir, args.data, tuple(args.calibrations.split(",")),
-            tuple(b == "on" for b in args.backgrounds.split(",")), args.n_boot)
+            tuple(b == "on" for b in args.backgrounds.split(",")), args.n_boot, frame=frame)
+    if monotone:
+        report["monotone"] = monotone_comparison(
+            frame, args.students_per_cohort, args.n_schools, args.seed, args.n_estimators,
+            args.n_jobs, monotone, args.n_boot)
     if not args.skip_timing:
         report["training_time"] = training_time(
             args.timing_rows, args.timing_features, args.timing_estimators, args.repeats,
