@@ -547,7 +547,6 @@ def explain_students(
     _check_model(model)
     pos = _positions(features, ids)
     rows = features.iloc[pos]
-    flag = _flags_of(model, features, flags, pos)
 
     Xm = model.transform_input(rows)
     names = [str(c) for c in Xm.columns]
@@ -559,6 +558,7 @@ def explain_students(
     margin = base + phi.sum(axis=1)
     proba = np.asarray(model.calibrator_.predict(margin), dtype=np.float64)
     att = calibrate_contributions(phi, base, model.calibrator_, proba)
+    flag = _flags_of(model, features, flags, pos, proba)
 
     index = rows.index
     kinds = meta["kind"].tolist()
@@ -634,18 +634,17 @@ def explain_students(
     )
 
 
-def _flags_of(model: Any, features: pd.DataFrame, flags: Any, pos: np.ndarray) -> np.ndarray:
+def _flags_of(model: Any, features: pd.DataFrame, flags: Any, pos: np.ndarray,
+              proba: np.ndarray) -> np.ndarray:
     """The explained rows' flags: given for every row of ``features``, or the model's default."""
     if flags is None:
         from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS
 
-        rows = features.iloc[pos]
         if hasattr(model, "_default_flags"):
-            proba = model.predict_proba(rows)[:, 1]
-            default = model._default_flags(rows, proba)
+            default = model._default_flags(features.iloc[pos], proba)
             if default is not None:
                 return np.asarray(default, dtype=bool)
-        return model.predict_proba(rows)[:, 1] >= DEFAULT_TIER_CUTS[0]
+        return proba >= DEFAULT_TIER_CUTS[0]
     arr = np.asarray(flags)
     if arr.shape != (len(features),):
         raise ValueError(
@@ -663,24 +662,19 @@ def _availability(referenced: Any, kinds: list[str], index: pd.Index,
                   names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The first level with a reference (school, year group, all) per row and feature."""
     n, f = len(index), len(names)
-    refs = pd.DataFrame(index=index)
-    levels = np.full((n, f), None, dtype=object)
-    for j, kind in enumerate(kinds):
-        if kind == "categorical":
-            by_level = referenced.objects[j][:ALL + 1]
-            has = ~pd.isna(by_level)
-        else:
-            by_level = referenced.values[:ALL + 1, :, j]
-            has = ~np.isnan(by_level)
-        first = has.argmax(axis=0)
-        found = has.any(axis=0)
-        chosen = by_level[first, np.arange(n)]
-        if kind == "categorical":
-            refs[names[j]] = np.where(found, chosen, None)
-        else:
-            refs[names[j]] = np.where(found, chosen, np.nan)
-        levels[:, j] = np.where(found, np.array(LEVELS, dtype=object)[first], None)
-    refs = refs.reindex(columns=names)
+    numeric = referenced.values[:ALL + 1]  # (levels, n, f)
+    has = ~np.isnan(numeric)
+    for j, column in referenced.objects.items():
+        has[:, :, j] = ~pd.isna(column[:ALL + 1])
+    first = has.argmax(axis=0)  # (n, f)
+    found = has.any(axis=0)
+    rows = np.arange(n)[:, None]
+    feats = np.arange(f)[None, :]
+    values = np.where(found, numeric[first, rows, feats], np.nan)
+    refs = pd.DataFrame(values, index=index, columns=pd.Index(names))
+    for j, column in referenced.objects.items():  # categories replace the NaN columns
+        refs.isetitem(j, np.where(found[:, j], column[first[:, j], np.arange(n)], None))
+    levels = np.where(found, np.array(LEVELS, dtype=object)[first], None)
     return refs, pd.DataFrame(levels, index=index, columns=pd.Index(names))
 
 

@@ -433,8 +433,10 @@ def narration_plan(
     missing_group, statement_group = _sentence_groups(meta)
     sign_of = {"higher": 1, "lower": -1, "none": 0}
     refs = inputs.referenced
+    columns = {c: meta[c].tolist() for c in ("dimension", "kind", "unit", "risk_direction",
+                                              "statement", "template_en", "missing_en")}
     for j in range(f):
-        row = meta.iloc[j]
+        row = {c: v[j] for c, v in columns.items()}
         if row["dimension"] == "background":
             continue
         c = log_odds[:, j]
@@ -443,19 +445,29 @@ def narration_plan(
         if not (risk | protective).any():
             continue
         kind = row["kind"]
+        cols = np.arange(n)
+        # the first level with a reference (school, year group, all), and the training median
+        if kind == "categorical":
+            raw = refs.objects[j]  # (levels, n)
+            absent = pd.isna(raw)
+        else:
+            raw = refs.values[:, :, j]
+            absent = np.isnan(raw)
+        has = ~absent[:ALL + 1]
+        first = np.where(has.any(axis=0), has.argmax(axis=0), -1)
+        pair = np.stack([raw[np.maximum(first, 0), cols], raw[TRAINING]])
         if kind == "categorical":
             value = inputs.objects[j]
             missing = pd.isna(value)
             shown = np.where(missing, None, value)
-            ref = refs.objects[j]  # (levels, n)
-            absent = pd.isna(ref)
-            differs = ~absent & (ref != shown[None, :])
+            pair[0, first < 0] = None
+            differs = ~pd.isna(pair) & (pair != shown[None, :])
             good_risk = good_protective = differs
         else:
             shown = displayed_values(inputs.values[:, j], kind, row["unit"])
             missing = np.isnan(shown)
-            ref = displayed_values(refs.values[:, :, j], kind, row["unit"])
-            absent = np.isnan(ref)
+            pair[0, first < 0] = np.nan
+            ref = displayed_values(pair, kind, row["unit"])  # only the two candidates
             direction = sign_of[row["risk_direction"]]
             with np.errstate(invalid="ignore"):
                 above, below = shown[None, :] > ref, shown[None, :] < ref
@@ -465,15 +477,9 @@ def narration_plan(
                 good_risk, good_protective = below, above
             else:
                 good_risk = good_protective = above | below
-        # the first level with a reference, and whether it agrees with the contribution
-        has = ~absent[:ALL + 1]
-        first = np.where(has.any(axis=0), has.argmax(axis=0), -1)
-        cols = np.arange(n)
         picked = np.full(n, -1, dtype=np.int8)
         for good, side in ((good_risk, risk), (good_protective, protective)):
-            at_first = np.where(first >= 0, good[np.maximum(first, 0), cols], False)
-            at_training = good[TRAINING]
-            choice = np.where(at_first, first, np.where(at_training, TRAINING, -1))
+            choice = np.where(good[0], first, np.where(good[1], TRAINING, -1))
             picked = np.where(side, choice, picked).astype(np.int8)
         present = ~missing
         if row["statement"]:
@@ -625,12 +631,16 @@ def reason_texts(
         "reference_level": level_names[np.where(judged, level, len(LEVELS))],
     }
     langs = ("sv", "en")
-    value_text = {lg: np.empty(n, dtype=object) for lg in langs}
-    reference_text = {lg: np.full(n, None, dtype=object) for lg in langs}
     kinds, units = meta["kind"].tolist(), meta["unit"].tolist()
     rule_of: dict[tuple[str, str], int] = {}
     rule = np.array([rule_of.setdefault((k, u), len(rule_of))
                      for k, u in zip(kinds, units, strict=True)], dtype=np.int64)[cols]
+    # Every value and printed reference gets the id of its text: values that print alike
+    # share one (the grouping does not depend on the language), and each text is built once.
+    value_id = np.zeros(n, dtype=np.int64)
+    reference_id = np.full(n, -1, dtype=np.int64)
+    tables: dict[str, list[np.ndarray]] = {lg: [] for lg in langs}
+    offset = 0
     for r, (kind, unit) in enumerate(rule_of):
         at = np.flatnonzero(rule == r)
         if at.size == 0:
@@ -640,41 +650,61 @@ def reason_texts(
             both = np.concatenate([value_obj[at], reference_obj[ref_at]])
         else:
             both = np.concatenate([value[at], reference[ref_at]])
+        first, ids = _format_groups(both, kind, unit)
         for lg in langs:
-            text = format_values(both, kind, unit, lg).astype(object)
-            value_text[lg][at] = text[:at.size]
-            reference_text[lg][ref_at] = text[at.size:]
-    yes = {lg: _YES_NO[lg][0] for lg in langs}
+            tables[lg].append(_format(both[first], kind, unit, lg).astype(object))
+        value_id[at] = ids[:at.size] + offset
+        reference_id[ref_at] = ids[at.size:] + offset
+        offset += first.size
+    value_text, reference_text = {}, {}
     for lg in langs:
+        table = np.concatenate(tables[lg]) if tables[lg] else np.empty(0, dtype=object)
+        value_text[lg] = table[value_id] if n else np.empty(0, dtype=object)
         value_text[lg][mode == MISSING] = _MISSING[lg]
-        value_text[lg][mode == STATEMENT] = yes[lg]
-    out["value_text"] = value_text[lang]
-    out["reference_text"] = reference_text[lang]
-    for lg in langs:
+        value_text[lg][mode == STATEMENT] = _YES_NO[lg][0]
+        reference_text[lg] = np.where(printed, table[np.maximum(reference_id, 0)] if n else
+                                      np.empty(0, dtype=object), None)
         out[f"value_text_{lg}"] = value_text[lg]
         out[f"reference_text_{lg}"] = reference_text[lg]
+    out["value_text"] = value_text[lang]
+    out["reference_text"] = reference_text[lang]
 
+    # the phrase ("school median 93 %") of each distinct (level, kind, reference text, year)
     year = refs.year[rows]
-    templates = {lg: meta[f"template_{lg}"].tolist() for lg in langs}
-    missing = {lg: meta[f"missing_{lg}"].tolist() for lg in langs}
+    year_code = np.where(np.isnan(year), -1, year).astype(np.int64) + 1
+    shares = np.array([k in ("binary", "categorical") for k in kinds], dtype=bool)[cols]
+    width = np.int64(max(offset, 1))
+    phrase_key = np.where(
+        printed,
+        ((np.maximum(level, 0).astype(np.int64) * 2 + shares) * width
+         + np.maximum(reference_id, 0)) * np.int64(year_code.max() + 1 if n else 1)
+        + np.where(level == 1, year_code, 0),
+        -1)
+    phrase_id, phrase_keys = pd.factorize(phrase_key)
+    first_line = np.unique(phrase_id, return_index=True)[1] if n else np.empty(0, np.int64)
     for lg in langs:
-        cache: dict[tuple, str] = {}
+        built = np.array([
+            reference_phrase(int(level[k]), reference_text[lg][k], kinds[int(cols[k])], lg,
+                             float(year[k])) if printed[k] else ""
+            for k in first_line.tolist()], dtype=object)
+        phrase = built[phrase_id] if n else np.empty(0, dtype=object)
+        formats = [template_format(t) for t in meta[f"template_{lg}"].tolist()]
         sentences = np.empty(n, dtype=object)
-        for k, (j, m, lvl, vt, rt, g) in enumerate(zip(
-                cols.tolist(), mode.tolist(), level.tolist(), value_text[lg].tolist(),
-                reference_text[lg].tolist(), year.tolist(), strict=True)):
-            key = (j, m, lvl if rt is not None else -1, vt, rt, g if lvl == 1 else None)
-            text = cache.get(key)
-            if text is None:
-                if m == MISSING:
-                    text = missing[lg][j]
-                elif m == STATEMENT:
-                    text = template_format(templates[lg][j]).format()
-                else:
-                    phrase = reference_phrase(lvl, rt, kinds[j], lg, g) if rt is not None else ""
-                    text = template_format(templates[lg][j]).format(vt, phrase)
-                cache[key] = text
-            sentences[k] = text
+        said = mode == MISSING
+        sentences[said] = meta[f"missing_{lg}"].to_numpy(dtype=object)[cols[said]]
+        stated = mode == STATEMENT
+        for j in np.unique(cols[stated]).tolist():  # statements have no placeholder
+            sentences[stated & (cols == j)] = formats[j].format()
+        lines = np.flatnonzero(~said & ~stated)
+        # one format call per distinct (feature, value text, phrase)
+        key = ((cols[lines].astype(np.int64) * width + value_id[lines])
+               * np.int64(max(len(phrase_keys), 1)) + phrase_id[lines])
+        codes, _ = pd.factorize(key)
+        first = np.unique(codes, return_index=True)[1]
+        at = lines[first]
+        filled = [formats[j].format(v, ph) for j, v, ph in zip(
+            cols[at].tolist(), value_text[lg][at].tolist(), phrase[at].tolist(), strict=True)]
+        sentences[lines] = np.array(filled, dtype=object)[codes] if lines.size else sentences[lines]
         out[f"sentence_{lg}"] = sentences
 
     # codes: the stem and what the line says (LOW/HIGH against its reference)
