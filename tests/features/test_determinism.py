@@ -17,6 +17,7 @@ AS_OF = "2022-11-07"  # autumn term: three cohorts enrolled, every window full
 # Thread counts change how DuckDB partitions the log and merges partial aggregates;
 # more threads than the 2 CI cores still split the work differently.
 THREADS = (1, 2, 3, 4, 8, 2, 3)
+EVENTS = ("attendance", "grades", "assessments", "concerns")
 
 
 def _digest(X: pd.DataFrame) -> str:
@@ -46,7 +47,10 @@ def large_tables(large_sample):
 
 @pytest.mark.slow
 def test_duckdb_features_have_the_same_bits_at_any_thread_count(large_tables):
-    auto = build_features(large_tables, AS_OF)  # engine="auto" picks DuckDB at this size
+    from dropoutrisk.features._build import _choose
+
+    assert _choose("auto", {n: large_tables[n] for n in EVENTS}) == "duckdb"
+    auto = build_features(large_tables, AS_OF)
     digests = {_digest(auto)}
     for threads in THREADS:
         X = build_features(large_tables, AS_OF, engine=DuckDBEngine(threads=threads))
