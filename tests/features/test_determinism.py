@@ -40,7 +40,7 @@ def _digest(X: pd.DataFrame) -> str:
 def large_tables(large_sample):
     tables = validate_tables(dict(read_tables(large_sample, combine_attendance=False)))
     assert len(tables["attendance"]) >= max(2_500_000, AUTO_DUCKDB_ROWS)
-    # harmonised daily percentages give fractional minutes: sums that are not exact in floating point
+    # harmonised daily percentages give fractional minutes, whose double sums are inexact
     assert (tables["attendance"]["absent_minutes"] % 1 != 0).any()
     return tables
 

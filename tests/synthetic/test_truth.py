@@ -171,5 +171,5 @@ def _risk_digest(cpu_env):
 
 
 def test_true_risk_has_the_same_bits_on_an_older_cpu():
-    """The committed truth.parquet must not depend on the CPU (BLAS kernels, SIMD exp) that made it."""
+    """The committed truth.parquet must not depend on the CPU (BLAS kernels, SIMD exp)."""
     assert _risk_digest(OLDER_CPU) == _risk_digest({})

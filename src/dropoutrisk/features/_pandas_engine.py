@@ -55,8 +55,9 @@ def _in_order(terms: list[np.ndarray]) -> np.ndarray:
 def attendance_daily(att: pd.DataFrame, w: Windows) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per student and day inside the windows (lessons summed).
 
-    Minutes are in whole units (:func:`_units`). Students are integer codes here (grouping by codes is much cheaper than by
-    strings on long logs); the second value maps a code back to its student_id.
+    Minutes are in whole units (:func:`_units`). Students are integer codes here
+    (grouping by codes is much cheaper than by strings on long logs); the second
+    value maps a code back to its student_id.
     """
     keep = (att["date"] >= pd.Timestamp(w.attendance_start)) & (att["date"] < pd.Timestamp(w.as_of))
     att = att.loc[keep]
