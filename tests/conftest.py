@@ -21,3 +21,22 @@ def tmp_out(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     return out
+
+
+#: ``dropoutrisk synth`` arguments of the large sample: 6,000 students over four cohorts give
+#: about 2.9 million attendance rows (day-level rows, plus one school's daily percentages and
+#: one's weekly totals), above the DuckDB engine's AUTO_DUCKDB_ROWS.
+LARGE_SAMPLE_ARGS = ("synth", "--students", "6000", "--cohorts", "2020-2023", "--seed", "5",
+                     "--schools", "12")
+
+
+@pytest.fixture(scope="session")
+def large_sample(tmp_path_factory):
+    """A synthetic data folder above the DuckDB row threshold, written once per session."""
+    from dropoutrisk.cli import main
+
+    folder = tmp_path_factory.mktemp("large_sample")
+    with pytest.raises(SystemExit) as exc:
+        main([*LARGE_SAMPLE_ARGS, "--out", str(folder)])
+    assert exc.value.code == 0
+    return folder

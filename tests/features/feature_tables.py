@@ -88,7 +88,7 @@ def hand_tables() -> dict[str, pd.DataFrame]:
             "assessments": assessments, "concerns": concerns, "outcomes": outcomes}
 
 
-def assert_same_features(a: pd.DataFrame, b: pd.DataFrame, tol: float = 1e-9) -> None:
+def assert_same_features(a: pd.DataFrame, b: pd.DataFrame, tol: float = 1e-12) -> None:
     assert list(a.columns) == list(b.columns)
     assert a.index.equals(b.index)
     for col in a.columns:

@@ -5,7 +5,7 @@ import re
 import pandas as pd
 import pytest
 
-from dropoutrisk.errors import DataError
+from dropoutrisk.errors import DataError, OutOfRangeError
 from dropoutrisk.features import (
     DuckDBEngine,
     _sql,
@@ -135,3 +135,18 @@ def test_folder_of_tables(tables, tmp_path):
     (tmp_path / "attendance_weekly.csv").write_text("student_id\n")
     with pytest.raises(DataError, match="read_tables"):
         build_features(str(tmp_path), AS_OF)
+
+
+@pytest.mark.parametrize(("table", "column", "value"), [
+    ("attendance", "absent_minutes", float("inf")),
+    ("attendance", "late_minutes", 1e12),
+    ("assessments", "value", float("-inf")),
+])
+def test_unsummable_values_in_files_are_a_data_error(tables, tmp_path, table, column, value):
+    """Files reach DuckDB unvalidated; a value its exact sums cannot hold names the table."""
+    frame = tables[table].copy()
+    frame.loc[frame.index[-1], column] = value  # a row that enters the features
+    frame.to_parquet(tmp_path / f"{table}.parquet")
+    paths = {**tables, table: tmp_path / f"{table}.parquet"}
+    with pytest.raises(OutOfRangeError, match=f"Table '{table}': a value the feature sums"):
+        build_features(paths, AS_OF, engine="duckdb")

@@ -1,5 +1,9 @@
 """The truth table: snapshots, labels, and a true risk that is exact."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,3 +144,32 @@ def test_horizon_changes_the_risk():
     merged = short["truth"].merge(long["truth"], on=["student_id", "as_of"])
     assert (merged["true_risk_x"] <= merged["true_risk_y"] + 1e-12).all()
     assert (merged["horizon_days_x"] == 90).all()
+
+
+# What an older CPU runs: OpenBLAS's Haswell kernels and numpy without its AVX-512 code paths
+# (on a CPU without AVX-512 these change nothing and the test compares two plain runs).
+OLDER_CPU = {
+    "OPENBLAS_CORETYPE": "Haswell",
+    "NPY_DISABLE_CPU_FEATURES": "AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL "
+    "AVX512_SPR",
+}
+_DIGEST = """
+import hashlib
+from dropoutrisk.synthetic import make_cohorts
+t = make_cohorts(300, [2021, 2022], random_state=9, include_events=False)["truth"]
+print(hashlib.sha256(t["true_risk"].to_numpy().tobytes()).hexdigest())
+"""
+
+
+def _risk_digest(cpu_env):
+    env = {k: v for k, v in os.environ.items() if k not in OLDER_CPU} | cpu_env
+    proc = subprocess.run(
+        [sys.executable, "-c", _DIGEST], env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_true_risk_has_the_same_bits_on_an_older_cpu():
+    """The committed truth.parquet must not depend on the CPU (BLAS kernels, SIMD exp)."""
+    assert _risk_digest(OLDER_CPU) == _risk_digest({})

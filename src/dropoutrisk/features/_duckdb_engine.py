@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from dropoutrisk.errors import DataError, MissingColumnError, MissingTableError
+from dropoutrisk.errors import DataError, MissingColumnError, MissingTableError, OutOfRangeError
 from dropoutrisk.features import _sql
 from dropoutrisk.features._catalogue import Catalogue
 from dropoutrisk.features._inputs import (
@@ -45,6 +45,12 @@ _QUERIES = {
     "grades": _sql.GRADES_SQL,
     "assessments": _sql.ASSESSMENTS_SQL,
     "concerns": _sql.CONCERNS_SQL,
+}
+
+# What the exact sums of the feature SQL can hold (files are read unvalidated).
+_SUMMABLE = {
+    "attendance": "finite minutes, below 9.2e9 per row",
+    "assessments": "finite values, below 1e20 in magnitude",
 }
 
 
@@ -141,10 +147,20 @@ class DuckDBSession:
             self.tables.append(name)
 
     def compute(self, w: Windows) -> dict[str, pd.DataFrame]:
+        import duckdb
+
         out: dict[str, pd.DataFrame] = {}
         for name in self.tables:
             sql = _sql.render(_QUERIES[name], w, _sql.DUCKDB, self.catalogue.item_groups)
-            frame = self.con.execute(sql).df()
+            try:
+                frame = self.con.execute(sql).df()
+            except duckdb.ConversionException as exc:
+                raise OutOfRangeError(
+                    table=name, problem=f"a value the feature sums cannot hold "
+                    f"({str(exc).splitlines()[0]})", allowed=_SUMMABLE.get(name),
+                    fix="Correct the file, or read it into a DataFrame first so that "
+                    "validate_tables names the rows",
+                ) from exc
 
             frame["student_id"] = frame["student_id"].astype(object)
             frame = frame.set_index("student_id")

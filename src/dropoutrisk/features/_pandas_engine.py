@@ -1,9 +1,12 @@
 """The pandas engine: event-window features for small, in-memory tables.
 
 Each function mirrors one query of :mod:`dropoutrisk.features._sql` step by
-step (same filters, same running sums, same formulas), so the two engines
-agree to floating-point rounding. Every function returns one row per student
-that has events before ``as_of``, indexed by student_id.
+step (same filters, same running sums, same formulas). Minutes are summed as
+whole :data:`~dropoutrisk.features._sql.UNITS_PER_MINUTE` and the weekly
+attendance rates are added in week order, as in the SQL, so the attendance
+features come out with the same bits as DuckDB's; the others agree to
+floating-point rounding. Every function returns one row per student that has
+events before ``as_of``, indexed by student_id.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import pandas as pd
 
 from dropoutrisk.features._catalogue import Catalogue
 from dropoutrisk.features._inputs import Windows
-from dropoutrisk.features._sql import MAX_RUN_GAP_DAYS
+from dropoutrisk.features._sql import MAX_RUN_GAP_DAYS, TREND_WEEKS, UNITS_PER_MINUTE
 from dropoutrisk.schema import GRADE_POINTS
 
 CORE_PREFIXES: tuple[str, ...] = ("SVE", "SVA", "ENG", "MAT")
@@ -32,11 +35,29 @@ def _days_before(dates: pd.Series, w: Windows) -> pd.Series:
     return (pd.Timestamp(w.as_of) - dates).dt.days.astype("int64")
 
 
+def _units(minutes: pd.Series) -> pd.Series:
+    """Minutes as whole units, ``FLOOR(m * UNITS_PER_MINUTE + 0.5)`` as in the SQL.
+
+    Kept as float64: the units and their sums are integers below 2**53, so every
+    sum is exact and equals the SQL's BIGINT sum.
+    """
+    return np.floor(minutes.astype("float64") * UNITS_PER_MINUTE + 0.5)
+
+
+def _in_order(terms: list[np.ndarray]) -> np.ndarray:
+    """``((t0 + t1) + t2) + ...``, the order the SQL adds the weekly terms in."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
 def attendance_daily(att: pd.DataFrame, w: Windows) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per student and day inside the windows (lessons summed).
 
-    Students are integer codes here (grouping by codes is much cheaper than by
-    strings on long logs); the second value maps a code back to its student_id.
+    Minutes are in whole units (:func:`_units`). Students are integer codes here
+    (grouping by codes is much cheaper than by strings on long logs); the second
+    value maps a code back to its student_id.
     """
     keep = (att["date"] >= pd.Timestamp(w.attendance_start)) & (att["date"] < pd.Timestamp(w.as_of))
     att = att.loc[keep]
@@ -48,15 +69,16 @@ def attendance_daily(att: pd.DataFrame, w: Windows) -> tuple[pd.DataFrame, np.nd
     sched = att["scheduled_minutes"]
     sched_pos = sched > 0
     late = att["late_minutes"]
+    absent_u = _units(absent)
     rows = pd.DataFrame({
         "student_id": codes,
         "date": att["date"].to_numpy(),
-        "sched": att["scheduled_minutes"],
-        "absent": absent,
-        "absent_known": absent.where(known),
-        "absent_unexcused": absent.where(known).where(~known | unexcused, 0.0),
+        "sched": _units(sched),
+        "absent": absent_u,
+        "absent_known": absent_u.where(known),
+        "absent_unexcused": absent_u.where(known).where(~known | unexcused, 0.0),
         "late_count": np.where(late > 0, 1.0, np.where(late.notna(), 0.0, np.nan)),
-        "late_minutes": late,
+        "late_minutes": _units(late),
         "absent_lessons": (sched_pos & (absent >= sched)).astype("float64"),
         "present_lessons": (sched_pos & (absent < sched)).astype("float64"),
     })
@@ -75,7 +97,7 @@ def attendance_features(att: pd.DataFrame, w: Windows) -> pd.DataFrame:
     out["attendance_rate"] = 1.0 - _ratio(g["absent"], g["sched"])
     out["unexcused_share"] = _ratio(g["absent_unexcused"], g["absent_known"])
     out["late_count"] = g["late_count"]
-    out["late_minutes"] = g["late_minutes"]
+    out["late_minutes"] = g["late_minutes"] / UNITS_PER_MINUTE
 
     recent = daily.loc[daily["date"] >= ts(w.d4w)]
     in2 = recent["date"] >= ts(w.d2w)
@@ -95,7 +117,7 @@ def attendance_features(att: pd.DataFrame, w: Windows) -> pd.DataFrame:
     change = out["attendance_rate_4w"] - base_rate.reindex(out.index)
     out["attendance_change_baseline"] = change if w.baseline_ok else np.nan
 
-    # Weekly series: week 0 is the 7 days before as_of; x runs forward in time.
+    # Weekly series: week 7 is the 7 days before as_of, week 0 the oldest of eight.
     last8 = daily.loc[daily["date"] >= ts(w.d8w)]
     wk = pd.DataFrame({
         "student_id": last8["student_id"],
@@ -104,30 +126,40 @@ def attendance_features(att: pd.DataFrame, w: Windows) -> pd.DataFrame:
         "absent": last8["absent"],
     }).groupby(["student_id", "x"], sort=True).sum()
     wk = wk.loc[wk["sched"] > 0]
-    weekly = pd.DataFrame({"y": 1.0 - wk["absent"] / wk["sched"]}).reset_index()
-    weekly["x"] = weekly["x"].astype("float64")
-    sums = pd.DataFrame({
-        "student_id": weekly["student_id"],
-        "n": 1.0,
-        "sx": weekly["x"],
-        "sy": weekly["y"],
-        "sxy": weekly["x"] * weekly["y"],
-        "sxx": weekly["x"] * weekly["x"],
-    }).groupby("student_id", sort=False).sum()
-    out["attendance_trend_8w"] = slope_from_sums(sums).reindex(out.index)
-
-    same = weekly["student_id"].eq(weekly["student_id"].shift())
-    dx = weekly["x"] - weekly["x"].shift()
-    dy = weekly["y"] - weekly["y"].shift()
-    ch = pd.DataFrame({"student_id": weekly["student_id"], "dy": dy}).loc[same & (dx == 1)]
-    vs = pd.DataFrame({
-        "student_id": ch["student_id"], "n": 1.0, "s": ch["dy"], "ss": ch["dy"] * ch["dy"],
-    }).groupby("student_id", sort=False).sum()
-    out["attendance_volatility"] = std_from_sums(vs).reindex(out.index)
+    rates = (1.0 - wk["absent"] / wk["sched"]).unstack("x")
+    rates = rates.reindex(index=out.index, columns=range(TREND_WEEKS))
+    out["attendance_trend_8w"], out["attendance_volatility"] = _trend_and_volatility(rates)
 
     out["longest_absence_streak_days"] = _longest_streak(year).reindex(out.index)
     out.index = pd.Index(students[out.index.to_numpy(dtype="int64")], name="student_id")
     return out
+
+
+def _trend_and_volatility(rates: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Slope and volatility of the weekly rates (columns 0..7, NaN for no lessons).
+
+    The running sums are built as ``ATTENDANCE_SQL`` builds them: one week at a
+    time in week order, over the weeks with lessons (slope) and over the
+    changes between two such consecutive weeks (volatility).
+    """
+    y = rates.to_numpy(dtype="float64")
+    has = ~np.isnan(y)
+    weeks = range(y.shape[1])
+    dy = {k: np.where(has[:, k] & has[:, k - 1], y[:, k] - y[:, k - 1], np.nan)
+          for k in weeks if k > 0}
+    sums = pd.DataFrame({
+        "n": has.sum(1).astype("float64"),
+        "sx": (has * np.arange(y.shape[1])).sum(1).astype("float64"),
+        "sxx": (has * np.arange(y.shape[1]) ** 2).sum(1).astype("float64"),
+        "sy": _in_order([np.where(has[:, k], y[:, k], 0.0) for k in weeks]),
+        "sxy": _in_order([np.where(has[:, k], k * y[:, k], 0.0) for k in weeks]),
+    }, index=rates.index)
+    changes = pd.DataFrame({
+        "n": sum((~np.isnan(d)).astype("int64") for d in dy.values()).astype("float64"),
+        "s": _in_order([np.where(np.isnan(d), 0.0, d) for d in dy.values()]),
+        "ss": _in_order([np.where(np.isnan(d), 0.0, d * d) for d in dy.values()]),
+    }, index=rates.index)
+    return slope_from_sums(sums), std_from_sums(changes)
 
 
 def slope_from_sums(s: pd.DataFrame) -> pd.Series:

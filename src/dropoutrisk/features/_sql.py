@@ -22,12 +22,19 @@ Portability rules (keep them when editing):
 6. Never group the big log by student and day (tens of millions of groups):
    aggregate per student with conditional sums, and test days with
    ``EXISTS`` / ``NOT EXISTS``.
+7. Never ``SUM`` or ``AVG`` a DOUBLE over rows. A parallel engine adds rows in
+   an order set by its threads, so the last bits of a floating-point sum change
+   from run to run. Sum integers (minutes as whole :data:`UNITS_PER_MINUTE`,
+   counts, half grade points) or DECIMALs (``Dialect.exact``), which every order
+   adds exactly, and divide once at the end. The weekly attendance rates (eight at
+   most per student) are one per column and added in week order.
 
 Each query returns one row per student with events before ``as_of`` and the
 feature columns named as in the catalogue. The pandas engine mirrors every
-query (same filters, running sums and formulas), and a test holds the two
-engines equal to 1e-9. The Spark rendering (``render(..., SPARK)``) has not
-been run on Spark here; a test executes its text on DuckDB through a
+query (same filters, integer sums, added in the same order, same formulas),
+and a test holds the two engines equal to 1e-12; DuckDB gives the same bits at
+any thread count. The Spark rendering (``render(..., SPARK)``) has not been
+run on Spark here; a test executes its text on DuckDB through a
 ``datediff``/``date_add`` shim.
 """
 
@@ -45,10 +52,20 @@ __all__ = [
     "DUCKDB",
     "GRADES_SQL",
     "SPARK",
+    "TREND_WEEKS",
+    "UNITS_PER_MINUTE",
     "Dialect",
     "feature_sql",
     "render",
 ]
+
+#: Minutes are summed as whole units of 1e-9 minute (``FLOOR(m * 1e9 + 0.5)``, the
+#: same IEEE operations on every engine), so sums are exact whatever the order; a
+#: row may hold up to 9.2e9 minutes, and a student's total stays below 2**53 units
+#: (9 million minutes), where the conversion back to DOUBLE is exact too.
+UNITS_PER_MINUTE = 1_000_000_000
+#: The weeks of the 8-week trend and volatility (week 0 the oldest).
+TREND_WEEKS = 8
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,9 @@ class Dialect:
     days_between_template: str
     add_days_template: str
     double: str = "DOUBLE"
+    #: DECIMAL sums are exact on DuckDB and Spark alike; 18 decimals keep a double's
+    #: precision for values between about 1e-2 and 1e20.
+    exact: str = "DECIMAL(38, 18)"
 
     def days_between(self, later: str, earlier: str) -> str:
         """Whole days from ``earlier`` to ``later`` (both DATE)."""
@@ -89,6 +109,51 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _in_order(terms: list[str]) -> str:
+    """``((t0 + t1) + t2) + ...``: added left to right, as the pandas engine does."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = f"({total} + {term})"
+    return total
+
+
+def _weekly_parts(dialect: Dialect) -> dict[str, str]:
+    """The per-week columns of ``ATTENDANCE_SQL``: rates, changes and their running sums."""
+    weeks = range(TREND_WEEKS)
+    pad = " " * 11
+    d = dialect.double
+    rates = [f"{pad}MAX(CASE WHEN x = {k} AND sched > 0 "
+             f"THEN 1.0 - CAST(absent AS {d}) / CAST(sched AS {d}) END) AS y{k}" for k in weeks]
+    changes = [f"{pad}CASE WHEN y{k} IS NOT NULL AND y{k - 1} IS NOT NULL "
+               f"THEN y{k} - y{k - 1} END AS dy{k}" for k in weeks if k > 0]
+
+    def count(col: str, value: str, ks) -> str:
+        return " + ".join(f"CASE WHEN {col}{k} IS NULL THEN 0 ELSE {value.format(k=k)} END"
+                          for k in ks)
+
+    def total(col: str, value: str, ks) -> str:
+        return _in_order([f"CASE WHEN {col}{k} IS NULL THEN 0.0 ELSE {value.format(k=k)} END"
+                          for k in ks])
+
+    moves = [k for k in weeks if k > 0]
+    trend = [
+        f"CAST({count('y', '1', weeks)} AS {d}) AS n",
+        f"CAST({count('y', '{k}', weeks)} AS {d}) AS sx",
+        f"CAST({count('y', '{k} * {k}', weeks)} AS {d}) AS sxx",
+        f"{total('y', 'y{k}', weeks)} AS sy",
+        f"{total('y', '{k} * y{k}', weeks)} AS sxy",
+        f"CAST({count('dy', '1', moves)} AS {d}) AS vn",
+        f"{total('dy', 'dy{k}', moves)} AS vs",
+        f"{total('dy', 'dy{k} * dy{k}', moves)} AS vss",
+    ]
+    return {
+        "week_rates": ",\n".join(rates),
+        "week_values": ", ".join(f"y{k}" for k in weeks),
+        "week_changes": ",\n".join(changes),
+        "trend_sums": ",\n".join(pad + t for t in trend),
+    }
+
+
 ATTENDANCE_SQL = """
 WITH att AS (
     SELECT student_id,
@@ -96,65 +161,67 @@ WITH att AS (
            CAST(scheduled_minutes AS {double}) AS sched,
            CAST(absent_minutes AS {double}) AS absent,
            excused,
-           CAST(late_minutes AS {double}) AS late
+           CAST(late_minutes AS {double}) AS late,
+           -- minutes as whole units of 1e-9 minute: sums of integers are exact in any order
+           CAST(FLOOR(CAST(scheduled_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS sched_u,
+           CAST(FLOOR(CAST(absent_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS absent_u,
+           CAST(FLOOR(CAST(late_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS late_u
     FROM attendance
     WHERE CAST(date AS DATE) >= {attendance_start} AND CAST(date AS DATE) < {as_of}
 ),
 per_student AS (
     SELECT student_id,
-           SUM(CASE WHEN day >= {year_start} THEN sched END) AS sched_y,
-           SUM(CASE WHEN day >= {year_start} THEN absent END) AS absent_y,
-           SUM(CASE WHEN day >= {year_start} AND excused IS NOT NULL THEN absent END)
+           SUM(CASE WHEN day >= {year_start} THEN sched_u END) AS sched_y,
+           SUM(CASE WHEN day >= {year_start} THEN absent_u END) AS absent_y,
+           SUM(CASE WHEN day >= {year_start} AND excused IS NOT NULL THEN absent_u END)
                AS absent_known,
            SUM(CASE WHEN day < {year_start} OR excused IS NULL THEN NULL
-                    WHEN excused THEN 0.0 ELSE absent END) AS absent_unexcused,
+                    WHEN excused THEN 0 ELSE absent_u END) AS absent_unexcused,
            SUM(CASE WHEN day < {year_start} THEN NULL
-                    WHEN late > 0 THEN 1.0 WHEN late IS NOT NULL THEN 0.0 END) AS late_count,
-           SUM(CASE WHEN day >= {year_start} THEN late END) AS late_minutes,
-           SUM(CASE WHEN day >= {d4w} THEN sched END) AS sched_4w,
-           SUM(CASE WHEN day >= {d4w} THEN absent END) AS absent_4w,
-           SUM(CASE WHEN day >= {d2w} THEN sched END) AS sched_2w,
-           SUM(CASE WHEN day >= {d2w} THEN absent END) AS absent_2w,
-           SUM(CASE WHEN day >= {year_start} AND day < {baseline_end} THEN sched END) AS sched_b,
-           SUM(CASE WHEN day >= {year_start} AND day < {baseline_end} THEN absent END) AS absent_b
+                    WHEN late > 0 THEN 1 WHEN late IS NOT NULL THEN 0 END) AS late_count,
+           SUM(CASE WHEN day >= {year_start} THEN late_u END) AS late_minutes,
+           SUM(CASE WHEN day >= {d4w} THEN sched_u END) AS sched_4w,
+           SUM(CASE WHEN day >= {d4w} THEN absent_u END) AS absent_4w,
+           SUM(CASE WHEN day >= {d2w} THEN sched_u END) AS sched_2w,
+           SUM(CASE WHEN day >= {d2w} THEN absent_u END) AS absent_2w,
+           SUM(CASE WHEN day >= {year_start} AND day < {baseline_end} THEN sched_u END) AS sched_b,
+           SUM(CASE WHEN day >= {year_start} AND day < {baseline_end} THEN absent_u END)
+               AS absent_b
     FROM att
     GROUP BY student_id
 ),
 week_rows AS (
     SELECT student_id,
            7 - CAST(FLOOR(({days_before} - 1) / 7.0) AS INTEGER) AS x,
-           sched,
-           absent
+           sched_u,
+           absent_u
     FROM att
     WHERE day >= {d8w}
 ),
-weekly AS (
-    SELECT student_id,
-           CAST(x AS {double}) AS x,
-           1.0 - SUM(absent) / SUM(sched) AS y
+week_sums AS (
+    SELECT student_id, x, SUM(sched_u) AS sched, SUM(absent_u) AS absent
     FROM week_rows
     GROUP BY student_id, x
-    HAVING SUM(sched) > 0
 ),
-trend_sums AS (
+weekly AS (
+    -- y_k: the attendance rate of week k of the last eight (k = 0 oldest, 7 the last week),
+    -- one column each (MAX picks a student's one row for that week)
     SELECT student_id,
-           CAST(COUNT(*) AS {double}) AS n,
-           SUM(x) AS sx, SUM(y) AS sy, SUM(x * y) AS sxy, SUM(x * x) AS sxx
-    FROM weekly
+{week_rates}
+    FROM week_sums
     GROUP BY student_id
 ),
 changes AS (
-    SELECT student_id,
-           y - LAG(y) OVER (PARTITION BY student_id ORDER BY x) AS dy,
-           x - LAG(x) OVER (PARTITION BY student_id ORDER BY x) AS dx
+    SELECT student_id, {week_values},
+{week_changes}
     FROM weekly
 ),
-vol_sums AS (
+trend_sums AS (
+    -- running sums for the slope (over the weeks with lessons) and for the volatility (over
+    -- the week-to-week changes), added in week order
     SELECT student_id,
-           CAST(COUNT(*) AS {double}) AS n, SUM(dy) AS s, SUM(dy * dy) AS ss
+{trend_sums}
     FROM changes
-    WHERE dx = 1
-    GROUP BY student_id
 ),
 present_rows AS (
     SELECT student_id, day FROM att
@@ -211,29 +278,34 @@ streaks AS (
     SELECT student_id, CAST(MAX(len) AS {double}) AS longest FROM run_lengths GROUP BY student_id
 )
 SELECT s.student_id,
-       1.0 - s.absent_y / CASE WHEN s.sched_y > 0 THEN s.sched_y END AS attendance_rate,
-       1.0 - s.absent_2w / CASE WHEN s.sched_2w > 0 THEN s.sched_2w END AS attendance_rate_2w,
-       1.0 - s.absent_4w / CASE WHEN s.sched_4w > 0 THEN s.sched_4w END AS attendance_rate_4w,
-       s.absent_unexcused / CASE WHEN s.absent_known > 0 THEN s.absent_known END
+       1.0 - CAST(s.absent_y AS {double})
+           / CASE WHEN s.sched_y > 0 THEN CAST(s.sched_y AS {double}) END AS attendance_rate,
+       1.0 - CAST(s.absent_2w AS {double})
+           / CASE WHEN s.sched_2w > 0 THEN CAST(s.sched_2w AS {double}) END AS attendance_rate_2w,
+       1.0 - CAST(s.absent_4w AS {double})
+           / CASE WHEN s.sched_4w > 0 THEN CAST(s.sched_4w AS {double}) END AS attendance_rate_4w,
+       CAST(s.absent_unexcused AS {double})
+           / CASE WHEN s.absent_known > 0 THEN CAST(s.absent_known AS {double}) END
            AS unexcused_share,
-       s.late_count AS late_count,
-       s.late_minutes AS late_minutes,
+       CAST(s.late_count AS {double}) AS late_count,
+       CAST(s.late_minutes AS {double}) / {units} AS late_minutes,
        CASE WHEN t.n >= 3 AND t.n * t.sxx - t.sx * t.sx <> 0
             THEN (t.n * t.sxy - t.sx * t.sy) / (t.n * t.sxx - t.sx * t.sx) END
            AS attendance_trend_8w,
        CASE WHEN {baseline_ok} = 1
-            THEN (1.0 - s.absent_4w / CASE WHEN s.sched_4w > 0 THEN s.sched_4w END)
-               - (1.0 - s.absent_b / CASE WHEN s.sched_b > 0 THEN s.sched_b END) END
+            THEN (1.0 - CAST(s.absent_4w AS {double})
+                        / CASE WHEN s.sched_4w > 0 THEN CAST(s.sched_4w AS {double}) END)
+               - (1.0 - CAST(s.absent_b AS {double})
+                        / CASE WHEN s.sched_b > 0 THEN CAST(s.sched_b AS {double}) END) END
            AS attendance_change_baseline,
        CASE WHEN k.longest IS NOT NULL THEN k.longest
             WHEN s.sched_y > 0 THEN 0.0 END AS longest_absence_streak_days,
-       CASE WHEN v.n >= 2
-            THEN SQRT(CASE WHEN (v.ss - v.s * v.s / v.n) / (v.n - 1) < 0 THEN 0.0
-                           ELSE (v.ss - v.s * v.s / v.n) / (v.n - 1) END) END
+       CASE WHEN t.vn >= 2
+            THEN SQRT(CASE WHEN (t.vss - t.vs * t.vs / t.vn) / (t.vn - 1) < 0 THEN 0.0
+                           ELSE (t.vss - t.vs * t.vs / t.vn) / (t.vn - 1) END) END
            AS attendance_volatility
 FROM per_student s
 LEFT JOIN trend_sums t ON t.student_id = s.student_id
-LEFT JOIN vol_sums v ON v.student_id = s.student_id
 LEFT JOIN streaks k ON k.student_id = s.student_id
 """
 """The attendance features, in one pass of per-student sums plus the absence runs.
@@ -254,13 +326,14 @@ WITH g AS (
            CAST(date AS DATE) AS day,
            course,
            grade,
-           CASE grade WHEN 'A' THEN 20.0 WHEN 'B' THEN 17.5 WHEN 'C' THEN 15.0
-                      WHEN 'D' THEN 12.5 WHEN 'E' THEN 10.0 WHEN 'F' THEN 0.0 END AS points
+           -- half grade points (A = 20 points), integers so that their sums are exact
+           CASE grade WHEN 'A' THEN 40 WHEN 'B' THEN 35 WHEN 'C' THEN 30
+                      WHEN 'D' THEN 25 WHEN 'E' THEN 20 WHEN 'F' THEN 0 END AS half_points
     FROM grades
     WHERE CAST(date AS DATE) < {as_of}
 ),
 ranked_courses AS (
-    SELECT student_id, course, grade, points,
+    SELECT student_id, course, grade, half_points,
            ROW_NUMBER() OVER (PARTITION BY student_id, course ORDER BY day DESC, grade DESC) AS rn
     FROM g
 ),
@@ -274,19 +347,22 @@ course_stats AS (
            CAST(MAX(CASE WHEN grade = 'F' AND ({core_test}) THEN 1 ELSE 0 END) AS {double})
                AS core_failed,
            CAST(SUM(CASE WHEN grade = '-' THEN 1 ELSE 0 END) AS {double}) AS n_ungraded,
-           AVG(points) AS gp_mean
+           CAST(SUM(half_points) AS {double})
+               / CASE WHEN COUNT(half_points) > 0 THEN CAST(2 * COUNT(half_points) AS {double}) END
+               AS gp_mean
     FROM latest
     GROUP BY student_id
 ),
 term_means AS (
-    SELECT student_id, term, AVG(points) AS m
+    SELECT student_id, term,
+           CAST(SUM(half_points) AS {double}) / CAST(2 * COUNT(*) AS {double}) AS m
     FROM (
         SELECT student_id,
                EXTRACT(YEAR FROM day) * 2
                  + CASE WHEN EXTRACT(MONTH FROM day) >= 7 THEN 1 ELSE 0 END AS term,
-               points
+               half_points
         FROM g
-        WHERE points IS NOT NULL
+        WHERE half_points IS NOT NULL
     ) t
     GROUP BY student_id, term
 ),
@@ -296,6 +372,7 @@ ranked_terms AS (
 ),
 term_change AS (
     SELECT student_id,
+           -- one term mean each: these sums add nothing
            SUM(CASE WHEN r = 1 THEN m END) - SUM(CASE WHEN r = 2 THEN m END) AS gp_change
     FROM ranked_terms
     WHERE r <= 2
@@ -339,11 +416,16 @@ ranked AS (
            ROW_NUMBER() OVER (PARTITION BY student_id, item ORDER BY day DESC, value DESC) AS rn
     FROM a
     WHERE feature IS NOT NULL
+),
+latest AS (
+    -- each item's latest value, as an exact DECIMAL for the means below
+    SELECT student_id, feature, CAST(value AS {exact}) AS value
+    FROM ranked
+    WHERE rn = 1
 )
 SELECT student_id,
 {feature_columns}
-FROM ranked
-WHERE rn = 1
+FROM latest
 GROUP BY student_id
 """
 
@@ -385,8 +467,13 @@ def render(
     else:
         item_case = "CAST(NULL AS STRING)" if dialect is SPARK else "CAST(NULL AS VARCHAR)"
     features = sorted({f for _, f in item_groups})
+    d = dialect.double
     feature_columns = ",\n".join(
-        f"       AVG(CASE WHEN feature = {_quote(f)} THEN value END) AS {f}" for f in features
+        f"       CAST(SUM(CASE WHEN feature = {_quote(f)} THEN value END) AS {d})\n"
+        f"           / CASE WHEN COUNT(CASE WHEN feature = {_quote(f)} THEN value END) > 0\n"
+        f"                  THEN CAST(COUNT(CASE WHEN feature = {_quote(f)} THEN value END)"
+        f" AS {d}) END AS {f}"
+        for f in features
     ) or "       CAST(NULL AS DOUBLE) AS no_feature"
     gap = dialect.days_between("g.day", "g.prev_day")
     core_test = " OR ".join(
@@ -394,6 +481,9 @@ def render(
     )
     return query.format(
         double=dialect.double,
+        exact=dialect.exact,
+        units=UNITS_PER_MINUTE,
+        **_weekly_parts(dialect),
         as_of=_lit(w.as_of),
         year_start=_lit(w.year_start),
         d2w=_lit(w.d2w),

@@ -7,6 +7,7 @@ block of students, from the state built here (see ``_events.py``).
 
 from __future__ import annotations
 
+import decimal
 import functools
 from dataclasses import dataclass
 
@@ -29,6 +30,19 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _exact_exp(x: np.ndarray) -> np.ndarray:
+    """Elementwise ``exp``, correctly rounded, for the small model tables.
+
+    numpy's SIMD ``exp`` and libm's (glibc picks an FMA variant by CPU) may
+    differ in the last bit between machines; the exact true risk is built on
+    these tables and must not. ``decimal`` computes in software and rounds
+    correctly, so the result is the same everywhere.
+    """
+    ctx = decimal.Context(prec=40)
+    values = [float(ctx.exp(decimal.Decimal(float(v)))) for v in np.ravel(x)]
+    return np.array(values, dtype=np.float64).reshape(np.shape(x))
+
+
 def step_probabilities() -> np.ndarray:
     """Up/down probabilities of the latent walk, indexed ``[school, target m, level k, up|down]``.
 
@@ -36,10 +50,15 @@ def step_probabilities() -> np.ndarray:
     recovers over breaks; below ``SPIRAL_Z`` a disengagement spiral adds a
     downward pull, so that distancing, once begun, tends to continue.
     """
+    return _step_probabilities().copy()
+
+
+@functools.cache
+def _step_probabilities() -> np.ndarray:
     m = np.arange(C.N_LEVELS)[:, None]
     k = np.arange(C.N_LEVELS)[None, :]
     z = C.Z_GRID[None, :]
-    spiral = -C.SPIRAL_DRIFT / (1.0 + np.exp(-(C.SPIRAL_Z - z) / C.STEP))
+    spiral = -C.SPIRAL_DRIFT / (1.0 + _exact_exp(-(C.SPIRAL_Z - z) / C.STEP))
     out = np.empty((2, C.N_LEVELS, C.N_LEVELS, 2))
     base = 0.5 * C.STEP_VAR / C.STEP**2
     for school, drift in ((0, C.DRIFT_BREAK), (1, C.DRIFT_SCHOOL)):
@@ -54,8 +73,13 @@ def step_probabilities() -> np.ndarray:
 
 def hazard_table() -> np.ndarray:
     """Weekly dropout hazard in a teaching week, indexed ``[type, year, level]``."""
+    return _hazard_table().copy()
+
+
+@functools.cache
+def _hazard_table() -> np.ndarray:
     logit = C.A_TYPE[:, None, None] + C.A_YEAR[None, :, None] - C.BETA * C.Z_GRID[None, None, :]
-    return _sigmoid(logit)
+    return 1.0 / (1.0 + _exact_exp(-logit))
 
 
 @dataclass

@@ -12,6 +12,13 @@ so the future can be propagated exactly, without simulation:
   hazard (zero outside teaching weeks).
 - ``F_j = P_j @ h_j`` is the probability of a dropout in week ``j``, ``S_j``
   the probability of still being enrolled at its start.
+
+The truth table is committed (``data/synthetic``) and must come out the same
+bytes on every CPU, so nothing here goes through BLAS or numpy's SIMD
+transcendentals, whose summation order and last bits depend on the CPU: ``T_m``
+is applied as elementwise shifts of the mass, ``@`` and every sum over levels or
+weeks are elementwise adds in one fixed order, powers are repeated products, and
+the hazard and step tables use a correctly rounded ``exp``.
 - Censoring (moved, transferred) is independent of the latent state, so for
   a student with weekly rate ``c`` and ``n_j`` teaching weeks in the window
   before week ``j``::
@@ -43,64 +50,69 @@ def _window_fractions(horizon_days: int) -> np.ndarray:
     return np.clip(horizon_days - 7 * j, 0, 5) / 5.0
 
 
-def _transition(p: np.ndarray, up: np.ndarray, down: np.ndarray) -> np.ndarray:
-    """One week of the latent walk applied to mass ``p`` (..., K); ``up``/``down`` broadcast."""
-    keep = 1.0 - C.SHOCK_PROB
-    up_mass = p * (keep * up)
-    down_mass = p * (keep * down)
+def _fixed_sum(a: np.ndarray) -> np.ndarray:
+    """Sum over the first axis in one fixed pairwise order (the same bits on every CPU)."""
+    while len(a) > 1:
+        half = len(a) // 2
+        total = a[:half] + a[half : 2 * half]
+        a = np.concatenate([total, a[2 * half :]]) if len(a) % 2 else total
+    return a[0]
+
+
+def _transition(p: np.ndarray, stay: np.ndarray, rise: np.ndarray, fall: np.ndarray) -> np.ndarray:
+    """One week of the latent walk applied to mass ``p[level, ...]``.
+
+    ``stay``, ``rise`` and ``fall`` are the probabilities (shock excluded) of
+    keeping, raising and lowering the current level, shaped like ``p``.
+    """
+    up_mass = p * rise
+    down_mass = p * fall
     shock = p * C.SHOCK_PROB
-    new = p * (keep * (1.0 - up - down))
-    new[..., 1:] += up_mass[..., :-1]
-    new[..., -1] += up_mass[..., -1]
-    new[..., :-1] += down_mass[..., 1:]
-    new[..., 0] += down_mass[..., 0]
+    new = p * stay
+    new[1:] += up_mass[:-1]
+    new[-1] += up_mass[-1]
+    new[:-1] += down_mass[1:]
+    new[0] += down_mass[0]
     s = C.SHOCK_LEVELS
-    new[..., :-s] += shock[..., s:]
-    new[..., 0] += shock[..., :s].sum(-1)
+    new[:-s] += shock[s:]
+    new[0] += _fixed_sum(shock[:s])
     return new
 
 
-def transition_matrices(targets: np.ndarray) -> np.ndarray:
-    """Weekly transition matrices ``T[school, m, from_level, to_level]`` of the latent walk."""
-    steps = step_probabilities()
-    eye = np.broadcast_to(np.eye(C.N_LEVELS), (len(targets), C.N_LEVELS, C.N_LEVELS))
-    # moving the mass of each starting level one week gives the rows of the matrix
-    return np.stack(
-        [
-            _transition(eye.copy(), sp[targets, :, 0][:, :, None], sp[targets, :, 1][:, :, None])
-            for sp in (steps[0], steps[1])
-        ]
-    )
-
-
 def dropout_curves(
-    cal: C.Calendar, type_idx: int, targets: np.ndarray, g0: int, horizon_days: int
+    cal: C.Calendar, type_idx: int, target: np.ndarray, k0: np.ndarray, g0: int, horizon_days: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Weekly dropout and enrolment probabilities by target level and starting level.
+    """Weekly dropout and enrolment probabilities of walks starting at ``(target, k0)`` pairs.
 
-    Returns ``F`` and ``S`` of shape ``(len(targets), n_window_weeks, N_LEVELS)``
-    indexed by ``k0`` on the last axis, and the teaching-week flags of the window.
+    Returns ``F`` and ``S`` of shape ``(n_window_weeks, len(target))`` and the
+    teaching-week flags of the window.
     """
     frac = _window_fractions(horizon_days)
     hz = hazard_table()
-    trans = transition_matrices(targets)
+    keep = 1.0 - C.SHOCK_PROB
+    moves = []
+    for steps in step_probabilities():
+        # [level k, pair]: the step probabilities at the current level of each pair's walk
+        up, down = steps[target, :, 0].T, steps[target, :, 1].T
+        moves.append((keep * (1.0 - up - down), keep * up, keep * down))
     n_window = len(frac)
     last = min(n_window, int(cal.final_week(type_idx)) - g0 + 1)
-    # p[m, k0, k]: the starting level k0 indexes the result, the current level k moves
-    p = np.broadcast_to(np.eye(C.N_LEVELS), (len(targets), C.N_LEVELS, C.N_LEVELS)).copy()
-    f = np.zeros((len(targets), n_window, C.N_LEVELS))
+    # p[k, pair]: the mass of each pair's walk at current level k
+    p = np.zeros((C.N_LEVELS, len(target)))
+    p[k0, np.arange(len(target))] = 1.0
+    f = np.zeros((n_window, len(target)))
     s = np.zeros_like(f)
     school = np.zeros(n_window, dtype=bool)
     for j in range(last):
         g = g0 + j
         if cal.school[g]:
             school[j] = True
-            h = hz[type_idx, cal.year[g]]
-            s[:, j] = p.sum(-1)
-            f[:, j] = p @ h
+            h = hz[type_idx, cal.year[g]][:, None]
+            s[j] = _fixed_sum(p)
+            f[j] = _fixed_sum(p * h)
             p *= 1.0 - h
         if j + 1 < last:
-            p = p @ trans[int(cal.school[g])]
+            p = _transition(p, *moves[int(cal.school[g])])
     return f, s, school
 
 
@@ -118,22 +130,24 @@ def exact_risk(
     Students with the same target level, starting level and censoring rate
     share one risk, so it is computed once per distinct combination.
     """
-    frac = _window_fractions(horizon_days)
+    frac = _window_fractions(horizon_days)[:, None]
     rates, c_idx = np.unique(np.asarray(censor, dtype=float), return_inverse=True)
     key = (np.asarray(target, dtype=np.int64) * C.N_LEVELS + np.asarray(k0, dtype=np.int64)) * len(
         rates
     ) + c_idx.ravel()
     combos, inverse = np.unique(key, return_inverse=True)
     c_of = combos % len(rates)
-    k0_of = (combos // len(rates)) % C.N_LEVELS
-    m_of = combos // len(rates) // C.N_LEVELS
-    targets, m_idx = np.unique(m_of, return_inverse=True)
-    f, s, school = dropout_curves(cal, type_idx, targets, g0, horizon_days)
-    n_before = np.concatenate([[0], np.cumsum(school)[:-1]])
-    c = rates[c_of][:, None]
-    surv = (1.0 - c) ** n_before[None, :]
-    d = (frac * f[m_idx, :, k0_of] * surv * (1.0 - c)).sum(1)
-    cens = (frac * school * s[m_idx, :, k0_of] * surv * c).sum(1)
+    pairs, pair_of = np.unique(combos // len(rates), return_inverse=True)
+    f, s, school = dropout_curves(
+        cal, type_idx, pairs // C.N_LEVELS, pairs % C.N_LEVELS, g0, horizon_days
+    )
+    c = rates[c_of]
+    # (1 - c) ** n_j, no censoring in the n_j teaching weeks before week j, by repeated products
+    surv = np.ones((len(frac), len(combos)))
+    for j in range(1, len(frac)):
+        surv[j] = surv[j - 1] * (1.0 - c) if school[j - 1] else surv[j - 1]
+    d = _fixed_sum(frac * f[:, pair_of] * surv * (1.0 - c))
+    cens = _fixed_sum(frac * school[:, None] * s[:, pair_of] * surv * c)
     return (d / (1.0 - cens))[inverse.ravel()]
 
 
