@@ -573,7 +573,6 @@ def explain_students(
         table = ReferenceTable(frame, names, kinds, training=training)
     referenced = table.lookup(rows)
     inputs = reason_inputs(Xm, kinds, referenced)
-    references, reference_levels = _availability(referenced, kinds, index, names)
 
     n = len(rows)
     as_of = (rows["as_of"].to_numpy() if "as_of" in rows.columns
@@ -583,6 +582,7 @@ def explain_students(
     actionable = meta["actionable"].to_numpy(dtype=bool)
     eligible = (meta["dimension"] != "background").to_numpy()
     plan = narration_plan(att["log_odds"], inputs, meta)
+    references, reference_levels = _availability(referenced, plan.available, index, names)
     allowed = plan.mode > 0
     chosen = {key: select_reasons(att["log_odds"], eligible, actionable, int(top_n),
                                   protective=protective, allowed=allowed, groups=plan.group)
@@ -658,23 +658,19 @@ def _flags_of(model: Any, features: pd.DataFrame, flags: Any, pos: np.ndarray,
     return arr[pos]
 
 
-def _availability(referenced: Any, kinds: list[str], index: pd.Index,
+def _availability(referenced: Any, first: np.ndarray, index: pd.Index,
                   names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The first level with a reference (school, year group, all) per row and feature."""
-    n, f = len(index), len(names)
-    numeric = referenced.values[:ALL + 1]  # (levels, n, f)
-    has = ~np.isnan(numeric)
-    for j, column in referenced.objects.items():
-        has[:, :, j] = ~pd.isna(column[:ALL + 1])
-    first = has.argmax(axis=0)  # (n, f)
-    found = has.any(axis=0)
-    rows = np.arange(n)[:, None]
-    feats = np.arange(f)[None, :]
-    values = np.where(found, numeric[first, rows, feats], np.nan)
+    """Each row's reference of each feature at its first level with one (see the plan)."""
+    n, f = first.shape
+    found = first >= 0
+    at = np.maximum(first, 0)
+    rows, feats = np.arange(n)[:, None], np.arange(f)[None, :]
+    values = np.where(found, referenced.values[at, rows, feats], np.nan)
     refs = pd.DataFrame(values, index=index, columns=pd.Index(names))
     for j, column in referenced.objects.items():  # categories replace the NaN columns
-        refs.isetitem(j, np.where(found[:, j], column[first[:, j], np.arange(n)], None))
-    levels = np.where(found, np.array(LEVELS, dtype=object)[first], None)
+        refs.isetitem(j, np.where(found[:, j], column[at[:, j], np.arange(n)], None))
+    level_names = np.array([*LEVELS[:ALL + 1], None], dtype=object)
+    levels = level_names[np.where(found, first, ALL + 1)]
     return refs, pd.DataFrame(levels, index=index, columns=pd.Index(names))
 
 

@@ -362,6 +362,9 @@ class NarrationPlan(NamedTuple):
     #: (n_rows, n_features) int32: lines of one group say the same thing (a survey not
     #: answered, as a missing score and as its flag): a student gets at most one. -1: none.
     group: np.ndarray
+    #: (n_rows, n_features) int8: the first level with a reference (school, year group, all
+    #: students), -1 where none has one.
+    available: np.ndarray
 
 
 def _sentence_groups(meta: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -431,74 +434,82 @@ def narration_plan(
     level = np.full((n, f), -1, dtype=np.int8)
     group = np.full((n, f), -1, dtype=np.int32)
     missing_group, statement_group = _sentence_groups(meta)
-    sign_of = {"higher": 1, "lower": -1, "none": 0}
     refs = inputs.referenced
-    columns = {c: meta[c].tolist() for c in ("dimension", "kind", "unit", "risk_direction",
-                                              "statement", "template_en", "missing_en")}
-    for j in range(f):
-        row = {c: v[j] for c, v in columns.items()}
-        if row["dimension"] == "background":
-            continue
-        c = log_odds[:, j]
-        risk = c > min_log_odds
-        protective = c < -min_log_odds
-        if not (risk | protective).any():
-            continue
-        kind = row["kind"]
-        cols = np.arange(n)
-        # the first level with a reference (school, year group, all), and the training median
-        if kind == "categorical":
-            raw = refs.objects[j]  # (levels, n)
-            absent = pd.isna(raw)
-        else:
-            raw = refs.values[:, :, j]
-            absent = np.isnan(raw)
-        has = ~absent[:ALL + 1]
-        first = np.where(has.any(axis=0), has.argmax(axis=0), -1)
-        pair = np.stack([raw[np.maximum(first, 0), cols], raw[TRAINING]])
-        if kind == "categorical":
-            value = inputs.objects[j]
-            missing = pd.isna(value)
-            shown = np.where(missing, None, value)
-            pair[0, first < 0] = None
-            differs = ~pd.isna(pair) & (pair != shown[None, :])
-            good_risk = good_protective = differs
-        else:
-            shown = displayed_values(inputs.values[:, j], kind, row["unit"])
-            missing = np.isnan(shown)
-            pair[0, first < 0] = np.nan
-            ref = displayed_values(pair, kind, row["unit"])  # only the two candidates
-            direction = sign_of[row["risk_direction"]]
-            with np.errstate(invalid="ignore"):
-                above, below = shown[None, :] > ref, shown[None, :] < ref
-            if direction > 0:
-                good_risk, good_protective = above, below
-            elif direction < 0:
-                good_risk, good_protective = below, above
-            else:
-                good_risk = good_protective = above | below
-        picked = np.full(n, -1, dtype=np.int8)
-        for good, side in ((good_risk, risk), (good_protective, protective)):
-            choice = np.where(good[0], first, np.where(good[1], TRAINING, -1))
-            picked = np.where(side, choice, picked).astype(np.int8)
-        present = ~missing
-        if row["statement"]:
-            # true for the student, and not for most students (or no reference to compare)
-            no_ref = absent.all(axis=0)
-            ok = risk & present & (shown == 1.0)
-            level_ok = (picked >= 0) | no_ref
-            mode[:, j] = np.where(ok & level_ok, STATEMENT, SILENT)
-            group[:, j] = np.where(mode[:, j] == STATEMENT, statement_group[j], -1)
-            continue
-        with_reference = "{reference}" in row["template_en"]
-        narrated = present & (picked >= 0)
-        mode[:, j] = np.where(narrated, WITH_REFERENCE if with_reference else VALUE_ONLY, SILENT)
-        level[:, j] = np.where(narrated, picked, -1)
-        if row["missing_en"] is not None:
-            said = missing & risk
-            mode[said, j] = MISSING
-            group[said, j] = missing_group[j]
-    return NarrationPlan(mode, level, group)
+    kinds, units = meta["kind"].tolist(), meta["unit"].tolist()
+    eligible = (meta["dimension"] != "background").to_numpy()
+    risk = (log_odds > min_log_odds) & eligible[None, :]
+    protective = (log_odds < -min_log_odds) & eligible[None, :]
+    # the first level with a reference (school, year group, all), for every row and feature
+    has = ~np.isnan(refs.values[:ALL + 1])  # (levels, n, f); categories fixed below
+    for j, column in refs.objects.items():
+        has[:, :, j] = ~pd.isna(column[:ALL + 1])
+    first = np.where(has.any(axis=0), has.argmax(axis=0), -1)  # (n, f)
+    rows, feats = np.arange(n)[:, None], np.arange(f)[None, :]
+    # what is shown of the value and of the two candidate references, as numbers
+    shown = np.full((n, f), np.nan)
+    at_first = np.full((n, f), np.nan)
+    at_training = np.full((n, f), np.nan)
+    raw_first = refs.values[np.maximum(first, 0), rows, feats]
+    raw_first[first < 0] = np.nan
+    rule_of: dict[tuple[str, str], list[int]] = {}
+    for j, (kind, unit) in enumerate(zip(kinds, units, strict=True)):
+        if kind != "categorical":
+            rule_of.setdefault((kind, unit), []).append(j)
+    training = refs.values[TRAINING, 0] if n else np.full(f, np.nan)  # one value per feature
+    for (kind, unit), js in rule_of.items():
+        shown[:, js] = displayed_values(inputs.values[:, js], kind, unit)
+        at_first[:, js] = displayed_values(raw_first[:, js], kind, unit)
+        at_training[:, js] = displayed_values(training[js], kind, unit)[None, :]
+    direction = np.array([{"higher": 1, "lower": -1, "none": 0}[d]
+                          for d in meta["risk_direction"].tolist()])
+    higher, none = direction > 0, direction == 0
+    good = {}
+    with np.errstate(invalid="ignore"):
+        for name, ref in (("first", at_first), ("training", at_training)):
+            above, below = shown > ref, shown < ref
+            raising = np.where(higher, above, below)
+            lowering = np.where(higher, below, above)
+            if none.any():  # no direction: the value only has to differ
+                either = above[:, none] | below[:, none]
+                raising[:, none] = either
+                lowering[:, none] = either
+            good[name] = (raising, lowering)
+    missing = np.isnan(shown)
+    for j, column in refs.objects.items():  # categories: the value only has to differ
+        value = inputs.objects[j]
+        absent = pd.isna(value)
+        missing[:, j] = absent
+        cand_first = column[np.maximum(first[:, j], 0), np.arange(n)]
+        cand_first[first[:, j] < 0] = None
+        pair = np.stack([cand_first, column[TRAINING]])
+        differs = ~pd.isna(pair) & (pair != np.where(absent, None, value)[None, :])
+        for name, d in (("first", differs[0]), ("training", differs[1])):
+            good[name][0][:, j] = d
+            good[name][1][:, j] = d
+    picked = np.full((n, f), -1, dtype=np.int8)
+    for side, k in ((risk, 0), (protective, 1)):
+        choice = np.where(good["first"][k], first, np.where(good["training"][k], TRAINING, -1))
+        picked = np.where(side, choice, picked).astype(np.int8)
+    present = ~missing
+    statement = meta["statement"].to_numpy(dtype=bool)
+    with_reference = np.array(["{reference}" in t for t in meta["template_en"].tolist()])
+    has_missing = meta["missing_en"].notna().to_numpy()
+    # value lines
+    narrated = present & (picked >= 0) & ~statement[None, :]
+    mode[narrated] = np.broadcast_to(np.where(with_reference, WITH_REFERENCE, VALUE_ONLY),
+                                     (n, f))[narrated]
+    level[narrated] = picked[narrated]
+    # statements: true for the student, and not for most students (or no reference at all)
+    no_ref = ~has.any(axis=0) & np.isnan(refs.values[TRAINING])
+    stated = (statement[None, :] & risk & present & (shown == 1.0)
+              & ((picked >= 0) | no_ref))
+    mode[stated] = STATEMENT
+    group[stated] = np.broadcast_to(statement_group, (n, f))[stated]
+    # missing values, narrated as missing where their absence raises risk
+    said = missing & risk & has_missing[None, :] & ~statement[None, :]
+    mode[said] = MISSING
+    group[said] = np.broadcast_to(missing_group, (n, f))[said]
+    return NarrationPlan(mode, level, group, first.astype(np.int8))
 
 
 #: The reference as printed: (numbers, shares) for each level, in ``LEVELS`` order.
@@ -534,6 +545,18 @@ def reference_phrase(level: int, reference_text: str, kind: str, lang: str,
     shares = kind in ("binary", "categorical")
     year_text = "" if year != year else str(int(year))
     return _PHRASES[lang][shares][level].format(x=reference_text, g=year_text)
+
+
+def _first_positions(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Position of the first element of each code, in code order, without a sort.
+
+    ``codes`` come from ``pd.factorize`` (no sort), which numbers them in order of first
+    appearance: a code appears for the first time exactly where it exceeds every code before.
+    """
+    if codes.size == 0:
+        return np.empty(0, dtype=np.int64)
+    before = np.maximum.accumulate(np.r_[np.int64(-1), codes[:-1].astype(np.int64)])
+    return np.flatnonzero(codes > before)
 
 
 def _factorize(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -681,7 +704,19 @@ def reason_texts(
         + np.where(level == 1, year_code, 0),
         -1)
     phrase_id, phrase_keys = pd.factorize(phrase_key)
-    first_line = np.unique(phrase_id, return_index=True)[1] if n else np.empty(0, np.int64)
+    first_line = _first_positions(phrase_id, len(phrase_keys))
+    said, stated = mode == MISSING, mode == STATEMENT
+    lines = np.flatnonzero(~said & ~stated)
+    # one format call per distinct (feature, value text, phrase), the same in both languages
+    line_key = ((cols[lines].astype(np.int64) * width + value_id[lines])
+                * np.int64(max(len(phrase_keys), 1)) + phrase_id[lines])
+    line_code, line_keys = pd.factorize(line_key)
+    at = lines[_first_positions(line_code, len(line_keys))]
+    order = np.argsort(cols[at], kind="stable")  # runs of one feature: one format string each
+    at = at[order]
+    runs = np.flatnonzero(np.r_[True, cols[at][1:] != cols[at][:-1]]) if at.size else at
+    inverse = np.empty(order.size, dtype=np.int64)
+    inverse[order] = np.arange(order.size)
     for lg in langs:
         built = np.array([
             reference_phrase(int(level[k]), reference_text[lg][k], kinds[int(cols[k])], lg,
@@ -690,42 +725,42 @@ def reason_texts(
         phrase = built[phrase_id] if n else np.empty(0, dtype=object)
         formats = [template_format(t) for t in meta[f"template_{lg}"].tolist()]
         sentences = np.empty(n, dtype=object)
-        said = mode == MISSING
         sentences[said] = meta[f"missing_{lg}"].to_numpy(dtype=object)[cols[said]]
-        stated = mode == STATEMENT
         for j in np.unique(cols[stated]).tolist():  # statements have no placeholder
             sentences[stated & (cols == j)] = formats[j].format()
-        lines = np.flatnonzero(~said & ~stated)
-        # one format call per distinct (feature, value text, phrase)
-        key = ((cols[lines].astype(np.int64) * width + value_id[lines])
-               * np.int64(max(len(phrase_keys), 1)) + phrase_id[lines])
-        codes, _ = pd.factorize(key)
-        first = np.unique(codes, return_index=True)[1]
-        at = lines[first]
-        filled = [formats[j].format(v, ph) for j, v, ph in zip(
-            cols[at].tolist(), value_text[lg][at].tolist(), phrase[at].tolist(), strict=True)]
-        sentences[lines] = np.array(filled, dtype=object)[codes] if lines.size else sentences[lines]
+        filled = np.empty(at.size, dtype=object)
+        values, phrases = value_text[lg][at].tolist(), phrase[at].tolist()
+        for a, b in zip(runs.tolist(), [*runs[1:].tolist(), at.size], strict=True):
+            filled[a:b] = list(map(formats[int(cols[at[a]])].format, values[a:b], phrases[a:b]))
+        sentences[lines] = filled[inverse][line_code] if lines.size else sentences[lines]
         out[f"sentence_{lg}"] = sentences
 
     # codes: the stem and what the line says (LOW/HIGH against its reference)
-    suffix = np.full(n, "", dtype=object)
-    suffix[mode == MISSING] = "MISSING"
-    suffix[mode == STATEMENT] = "YES"
+    suffixes = ["MISSING", "YES", "NO", "HIGH", "LOW"]
+    suffix = np.zeros(n, dtype=np.int64)
+    suffix[stated] = 1
     values_line = (mode == WITH_REFERENCE) | (mode == VALUE_ONLY)
     for r, (kind, unit) in enumerate(rule_of):
-        at = np.flatnonzero((rule == r) & values_line)
-        if at.size == 0:
+        at_r = np.flatnonzero((rule == r) & values_line)
+        if at_r.size == 0:
             continue
         if kind == "categorical":
-            suffix[at] = [_category_suffix(str(v)) for v in value_obj[at].tolist()]
+            labels, ids = np.unique(np.array([_category_suffix(str(v))
+                                              for v in value_obj[at_r].tolist()]),
+                                    return_inverse=True)
+            suffix[at_r] = ids.reshape(-1) + len(suffixes)
+            suffixes.extend(labels.tolist())
         elif kind == "binary":
-            suffix[at] = np.where(value[at] > 0.5, "YES", "NO")
+            suffix[at_r] = np.where(value[at_r] > 0.5, 1, 2)
         else:
-            high = displayed_values(value[at], kind, unit) > displayed_values(reference[at], kind, unit)
-            suffix[at] = np.where(high, "HIGH", "LOW")
-    stems = meta["stem"].to_numpy(dtype=object)[cols]
-    codes = np.array([f"{a}-{b}" for a, b in zip(stems.tolist(), suffix.tolist(), strict=True)],
-                     dtype=object)
+            high = (displayed_values(value[at_r], kind, unit)
+                    > displayed_values(reference[at_r], kind, unit))
+            suffix[at_r] = np.where(high, 3, 4)
+    code_key, code_of = np.unique(cols.astype(np.int64) * len(suffixes) + suffix,
+                                  return_inverse=True)
+    stems = meta["stem"].tolist()
+    codes = np.array([f"{stems[q // len(suffixes)]}-{suffixes[q % len(suffixes)]}"
+                      for q in code_key.tolist()], dtype=object)[code_of.reshape(-1)]
     out["code"] = codes
     return out
 

@@ -206,8 +206,8 @@ def _most_common(column: pd.Series, codes: np.ndarray, n_groups: int, min_count:
 class Referenced(NamedTuple):
     """The references of some rows at every level, aligned with the rows."""
 
-    #: (n_levels, n_rows, n_features) float; NaN where a level has no reference
-    #: (and for categorical features).
+    #: (n_levels, n_rows, n_features) float; NaN where a level has no reference, below
+    #: the first level that has one, and for categorical features.
     values: np.ndarray
     #: categorical feature -> (n_levels, n_rows) objects; None where there is none.
     objects: dict[int, np.ndarray]
@@ -215,16 +215,44 @@ class Referenced(NamedTuple):
     year: np.ndarray
 
 
-class _Level(NamedTuple):
-    keys: tuple[str, ...]
-    uniques: tuple[pd.Index, ...]
-    groups: pd.Index  # combined key code of each group, in group order
-    numeric: np.ndarray  # (n_groups, n_features)
-    objects: dict[int, np.ndarray]  # categorical feature -> (n_groups,)
+class _Level:
+    """One level's groups over the frame, with its medians computed per feature on demand."""
+
+    def __init__(self, frame: pd.DataFrame, keys: tuple[str, ...], names: list[str],
+                 kinds: list[str], min_count: int) -> None:
+        self.frame, self.keys, self.names, self.kinds = frame, keys, names, kinds
+        self.min_count = min_count
+        self.codes, n_groups = _groups(frame, keys)
+        self.uniques = tuple(pd.Index(pd.unique(frame[k])) for k in keys)
+        first = np.unique(self.codes, return_index=True)[1]
+        self.groups = pd.Index(ReferenceTable._combine(frame.iloc[first], keys, self.uniques))
+        self.numeric = np.full((n_groups, len(names)), np.nan)
+        self.objects: dict[int, np.ndarray] = {}
+        self.done = np.zeros(len(names), dtype=bool)
+
+    def compute(self, features: list[int]) -> None:
+        """The medians of these features (those not computed yet), per group."""
+        todo = [j for j in features if not self.done[j]]
+        if not todo:
+            return
+        names = [self.names[j] for j in todo]
+        kinds = [self.kinds[j] for j in todo]
+        _, table = group_references(self.frame, names, kinds, min_count=self.min_count,
+                                    keys=self.keys)
+        for j, name, kind in zip(todo, names, kinds, strict=True):
+            if kind == "categorical":
+                self.objects[j] = np.asarray(table[name], dtype=object)
+            else:
+                self.numeric[:, j] = table[name]
+        self.done[todo] = True
 
 
 class ReferenceTable:
     """The references of every level over a frame, ready to look up for any of its rows.
+
+    The school medians are computed for every feature at once; a fallback level
+    (year group, all students) only for the features that some looked-up row
+    needs it for, once, then kept.
 
     Parameters
     ----------
@@ -244,7 +272,9 @@ class ReferenceTable:
     >>> table = ReferenceTable(f, ["x"], ["numeric"], training={"x": 0.7})
     >>> ref = table.lookup(f.iloc[[0, 13]])
     >>> ref.values[:, :, 0].tolist()  # school, year group, all, training
-    [[0.5, nan], [nan, nan], [0.5, 0.5], [0.7, 0.7]]
+    [[0.5, nan], [nan, nan], [nan, 0.5], [0.7, 0.7]]
+
+    A level below the first one with a reference is not looked up (NaN above).
     """
 
     def __init__(self, frame: pd.DataFrame, names: list[str], kinds: list[str], *,
@@ -257,19 +287,7 @@ class ReferenceTable:
             if keys[0] != "as_of" and keys[0] not in present:
                 self.levels.append(None)  # no school_id or no grade_year: no such level
                 continue
-            codes, table = group_references(frame, self.names, self.kinds,
-                                            min_count=min_count, keys=present)
-            uniques = tuple(pd.Index(pd.unique(frame[k])) for k in present)
-            first = np.unique(codes, return_index=True)[1]
-            combined = self._combine(frame.iloc[first], present, uniques)
-            numeric = np.full((first.size, len(self.names)), np.nan)
-            objects = {}
-            for j, (name, kind) in enumerate(zip(self.names, self.kinds, strict=True)):
-                if kind == "categorical":
-                    objects[j] = np.asarray(table[name], dtype=object)
-                else:
-                    numeric[:, j] = table[name]
-            self.levels.append(_Level(present, uniques, pd.Index(combined), numeric, objects))
+            self.levels.append(_Level(frame, present, self.names, self.kinds, min_count))
         self.training = training
 
     @classmethod
@@ -295,19 +313,39 @@ class ReferenceTable:
         return np.where(bad, -1, code)
 
     def lookup(self, rows: pd.DataFrame) -> Referenced:
-        """The references of ``rows`` (rows of the frame, or rows with the same key columns)."""
+        """The references of ``rows`` (rows of the frame, or rows with the same key columns).
+
+        A level is filled only where every level above it has no reference:
+        what the first level with one says is all that the reasons use.
+        """
         n, f = len(rows), len(self.names)
         values = np.full((len(LEVELS), n, f), np.nan)
         categorical = [j for j, k in enumerate(self.kinds) if k == "categorical"]
         objects = {j: np.full((len(LEVELS), n), None, dtype=object) for j in categorical}
+        open_ = np.ones((n, f), dtype=bool)  # no reference found yet
         for at, level in enumerate(self.levels):
             if level is None or not all(k in rows.columns for k in level.keys):
                 continue
+            needed = np.flatnonzero(open_.any(axis=0)).tolist()
+            if not needed:
+                break
+            level.compute(needed)
             group = level.groups.get_indexer(self._combine(rows, level.keys, level.uniques))
             found = group >= 0
-            values[at, found] = level.numeric[group[found]]
+            block = np.full((n, f), np.nan)
+            block[found] = level.numeric[group[found]]
+            block[~open_] = np.nan  # a level above has a reference there
+            values[at] = block
             for j in categorical:
-                objects[j][at, found] = level.objects[j][group[found]]
+                if j in level.objects:
+                    column = np.full(n, None, dtype=object)
+                    column[found] = level.objects[j][group[found]]
+                    column[~open_[:, j]] = None
+                    objects[j][at] = column
+            got = ~np.isnan(block)
+            for j in categorical:
+                got[:, j] = ~pd.isna(objects[j][at])
+            open_ &= ~got
         if self.training is not None:
             for j, (name, kind) in enumerate(zip(self.names, self.kinds, strict=True)):
                 ref = self.training.get(name)

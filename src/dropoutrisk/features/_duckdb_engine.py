@@ -139,6 +139,8 @@ class DuckDBSession:
         self.con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
         self.con.execute(f"SET temp_directory = '{temp_dir}'")
         self.con.execute("SET preserve_insertion_order = false")
+        # progress bars belong to the command line, never to library code
+        self.con.execute("SET enable_progress_bar = false")
         if self.settings.threads is not None:
             self.con.execute(f"SET threads = {int(self.settings.threads)}")
         self.tables = []
