@@ -546,7 +546,8 @@ def explain_students(
                         f"ReferenceTable), got {type(reference_frame).__name__}.")
     _check_model(model)
     pos = _positions(features, ids)
-    rows = features.iloc[pos]
+    # every row explained: the frame itself (its reference groups are then known)
+    rows = features if ids is None else features.iloc[pos]
 
     Xm = model.transform_input(rows)
     names = [str(c) for c in Xm.columns]

@@ -17,6 +17,7 @@ each distinct sentence once.
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections import Counter
@@ -119,7 +120,22 @@ def reason_stems(names: list[str] | tuple[str, ...], dimensions: list[str]) -> d
 
 
 def feature_table(catalogue: Any, names: list[str]) -> pd.DataFrame:
-    """Catalogue metadata of the model features, one row per feature, in model order."""
+    """Catalogue metadata of the model features, one row per feature, in model order.
+
+    The table of a (catalogue, names) pair is built once and shared: treat it as read-only.
+    """
+    try:
+        return _feature_table_cached(catalogue, tuple(names))
+    except TypeError:  # an unhashable, duck-typed catalogue
+        return _feature_table(catalogue, list(names))
+
+
+@functools.lru_cache(maxsize=32)
+def _feature_table_cached(catalogue: Any, names: tuple[str, ...]) -> pd.DataFrame:
+    return _feature_table(catalogue, list(names))
+
+
+def _feature_table(catalogue: Any, names: list[str]) -> pd.DataFrame:
     missing = [n for n in names if catalogue is None or n not in catalogue]
     if missing:
         from dropoutrisk.errors import ModelError
@@ -245,9 +261,9 @@ def _format_groups(arr: np.ndarray, kind: str, unit: str) -> tuple[np.ndarray, n
     if kind != "categorical" and arr.size > 32:
         key = _format_key(arr, kind, unit)
         if key is not None:
-            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-            if first.size < arr.size:
-                return first, inverse.reshape(-1)
+            inverse, uniques = pd.factorize(key)  # a hash table: no sort
+            if len(uniques) < arr.size:
+                return _first_positions(inverse, len(uniques)), inverse
     return np.arange(arr.size), np.arange(arr.size)
 
 
@@ -443,14 +459,14 @@ def narration_plan(
     has = ~np.isnan(refs.values[:ALL + 1])  # (levels, n, f); categories fixed below
     for j, column in refs.objects.items():
         has[:, :, j] = ~pd.isna(column[:ALL + 1])
-    first = np.where(has.any(axis=0), has.argmax(axis=0), -1)  # (n, f)
-    rows, feats = np.arange(n)[:, None], np.arange(f)[None, :]
+    # elementwise over the three levels: cheaper than an argmax along the first axis
+    first = np.where(has[0], 0, np.where(has[1], 1, np.where(has[2], 2, -1))).astype(np.int8)
     # what is shown of the value and of the two candidate references, as numbers
     shown = np.full((n, f), np.nan)
     at_first = np.full((n, f), np.nan)
-    at_training = np.full((n, f), np.nan)
-    raw_first = refs.values[np.maximum(first, 0), rows, feats]
-    raw_first[first < 0] = np.nan
+    at_training = np.full((1, f), np.nan)  # one training median per feature
+    v = refs.values
+    raw_first = np.where(has[0], v[0], np.where(has[1], v[1], v[2]))
     rule_of: dict[tuple[str, str], list[int]] = {}
     for j, (kind, unit) in enumerate(zip(kinds, units, strict=True)):
         if kind != "categorical":
@@ -459,18 +475,18 @@ def narration_plan(
     for (kind, unit), js in rule_of.items():
         shown[:, js] = displayed_values(inputs.values[:, js], kind, unit)
         at_first[:, js] = displayed_values(raw_first[:, js], kind, unit)
-        at_training[:, js] = displayed_values(training[js], kind, unit)[None, :]
-    direction = np.array([{"higher": 1, "lower": -1, "none": 0}[d]
+        at_training[0, js] = displayed_values(training[js], kind, unit)
+    direction = np.array([{"higher": 1.0, "lower": -1.0, "none": 0.0}[d]
                           for d in meta["risk_direction"].tolist()])
-    higher, none = direction > 0, direction == 0
+    none = direction == 0
     good = {}
     with np.errstate(invalid="ignore"):
         for name, ref in (("first", at_first), ("training", at_training)):
-            above, below = shown > ref, shown < ref
-            raising = np.where(higher, above, below)
-            lowering = np.where(higher, below, above)
+            # +1 on the risky side of the reference, -1 on the other, 0 equal (NaN: none)
+            side = np.sign(shown - ref) * direction[None, :]
+            raising, lowering = side > 0, side < 0
             if none.any():  # no direction: the value only has to differ
-                either = above[:, none] | below[:, none]
+                either = np.abs(shown[:, none] - ref[:, none]) > 0
                 raising[:, none] = either
                 lowering[:, none] = either
             good[name] = (raising, lowering)
@@ -509,7 +525,7 @@ def narration_plan(
     said = missing & risk & has_missing[None, :] & ~statement[None, :]
     mode[said] = MISSING
     group[said] = np.broadcast_to(missing_group, (n, f))[said]
-    return NarrationPlan(mode, level, group, first.astype(np.int8))
+    return NarrationPlan(mode, level, group, first)
 
 
 #: The reference as printed: (numbers, shares) for each level, in ``LEVELS`` order.

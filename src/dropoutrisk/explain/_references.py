@@ -90,6 +90,12 @@ def group_references(
     building a reference for every row of a large frame.
     """
     codes, n_groups = _groups(frame, keys)
+    return codes, _group_table(frame, names, kinds, codes, n_groups, min_count)
+
+
+def _group_table(frame: pd.DataFrame, names: list[str], kinds: list[str], codes: np.ndarray,
+                 n_groups: int, min_count: int) -> dict[str, np.ndarray]:
+    """Per feature, one reference per group of ``codes`` (see :func:`group_references`)."""
     out = {}
     numeric = [n for n, k in zip(names, kinds, strict=True) if k != "categorical"]
     if numeric:
@@ -106,7 +112,7 @@ def group_references(
     for n, k in zip(names, kinds, strict=True):
         if k == "categorical":
             out[n] = _most_common(frame[n], codes, n_groups, min_count)
-    return codes, {n: out[n] for n in names}
+    return {n: out[n] for n in names}
 
 
 def _groups(frame: pd.DataFrame, keys: tuple[str, ...]) -> tuple[np.ndarray, int]:
@@ -216,29 +222,40 @@ class Referenced(NamedTuple):
 
 
 class _Level:
-    """One level's groups over the frame, with its medians computed per feature on demand."""
+    """One level's groups over the frame, with its medians computed per feature on demand.
+
+    Nothing is computed until a lookup needs the level: the school level always, the
+    fallback levels only where a school has too few students.
+    """
 
     def __init__(self, frame: pd.DataFrame, keys: tuple[str, ...], names: list[str],
                  kinds: list[str], min_count: int) -> None:
         self.frame, self.keys, self.names, self.kinds = frame, keys, names, kinds
         self.min_count = min_count
-        self.codes, n_groups = _groups(frame, keys)
-        self.uniques = tuple(pd.Index(pd.unique(frame[k])) for k in keys)
-        first = np.unique(self.codes, return_index=True)[1]
-        self.groups = pd.Index(ReferenceTable._combine(frame.iloc[first], keys, self.uniques))
-        self.numeric = np.full((n_groups, len(names)), np.nan)
+        self.ready = False
+
+    def _prepare(self) -> None:
+        # one integer key per row; groups are numbered in order of first appearance
+        self.uniques = tuple(pd.Index(pd.unique(self.frame[k])) for k in self.keys)
+        combined = ReferenceTable._combine(self.frame, self.keys, self.uniques)
+        self.codes, groups = pd.factorize(combined)
+        self.groups = pd.Index(groups)
+        self.numeric = np.full((len(groups), len(self.names)), np.nan)
         self.objects: dict[int, np.ndarray] = {}
-        self.done = np.zeros(len(names), dtype=bool)
+        self.done = np.zeros(len(self.names), dtype=bool)
+        self.ready = True
 
     def compute(self, features: list[int]) -> None:
         """The medians of these features (those not computed yet), per group."""
+        if not self.ready:
+            self._prepare()
         todo = [j for j in features if not self.done[j]]
         if not todo:
             return
         names = [self.names[j] for j in todo]
         kinds = [self.kinds[j] for j in todo]
-        _, table = group_references(self.frame, names, kinds, min_count=self.min_count,
-                                    keys=self.keys)
+        table = _group_table(self.frame, names, kinds, self.codes, len(self.groups),
+                             self.min_count)
         for j, name, kind in zip(todo, names, kinds, strict=True):
             if kind == "categorical":
                 self.objects[j] = np.asarray(table[name], dtype=object)
@@ -330,7 +347,10 @@ class ReferenceTable:
             if not needed:
                 break
             level.compute(needed)
-            group = level.groups.get_indexer(self._combine(rows, level.keys, level.uniques))
+            if rows is level.frame:  # explaining the whole frame: its groups are known
+                group = level.codes
+            else:
+                group = level.groups.get_indexer(self._combine(rows, level.keys, level.uniques))
             found = group >= 0
             block = np.full((n, f), np.nan)
             block[found] = level.numeric[group[found]]
