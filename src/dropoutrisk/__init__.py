@@ -56,8 +56,8 @@ _PUBLIC: dict[str, str] = {
     "compare_background": "dropoutrisk.fairness",
     "pseudonymise_ids": "dropoutrisk.fairness",
     "model_card": "dropoutrisk.report",
-    "score": "dropoutrisk.report",
-    "ScoreResult": "dropoutrisk.report",
+    "score": "dropoutrisk.scoring",
+    "ScoreResult": "dropoutrisk.scoring",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
@@ -88,13 +88,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from dropoutrisk.models import load_model as load_model
     from dropoutrisk.models import out_of_time_split as out_of_time_split
     from dropoutrisk.models import train_model as train_model
-    from dropoutrisk.report import ScoreResult as ScoreResult
     from dropoutrisk.report import model_card as model_card
-    from dropoutrisk.report import score as score
     from dropoutrisk.schema import harmonise_attendance as harmonise_attendance
     from dropoutrisk.schema import school_year_start as school_year_start
     from dropoutrisk.schema import snapshot_dates as snapshot_dates
     from dropoutrisk.schema import validate_tables as validate_tables
+    from dropoutrisk.scoring import ScoreResult as ScoreResult
+    from dropoutrisk.scoring import score as score
     from dropoutrisk.synthetic import make_cohorts as make_cohorts
     from dropoutrisk.synthetic import oracle_metrics as oracle_metrics
 
