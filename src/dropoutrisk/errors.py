@@ -54,6 +54,7 @@ __all__ = [
     "MissingTableError",
     "MissingValueError",
     "ModelError",
+    "OperatingPointError",
     "OutOfRangeError",
     "ParameterError",
     "PseudonymKeyError",
@@ -401,6 +402,23 @@ class IncompatibleModelError(ModelError):
 
 class UntrustedModelError(ModelError):
     """A model file that holds types outside the list of types trusted on load."""
+
+
+class OperatingPointError(ParameterError):
+    """An operating point that cannot be used (exit code 2).
+
+    Raised by :class:`~dropoutrisk.models.OperatingPoint`, the one place that
+    checks threshold, capacity, by, flag rate and cost; ``parameter`` names
+    the field (``"by"``), which the command line shows as its option (``--by``).
+
+    Examples
+    --------
+    >>> from dropoutrisk.errors import OperatingPointError
+    >>> err = OperatingPointError(parameter="by", value="school_id",
+    ...                           problem="by only applies with capacity")
+    >>> isinstance(err, ValueError), err.exit_code, err.parameter
+    (True, 2, 'by')
+    """
 
 
 class DriftError(ValueError):

@@ -141,5 +141,6 @@ class LogisticBaseline(FlagTierMixin, ClassifierMixin, BaseEstimator):
         p = self.predict_proba(X)[:, 1]
         return self.classes_[(p >= 0.5).astype(int)]
 
-    def _rank_score(self, X: Any) -> np.ndarray:
+    def rank_score(self, X: Any) -> np.ndarray:
+        """The ranking score for capacity and flag-rate flags: the log-odds."""
         return self.decision_function(X)
