@@ -211,3 +211,10 @@ def test_student_ids_become_integer_group_codes(frame):
     assert codes.dtype.kind == "i"  # object ids made GroupKFold quadratic in the rows
     assert len(np.unique(codes)) == X.index.nunique()
     assert _resolve_groups(X.reset_index(drop=True), None, len(X)) is None
+
+
+def test_categorical_features_are_public(fitted_model):
+    assert "programme_type" in fitted_model.categorical_features_
+    assert "attendance_rate" not in fitted_model.categorical_features_
+    with pytest.raises(NotFittedError):
+        RiskModel().categorical_features_  # noqa: B018

@@ -126,6 +126,12 @@ class LogisticBaseline(FlagTierMixin, ClassifierMixin, BaseEstimator):
         return self._as_object(Xm, [c for c in self._features.names
                                     if c in self._features.categories])
 
+    @property
+    def categorical_features_(self) -> tuple[str, ...]:
+        """The model columns read as categories (the others must be numbers)."""
+        check_is_fitted(self, "pipeline_")
+        return tuple(str(c) for c in self._features.categories)
+
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of dropout, shape (n_samples,)."""
         prepared = self._prepared(X)

@@ -476,6 +476,12 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         return np.sort(train_idx), np.sort(calib_idx)
 
     # ---- prediction -----------------------------------------------------------------
+    @property
+    def categorical_features_(self) -> tuple[str, ...]:
+        """The model columns read as categories (the others must be numbers)."""
+        check_is_fitted(self, "booster_")
+        return tuple(str(c) for c in self._features.categories)
+
     def transform_input(self, X: Any) -> pd.DataFrame:
         """The frame ``booster_`` sees: model columns in order, float64 and category.
 

@@ -32,8 +32,7 @@ class Scorer:
         self.model = model
         self.day = day
         self.__dict__.update(options)
-        features = getattr(model, "_features", None)
-        self.categorical = set(getattr(features, "categories", {}) or {})
+        self.categorical = set(getattr(model, "categorical_features_", ()) or ())
         self.names = [str(n) for n in model.feature_names_in_]
 
     def _tick(self, name: str, since: float) -> float:
