@@ -104,7 +104,7 @@ class OperatingPoint:
                 problem=("an operating point is one of threshold, capacity, flag_rate and "
                          f"cost; got {' and '.join(chosen) if chosen else 'none of them'}"),
                 allowed="exactly one of threshold, capacity, flag_rate and cost",
-                fix=f"Give one of them, {_EXAMPLE}")
+                fix="Give one of them (a capacity with by for a capacity per group)")
         set_ = object.__setattr__
         if self.threshold is not None:
             t = self.threshold
