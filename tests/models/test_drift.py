@@ -126,6 +126,11 @@ def test_report_is_immutable(profile, train):
     table = report.table
     table.loc[0, "status"] = "drift"
     assert not report.drifted
+    for examples in report.table["unseen_examples"]:
+        examples.append("leaked")  # the cells are lists: a shallow copy would share them
+    assert not any("leaked" in e for e in report.table["unseen_examples"])
+    report.reference["basis"] = "changed"
+    assert report.reference["basis"] != "changed"
 
 
 def test_missing_column_counts_as_absent_not_crash(profile, train):

@@ -35,20 +35,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import enum
 import hashlib
 import io
 import json
-import math
 import os
-import platform
 import re
 import shutil
-import sys
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -57,6 +52,8 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._atomic import sha256_file
+from dropoutrisk._json import dumps
+from dropoutrisk._provenance import package_versions
 from dropoutrisk.errors import (
     IncompatibleModelError,
     MissingModelFileError,
@@ -88,7 +85,6 @@ BASELINE_DIR = "baselines"
 
 # distribution name -> manifest key; the first three must match in major.minor
 _CHECKED_VERSIONS = ("dropoutrisk", "scikit-learn", "lightgbm")
-_RECORDED_VERSIONS = ("numpy", "pandas", "scikit-learn", "lightgbm", "skops")
 
 # Types skops does not trust by default but which dropoutrisk models are made of.
 # LightGBM's Booster is rebuilt from its own text model format by the C++
@@ -243,48 +239,8 @@ def _cell_text(value: Any) -> str:
 # --------------------------------------------------------------------------- JSON helpers
 
 
-def _jsonable(obj: Any) -> Any:
-    """Convert ``obj`` to plain JSON types (NaN and infinities become ``None``)."""
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, enum.Enum):
-        return _jsonable(obj.value)
-    if isinstance(obj, dt.date | dt.datetime | pd.Timestamp):
-        return obj.isoformat()
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if isinstance(obj, pd.DataFrame):
-        return [_jsonable(r) for r in obj.to_dict(orient="records")]
-    if isinstance(obj, pd.Series | pd.Index):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return _jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, set | frozenset):
-        return sorted((_jsonable(v) for v in obj), key=repr)
-    if isinstance(obj, Sequence):
-        return [_jsonable(v) for v in obj]
-    if callable(getattr(obj, "model_dump", None)):  # pydantic models (the catalogue)
-        return _jsonable(obj.model_dump(mode="json"))
-    for method in ("to_dict", "to_frame"):
-        if callable(getattr(obj, method, None)):
-            return _jsonable(getattr(obj, method)())
-    return repr(obj)
-
-
 def _dump_json(obj: Any) -> bytes:
-    text = json.dumps(_jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    return (dumps(obj, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 # --------------------------------------------------------------------------- skops bytes
@@ -380,19 +336,6 @@ def _load_skops(path: Path, extra_trusted: Sequence[str]) -> Any:
 # --------------------------------------------------------------------------- versions
 
 
-def _installed_versions() -> dict[str, str]:
-    # the package is always imported before its submodules; importing it here by
-    # name would make models depend on every layer the package re-exports
-    package = sys.modules[__name__.split(".")[0]]
-    versions = {"python": platform.python_version(), "dropoutrisk": package.__version__}
-    for dist in _RECORDED_VERSIONS:
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies
-            versions[dist] = "not installed"
-    return versions
-
-
 def _major_minor(version: Any) -> tuple[int, int] | None:
     match = re.match(r"^\s*(\d+)\.(\d+)", str(version))
     return (int(match.group(1)), int(match.group(2))) if match else None
@@ -406,7 +349,7 @@ def _check_versions(manifest: Mapping[str, Any], folder: Path) -> None:
             "dropoutrisk cannot tell whether it is safe to load. Train the model again.",
             path=str(folder),
         )
-    here = _installed_versions()
+    here = package_versions()
     mismatched = [
         name
         for name in _CHECKED_VERSIONS
@@ -560,7 +503,7 @@ def save_model(
         "model_class": _type_name(type(model)),
         "created_at": _timestamp(created_at),
         "serialization": "skops",
-        "versions": _installed_versions(),
+        "versions": package_versions(),
         "feature_names": list(feature_names) if feature_names is not None else None,
         "catalogue": catalogue,
         "training_data": training,

@@ -61,6 +61,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._json import to_jsonable
+from dropoutrisk._result import Result, copied
 from dropoutrisk.errors import ModelError
 from dropoutrisk.schema import school_year_of, school_year_start
 
@@ -567,7 +569,7 @@ _REPORT_COLUMNS = ["feature", "kind", "psi", "psi_judged", "missing_train", "mis
                    "unseen_examples", "status"]
 
 
-class DriftReport:
+class DriftReport(Result):
     """The result of :func:`check_drift`; immutable.
 
     Attributes are read through properties: :attr:`table` (one row per
@@ -580,27 +582,24 @@ class DriftReport:
     are the training ones re-weighted to the checked rows' mix of year groups.
     """
 
+    _remedy = "call check_drift() again."
+
     def __init__(self, *, table: pd.DataFrame, n_rows: int, no_attendance_train: float | None,
                  no_attendance_now: float | None,
                  reference: Mapping[str, Any] | None = None) -> None:
-        object.__setattr__(self, "_reference", dict(reference or {"basis": "pooled"}))
-        object.__setattr__(self, "_table", table)
-        object.__setattr__(self, "_n", int(n_rows))
-        object.__setattr__(self, "_na", (no_attendance_train, no_attendance_now))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("DriftReport is immutable.")
+        self._set(reference=copied(dict(reference or {"basis": "pooled"})), table=table,
+                  n=int(n_rows), na=(no_attendance_train, no_attendance_now))
 
     @property
     def table(self) -> pd.DataFrame:
         """One row per profiled feature (a copy)."""
-        return self._table.copy()
+        return copied(self._table)
 
     @property
     def reference(self) -> dict[str, Any]:
         """The training profile compared with (a copy): ``basis`` is ``snapshot_week``
         (with ``week``, ``scoring_week``, ``weeks_available``) or ``pooled``."""
-        return dict(self._reference)
+        return copied(self._reference)
 
     @property
     def n_rows(self) -> int:
@@ -659,23 +658,17 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types: thresholds, per-feature rows, warnings."""
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and math.isnan(v):
-                return None
-            return v
-
-        rows = [{k: clean(v) for k, v in r.items()} for r in self._table.to_dict("records")]
         train, now = self._na
-        return {
+        return to_jsonable({
             "n_rows": self._n,
             "drifted": self.drifted,
             "reference": self.reference,
             "thresholds": {k: {"watch": w, "drift": d} for k, (w, d) in DRIFT_THRESHOLDS.items()},
             "no_attendance_share": {"training": train, "now": now,
                                     "status": self.no_attendance_status},
-            "features": rows,
+            "features": self._table,
             "warnings": self.warnings,
-        }
+        })
 
     def __repr__(self) -> str:
         counts = self._table["status"].value_counts()

@@ -21,12 +21,13 @@ import datetime as dt
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from importlib import metadata
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._provenance import package_versions
+from dropoutrisk._result import Result, copied
 from dropoutrisk.errors import (
     ColumnTypeError,
     DataError,
@@ -54,8 +55,6 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "as_of",
 )
 _CONTEXT = ("as_of", "school_id", "cohort")
-_VERSIONS = ("dropoutrisk", "numpy", "pandas", "pyarrow", "scikit-learn", "lightgbm", "duckdb",
-             "shap")
 _MAX_REASONS = 20
 
 
@@ -70,7 +69,7 @@ def reason_columns(n: int) -> list[str]:
     return [f"reason_{k}_{part}" for k in range(1, n + 1) for part in ("code", "sv", "en")]
 
 
-class ScoreResult:
+class ScoreResult(Result):
     """The result of :func:`score`; immutable.
 
     Properties return copies: :attr:`predictions` (one row per student,
@@ -80,13 +79,11 @@ class ScoreResult:
     :class:`~dropoutrisk.models.DriftReport`, or ``None`` when not checked).
     """
 
-    def __init__(self, table: Any, record: dict[str, Any], drift: Any) -> None:
-        object.__setattr__(self, "_table", table)
-        object.__setattr__(self, "_record", record)
-        object.__setattr__(self, "_drift", drift)
+    __slots__ = ("_drift", "_record", "_table")
+    _remedy = "call score() again."
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("ScoreResult is immutable.")
+    def __init__(self, table: Any, record: dict[str, Any], drift: Any) -> None:
+        self._set(table=table, record=record, drift=drift)
 
     @property
     def predictions(self) -> pd.DataFrame:
@@ -96,9 +93,11 @@ class ScoreResult:
     @property
     def run_record(self) -> dict[str, Any]:
         """A deep copy of the run record (JSON types only)."""
-        import copy
+        return copied(self._record)
 
-        return copy.deepcopy(self._record)
+    def to_dict(self) -> dict[str, Any]:
+        """The run record (aggregates only, never a student row)."""
+        return copied(self._record)
 
     @property
     def drift(self) -> Any:
@@ -127,13 +126,9 @@ class ScoreResult:
 
 
 def _as_of_date(as_of: Any) -> dt.date:
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT or as_of is None:
-        raise ValueError(f"as_of={as_of!r} is not a date; pass e.g. '2024-10-01'.")
-    return ts.date()
+    from dropoutrisk.schema import parse_as_of
+
+    return parse_as_of(as_of).date()
 
 
 def _check_options(threshold, capacity, by, reasons, reasons_for, chunk_size, drift) -> None:
@@ -395,20 +390,10 @@ def score(
         {"checked": False, "reason": "off" if drift == "off" else
          "the model has no training profile (train it again to store one)"},
         "warnings": messages,
-        "versions": _versions(),
+        "versions": package_versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     return ScoreResult(table, record, report)
-
-
-def _versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for dist in _VERSIONS:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
 
 
 class _Scorer:
