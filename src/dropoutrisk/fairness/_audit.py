@@ -57,7 +57,12 @@ from dropoutrisk._json import to_jsonable
 from dropoutrisk._result import Result, copied
 from dropoutrisk.errors import AlignmentError, DataQualityWarning, MissingColumnError
 from dropoutrisk.fairness import _metrics
-from dropoutrisk.fairness._bootstrap import MEASURES, CellData, cell_measures, stratified_weights
+from dropoutrisk.fairness._bootstrap import (
+    MEASURES,
+    CellData,
+    cell_measures,
+    stratified_weights,
+)
 from dropoutrisk.fairness._suppress import MIN_CELL, complementary_suppression
 
 __all__ = ["BAND", "DISPARITY_METRICS", "Audit", "OperatingPoint", "audit"]
@@ -67,18 +72,6 @@ BAND: tuple[float, float] = (0.8, 1.25)
 
 #: Measures compared across groups by default.
 DISPARITY_METRICS: tuple[str, ...] = ("flag_rate", "tpr", "fpr", "precision")
-
-#: Readable names of the measures, for tables and plots.
-MEASURE_LABELS: dict[str, str] = {
-    "base_rate": "base rate",
-    "flag_rate": "flag rate",
-    "tpr": "TPR (recall)",
-    "fpr": "FPR",
-    "precision": "precision",
-    "mean_predicted": "mean predicted",
-    "ece": "ECE",
-    "roc_auc": "ROC-AUC",
-}
 
 MISSING = "missing"
 SEP = " × "

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._result import Result
-from dropoutrisk.fairness._audit import MEASURE_LABELS, Audit, _records, audit
+from dropoutrisk.fairness._audit import Audit, _records, audit
+from dropoutrisk.fairness._bootstrap import MEASURE_LABELS
 
 __all__ = ["BackgroundComparison", "compare_background"]
 

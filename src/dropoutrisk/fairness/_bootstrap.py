@@ -19,7 +19,7 @@ import numpy as np
 
 from dropoutrisk.models._metrics import calibration_bins
 
-__all__ = ["MEASURES", "CellData", "cell_measures", "stratified_weights"]
+__all__ = ["MEASURES", "MEASURE_LABELS", "CellData", "cell_measures", "stratified_weights"]
 
 #: The measures computed for every cell, in output order.
 MEASURES: tuple[str, ...] = (
@@ -32,6 +32,18 @@ MEASURES: tuple[str, ...] = (
     "ece",
     "roc_auc",
 )
+
+#: Readable names of the measures, for tables and plots.
+MEASURE_LABELS: dict[str, str] = {
+    "base_rate": "base rate",
+    "flag_rate": "flag rate",
+    "tpr": "TPR (recall)",
+    "fpr": "FPR",
+    "precision": "precision",
+    "mean_predicted": "mean predicted",
+    "ece": "ECE",
+    "roc_auc": "ROC-AUC",
+}
 
 
 class CellData:
