@@ -26,6 +26,7 @@ from dropoutrisk.models import LogisticBaseline as LogisticBaseline
 from dropoutrisk.models import ModelBundle as ModelBundle
 from dropoutrisk.models import ModelComparison as ModelComparison
 from dropoutrisk.models import RiskModel as RiskModel
+from dropoutrisk.models import TrainingResult as TrainingResult
 from dropoutrisk.models import compare_models as compare_models
 from dropoutrisk.models import drift_report as drift_report
 from dropoutrisk.models import evaluate as evaluate
@@ -33,14 +34,15 @@ from dropoutrisk.models import load_bundle as load_bundle
 from dropoutrisk.models import load_model as load_model
 from dropoutrisk.models import out_of_time_split as out_of_time_split
 from dropoutrisk.models import save_model as save_model
-from dropoutrisk.report import ScoreResult as ScoreResult
+from dropoutrisk.models import train_model as train_model
 from dropoutrisk.report import model_card as model_card
-from dropoutrisk.report import score as score
 from dropoutrisk.report import student_report as student_report
 from dropoutrisk.schema import harmonise_attendance as harmonise_attendance
 from dropoutrisk.schema import school_year_start as school_year_start
 from dropoutrisk.schema import snapshot_dates as snapshot_dates
 from dropoutrisk.schema import validate_tables as validate_tables
+from dropoutrisk.scoring import ScoreResult as ScoreResult
+from dropoutrisk.scoring import score as score
 from dropoutrisk.synthetic import make_cohorts as make_cohorts
 
 __all__: list[str]
