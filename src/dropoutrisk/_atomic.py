@@ -1,7 +1,7 @@
-"""Atomic file writes: a temporary file in the same folder, then a rename.
+"""Atomic writes: a temporary file or folder beside the target, then a rename.
 
-A reader never sees a half-written file, and a failed or killed write
-leaves the previous file untouched.
+A reader never sees a half-written file or a folder mixing two runs, and a
+failed or killed write leaves the previous file or folder untouched.
 """
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-__all__ = ["atomic_path", "sha256_file", "write_bytes", "write_text"]
+__all__ = ["atomic_path", "sha256_file", "write_bytes", "write_folder", "write_text"]
 
 
 @contextlib.contextmanager
@@ -65,6 +66,59 @@ def write_bytes(target: str | os.PathLike[str], data: bytes) -> Path:
 def write_text(target: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``target`` atomically and return the path."""
     return write_bytes(target, text.encode(encoding))
+
+
+def write_folder(target: str | os.PathLike[str], files: Mapping[str, bytes]) -> Path:
+    """Write ``files`` (relative path -> bytes) as the folder ``target``, atomically.
+
+    The files are written and synced in a temporary folder next to
+    ``target``, which then replaces it with one rename: a reader sees the
+    whole old folder or the whole new one, never a mix. If the swap fails,
+    the old folder is put back. The caller decides whether ``target`` may be
+    replaced.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
+    >>> _ = write_folder(d, {"a.txt": b"one", "sub/b.txt": b"two"})
+    >>> _ = write_folder(d, {"c.txt": b"three"})
+    >>> sorted(str(p.relative_to(d)) for p in d.rglob("*"))
+    ['c.txt']
+    >>> sorted(p.name for p in d.parent.iterdir())  # no temporary folder is left
+    ['out']
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        for rel, data in files.items():
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(tmp, 0o755)
+        old = None
+        if target.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+            )
+            os.rmdir(old)
+            os.replace(target, old)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            if old is not None:
+                os.replace(old, target)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

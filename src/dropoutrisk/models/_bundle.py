@@ -40,8 +40,6 @@ import io
 import json
 import os
 import re
-import shutil
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -51,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dropoutrisk._atomic import sha256_file
+from dropoutrisk._atomic import sha256_file, write_folder
 from dropoutrisk._json import dumps
 from dropoutrisk._provenance import package_versions
 from dropoutrisk.errors import (
@@ -514,7 +512,7 @@ def save_model(
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
     }
     files[MANIFEST_NAME] = _dump_json(manifest)
-    _write_folder(target, files)
+    write_folder(target, files)
     return target
 
 
@@ -563,38 +561,6 @@ def _check_replaceable(target: Path) -> None:
                 f"{target} is a non-empty folder that is not a dropoutrisk model; it is left "
                 "untouched. Choose an empty or new folder."
             )
-
-
-def _write_folder(target: Path, files: Mapping[str, bytes]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        for rel, data in files.items():
-            dest = tmp / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(dest, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.chmod(tmp, 0o755)
-        old = None
-        if target.exists():
-            old = Path(
-                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
-            )
-            os.rmdir(old)
-            os.replace(target, old)
-        try:
-            os.replace(tmp, target)
-        except BaseException:
-            if old is not None:
-                os.replace(old, target)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 # --------------------------------------------------------------------------- load
