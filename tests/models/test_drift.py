@@ -183,7 +183,7 @@ def weekly():
 
 
 def test_per_week_profiles_are_stored_and_the_nearest_week_is_chosen(weekly):
-    from dropoutrisk.models._drift import school_week
+    from dropoutrisk.models.drift import school_week
     from dropoutrisk.schema import snapshot_date
 
     assert sorted(weekly.weeks) == [2, 20]
@@ -308,7 +308,7 @@ def test_sparse_feature_psi_is_not_judged_on_a_handful_of_values(profile, train)
     Sixty values drawn from the training distribution regularly give a PSI above the
     drift threshold by chance; such a PSI is reported but must not raise drift.
     """
-    from dropoutrisk.models._drift import _psi_levels_judged
+    from dropoutrisk.models.drift._profile import _psi_levels_judged
 
     high_by_chance = 0
     for seed in range(40):

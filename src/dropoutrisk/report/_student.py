@@ -318,7 +318,7 @@ def student_report(
     as_of = context["as_of"].iat[0]
     as_of_text = pd.Timestamp(as_of).date().isoformat() if as_of is not None else None
     if data_fingerprint is None:
-        from dropoutrisk.models._bundle import fingerprint_frame
+        from dropoutrisk.models import fingerprint_frame
 
         data_fingerprint = fingerprint_frame(one.feature_values.reset_index(drop=True))
     proba = float(one.probability.iat[0])
