@@ -43,9 +43,7 @@ import math
 import os
 import platform
 import re
-import shutil
 import sys
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from importlib import metadata
@@ -57,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._atomic import sha256_file
+from dropoutrisk._atomic import write_folder as _write_folder
 from dropoutrisk.errors import (
     IncompatibleModelError,
     MissingModelFileError,
@@ -620,38 +619,6 @@ def _check_replaceable(target: Path) -> None:
                 f"{target} is a non-empty folder that is not a dropoutrisk model; it is left "
                 "untouched. Choose an empty or new folder."
             )
-
-
-def _write_folder(target: Path, files: Mapping[str, bytes]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        for rel, data in files.items():
-            dest = tmp / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with open(dest, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.chmod(tmp, 0o755)
-        old = None
-        if target.exists():
-            old = Path(
-                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
-            )
-            os.rmdir(old)
-            os.replace(target, old)
-        try:
-            os.replace(tmp, target)
-        except BaseException:
-            if old is not None:
-                os.replace(old, target)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 # --------------------------------------------------------------------------- load
