@@ -1,59 +1,66 @@
-"""_atomic.write_folder: a whole folder or nothing; check_folder_replaceable: never someone else's."""
+"""Atomic writes: a file or a whole folder is replaced at once or not at all."""
 
 import os
 
 import pytest
 
 from dropoutrisk import _atomic
-from dropoutrisk._atomic import check_folder_replaceable, write_folder
+from dropoutrisk._atomic import check_folder_replaceable, write_folder, write_text
 
 
-def _tree(folder):
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+class Exploding(dict):
+    """A file mapping that fails after the first file is written."""
+
+    def items(self):
+        yield "first.txt", b"new"
+        raise OSError("disk full")
 
 
-def test_a_folder_is_replaced_whole(tmp_path):
-    write_folder(tmp_path / "r", {"a.json": "1", "comparison.json": "old", "sub/x.png": b"\x89"})
-    write_folder(tmp_path / "r", {"a.json": "2"})
-    assert _tree(tmp_path / "r") == {"a.json": b"2"}
-    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+def test_a_failed_folder_write_leaves_the_old_folder_and_no_temporary_one(tmp_path):
+    target = tmp_path / "out"
+    write_folder(target, {"old.txt": b"old"})
+    with pytest.raises(OSError, match="disk full"):
+        write_folder(target, Exploding())
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    assert sorted(p.name for p in target.iterdir()) == ["old.txt"]
 
 
-def test_a_failure_midway_leaves_the_previous_folder_and_no_partial_one(tmp_path, monkeypatch):
-    write_folder(tmp_path / "r", {"a.json": "previous", "b.html": "previous"})
-    before = _tree(tmp_path / "r")
-    calls = []
-    real_fsync = os.fsync
-
-    def failing_fsync(fd):
-        calls.append(fd)
-        if len(calls) == 2:  # the second file of three: the first is already on disk
-            raise OSError(28, "No space left on device")
-        real_fsync(fd)
-
-    monkeypatch.setattr(_atomic.os, "fsync", failing_fsync)
-    with pytest.raises(OSError, match="No space"):
-        write_folder(tmp_path / "r", {"a.json": "new", "b.html": "new", "c.png": b"new"})
-    assert len(calls) == 2
-    assert _tree(tmp_path / "r") == before
-    assert [p.name for p in tmp_path.iterdir()] == ["r"]  # no temporary folder left
-
-
-def test_a_failed_swap_puts_the_previous_folder_back(tmp_path, monkeypatch):
-    write_folder(tmp_path / "r", {"a.json": "previous"})
+def test_a_failed_swap_puts_the_old_folder_back(tmp_path, monkeypatch):
+    target = tmp_path / "out"
+    write_folder(target, {"old.txt": b"old"})
     real_replace = os.replace
 
-    def failing_replace(src, dst):
-        if str(src).endswith(".tmp"):  # the new folder into place
-            raise OSError("rename failed")
-        real_replace(src, dst)
+    def replace(src, dst):
+        if str(src).endswith(".tmp"):
+            raise OSError("rename refused")
+        return real_replace(src, dst)
 
-    monkeypatch.setattr(_atomic.os, "replace", failing_replace)
-    with pytest.raises(OSError, match="rename failed"):
-        write_folder(tmp_path / "r", {"a.json": "new"})
-    assert _tree(tmp_path / "r") == {"a.json": b"previous"}
-    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+    monkeypatch.setattr(_atomic.os, "replace", replace)
+    with pytest.raises(OSError, match="rename refused"):
+        write_folder(target, {"new.txt": b"new"})
+    assert sorted(p.name for p in target.iterdir()) == ["old.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_new_folder_holds_exactly_the_files_given(tmp_path):
+    target = write_folder(tmp_path / "a" / "b", {"x.json": b"{}", "sub/y.txt": b"y"})
+    assert sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()) == [
+        "sub/y.txt", "x.json"]
+    assert (target / "sub" / "y.txt").read_bytes() == b"y"
+
+
+def test_write_text_replaces_a_file(tmp_path):
+    write_text(tmp_path / "f.txt", "one")
+    write_text(tmp_path / "f.txt", "två")
+    assert (tmp_path / "f.txt").read_text("utf-8") == "två"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_text_is_written_as_utf8_and_a_stale_file_is_gone(tmp_path):
+    write_folder(tmp_path / "r", {"a.json": "1", "comparison.json": "old"})
+    write_folder(tmp_path / "r", {"a.json": "två"})
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["a.json"]
+    assert (tmp_path / "r" / "a.json").read_text("utf-8") == "två"
 
 
 def test_only_a_folder_of_known_files_may_be_replaced(tmp_path):

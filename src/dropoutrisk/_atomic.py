@@ -1,7 +1,7 @@
 """Atomic writes: a temporary file or folder beside the target, then a rename.
 
-A reader never sees a half-written file or a folder that mixes two runs, and
-a failed or killed write leaves the previous file or folder untouched.
+A reader never sees a half-written file or a folder mixing two runs, and a
+failed or killed write leaves the previous file or folder untouched.
 """
 
 from __future__ import annotations
@@ -76,23 +76,24 @@ def write_text(target: str | os.PathLike[str], text: str, encoding: str = "utf-8
 
 
 def write_folder(target: str | os.PathLike[str], files: Mapping[str, bytes | str]) -> Path:
-    """Write a whole folder atomically: ``files`` (relative path -> content) and nothing else.
+    """Write ``files`` (relative path -> bytes, or text as UTF-8) as the folder ``target``, atomically.
 
-    The folder is written under a temporary name beside ``target`` and
-    renamed into place once every file is on disk; a previous folder at
-    ``target`` is replaced only then. If anything fails, the previous folder
-    is left as it was and the temporary one is removed. Text is written as
-    UTF-8. Check first that ``target`` may be replaced (see
-    :func:`check_folder_replaceable`): this function replaces what is there.
+    The files are written and synced in a temporary folder next to
+    ``target``, which then replaces it with one rename: a reader sees the
+    whole old folder or the whole new one, never a mix. If the swap fails,
+    the old folder is put back. The caller decides whether ``target`` may be
+    replaced.
 
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = write_folder(d / "report", {"a.txt": "one", "plots/b.png": b"PNG"})
-    >>> _ = write_folder(d / "report", {"a.txt": "two"})
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "out"
+    >>> _ = write_folder(d, {"a.txt": b"one", "sub/b.txt": b"two"})
+    >>> _ = write_folder(d, {"c.txt": b"three"})
     >>> sorted(str(p.relative_to(d)) for p in d.rglob("*"))
-    ['report', 'report/a.txt']
+    ['c.txt']
+    >>> sorted(p.name for p in d.parent.iterdir())  # no temporary folder is left
+    ['out']
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +102,7 @@ def write_folder(target: str | os.PathLike[str], files: Mapping[str, bytes | str
         for rel, content in files.items():
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+            data = content.encode("utf-8") if isinstance(content, str) else content
             with open(dest, "wb") as fh:
                 fh.write(data)
                 fh.flush()

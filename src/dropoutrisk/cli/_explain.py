@@ -57,8 +57,7 @@ def explain(
     from dropoutrisk.errors import EmptyTableError
     from dropoutrisk.explain import explain_students
     from dropoutrisk.features import build_features, default_catalogue
-    from dropoutrisk.models import load_bundle
-    from dropoutrisk.models._bundle import fingerprint_frame
+    from dropoutrisk.models import fingerprint_frame, load_bundle
     from dropoutrisk.report import student_report
     from dropoutrisk.scoring import score
 

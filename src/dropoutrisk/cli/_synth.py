@@ -14,20 +14,11 @@ import typer
 
 from dropoutrisk._atomic import atomic_path
 from dropoutrisk.cli._app import app
+from dropoutrisk.synthetic import EVENT_TABLES
 
 #: Parquet settings: fixed so that the same seed gives the same bytes.
 _PARQUET = {"compression": "zstd", "compression_level": 3, "use_dictionary": True}
-_ALL_TABLES = (
-    "students",
-    "attendance",
-    "attendance_daily",
-    "attendance_weekly",
-    "grades",
-    "assessments",
-    "concerns",
-    "outcomes",
-    "truth",
-)
+_ALL_TABLES = ("students", *EVENT_TABLES, "outcomes", "truth")
 
 
 def parse_cohorts(text: str) -> list[int]:

@@ -32,7 +32,7 @@ def validate(
         typer.Option("--out", help="Write a JSON report here (also when the data are invalid)."),
     ] = None,
 ) -> None:
-    from dropoutrisk import __version__
+    from dropoutrisk._version import __version__
     from dropoutrisk.errors import DataError
     from dropoutrisk.io import read_tables
     from dropoutrisk.schema import validate_tables

@@ -25,6 +25,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._disclosure import MIN_CELL
+
 __all__ = [
     "LEVELS",
     "MIN_REFERENCE_COUNT",
@@ -41,8 +43,8 @@ _LEVEL_KEYS: tuple[tuple[str, ...], ...] = (("school_id", "as_of"), ("grade_year
                                              ("as_of",))
 
 #: A school median over fewer students than this is withheld (NaN), so a
-#: reference never reveals a handful of other students' values.
-MIN_REFERENCE_COUNT = 10
+#: reference never reveals a handful of other students' values (the small-cell rule).
+MIN_REFERENCE_COUNT = MIN_CELL
 
 
 def school_references(
