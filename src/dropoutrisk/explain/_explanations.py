@@ -9,14 +9,9 @@ import pandas as pd
 
 from dropoutrisk._json import dumps, to_jsonable
 from dropoutrisk._result import Result
-from dropoutrisk.explain._reasons import (
-    DIMENSION_CODES,
-    feature_table,
-    narration_plan,
-    reason_inputs,
-    reason_texts,
-    select_reasons,
-)
+from dropoutrisk.explain._codes import DIMENSION_CODES, feature_table
+from dropoutrisk.explain._narration import narration_plan, reason_inputs
+from dropoutrisk.explain._reasons import reason_texts, select_reasons
 from dropoutrisk.explain._references import ALL, LEVELS, ReferenceTable
 from dropoutrisk.explain._shap import calibrate_contributions, tree_shap
 

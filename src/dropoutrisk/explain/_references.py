@@ -11,7 +11,7 @@ students with a value (small cells are never shown):
 4. ``training``: the median of the rows the model was trained on, which is
    what the SHAP contributions are measured against. It is used when the
    levels above give no reference, or give one that points the other way
-   from the contribution (see :func:`dropoutrisk.explain._reasons.narration_plan`).
+   from the contribution (see :func:`dropoutrisk.explain._narration.narration_plan`).
 
 Numeric features take the median, binary ones the majority value and
 categorical ones the most common category. Everything is computed per group
@@ -312,8 +312,8 @@ class ReferenceTable:
     @classmethod
     def for_model(cls, model: Any, frame: pd.DataFrame) -> ReferenceTable:
         """The references of a fitted model's features over ``frame`` (with its training medians)."""
+        from dropoutrisk.explain._codes import feature_table
         from dropoutrisk.explain._explanations import _catalogue_of
-        from dropoutrisk.explain._reasons import feature_table
 
         names = [str(c) for c in model.feature_names_in_]
         kinds = feature_table(_catalogue_of(model), names)["kind"].tolist()
