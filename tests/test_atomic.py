@@ -5,7 +5,7 @@ import os
 import pytest
 
 from dropoutrisk import _atomic
-from dropoutrisk._atomic import write_folder, write_text
+from dropoutrisk._atomic import check_folder_replaceable, write_folder, write_text
 
 
 class Exploding(dict):
@@ -54,3 +54,21 @@ def test_write_text_replaces_a_file(tmp_path):
     write_text(tmp_path / "f.txt", "två")
     assert (tmp_path / "f.txt").read_text("utf-8") == "två"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_text_is_written_as_utf8_and_a_stale_file_is_gone(tmp_path):
+    write_folder(tmp_path / "r", {"a.json": "1", "comparison.json": "old"})
+    write_folder(tmp_path / "r", {"a.json": "två"})
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["a.json"]
+    assert (tmp_path / "r" / "a.json").read_text("utf-8") == "två"
+
+
+def test_only_a_folder_of_known_files_may_be_replaced(tmp_path):
+    check_folder_replaceable(tmp_path / "absent", {"a.json"}, "a report")
+    (tmp_path / "a.json").write_text("{}")
+    check_folder_replaceable(tmp_path, {"a.json"}, "a report")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match=r"not a report \(notes.txt\)"):
+        check_folder_replaceable(tmp_path, {"a.json"}, "a report")
+    with pytest.raises(FileExistsError, match="not a folder"):
+        check_folder_replaceable(tmp_path / "notes.txt", {"a.json"}, "a report")

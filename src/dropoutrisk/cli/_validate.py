@@ -57,6 +57,8 @@ def validate(
             report["warnings"] = _messages(caught)
             _echo_warnings(report["warnings"])
             _write_report(out, report)
+            if as_of is not None and exc.table == "as_of":  # the option, not the data
+                raise typer.BadParameter(str(exc), param_hint="--as-of") from None
             raise
     report["warnings"] = _messages(caught)
     _echo_warnings(report["warnings"])
