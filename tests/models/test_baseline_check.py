@@ -103,3 +103,13 @@ def test_bad_switch_is_named(value):
     X, y = linear_frame(100)
     with pytest.raises(ValueError, match=r"baseline_check=.* is not supported"):
         RiskModel(baseline_check=value).fit(X, y)
+
+
+def test_too_few_dropouts_for_the_folds_skips_the_check_with_a_reason():
+    X, _ = linear_frame(200)
+    y = np.zeros(len(X), dtype=int)
+    y[0] = 1  # one dropout: the fold that holds it out trains on non-dropouts only
+    model, caught = _fit(X, y)
+    comparison = model.baseline_comparison_
+    assert caught == [] and comparison["ahead"] == []
+    assert "one class" in comparison["not_compared"]["logistic"]

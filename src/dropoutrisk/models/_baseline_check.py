@@ -79,6 +79,19 @@ def held_out_comparison(
     from dropoutrisk.models._logistic import LogisticBaseline
 
     held = np.sort(np.concatenate([test for _, test in splits]))
+    n_students = int(np.unique(groups[held]).size) if groups is not None else int(held.size)
+    out: dict[str, Any] = {
+        "held_out_rows": int(held.size), "held_out_students": n_students,
+        "n_boot": _N_BOOT, "confidence": 0.95, "decided_on": BASELINE_METRICS[0],
+        "metrics": {}, "differences": {}, "ahead": [], "not_compared": {},
+    }
+    y_held = y01[held]
+    one_class = [y01[train].min() == y01[train].max() for train, _ in splits]
+    if y_held.min() == y_held.max() or any(one_class):
+        reason = ("the held-out rows hold one class only" if y_held.min() == y_held.max()
+                  else "a fold's training rows hold one class only (too few dropouts)")
+        out["not_compared"] = {"logistic": reason, "abc": reason}
+        return out
     logistic = np.full(y01.size, np.nan)
     # One BLAS thread: on a few thousand rows two OpenBLAS threads beside LightGBM's
     # OpenMP pool made each fit ten times slower (1.5 s against 0.15 s on 2 cores).
@@ -88,23 +101,12 @@ def held_out_comparison(
             lr.fit(X.iloc[train], y01[train])
             logistic[test] = lr.decision_function(X.iloc[test])
     scores: dict[str, np.ndarray] = {"model": model_margin[held], "logistic": logistic[held]}
-    not_compared: dict[str, str] = {}
+    not_compared: dict[str, str] = out["not_compared"]
     try:  # the rule ranks without the labels: no refit per fold is needed
         rule = ABCRule().fit(X.iloc[held], y01[held])
         scores["abc"] = rule.decision_function(X.iloc[held])
     except (MissingColumnError, TypeError) as exc:
         not_compared["abc"] = f"the ABC rule cannot score these rows ({exc})"
-    y_held = y01[held]
-    n_students = int(np.unique(groups[held]).size) if groups is not None else int(held.size)
-    out: dict[str, Any] = {
-        "held_out_rows": int(held.size), "held_out_students": n_students,
-        "n_boot": _N_BOOT, "confidence": 0.95, "decided_on": BASELINE_METRICS[0],
-        "metrics": {}, "differences": {}, "ahead": [], "not_compared": not_compared,
-    }
-    if y_held.min() == y_held.max():
-        out["not_compared"] = {name: "the held-out rows hold one class only"
-                               for name in scores if name != "model"}
-        return out
     as_of = None
     if isinstance(X, pd.DataFrame) and "as_of" in X.columns:
         as_of = X["as_of"].to_numpy()[held]
