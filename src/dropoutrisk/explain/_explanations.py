@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.explain._reasons import (
-    DIMENSION_CODES,
-    feature_table,
-    narration_plan,
-    reason_inputs,
-    reason_texts,
-    select_reasons,
-)
+from dropoutrisk._json import dumps, to_jsonable
+from dropoutrisk._result import Result
+from dropoutrisk.explain._codes import DIMENSION_CODES, feature_table
+from dropoutrisk.explain._narration import narration_plan, reason_inputs
+from dropoutrisk.explain._reasons import reason_texts, select_reasons
 from dropoutrisk.explain._references import ALL, LEVELS, ReferenceTable
 from dropoutrisk.explain._shap import calibrate_contributions, tree_shap
 
@@ -144,7 +139,7 @@ def _dimension_totals(values: np.ndarray, dimension_of: list[int]) -> np.ndarray
     return out
 
 
-class Explanations:
+class Explanations(Result):
     """Exact SHAP explanations of calibrated risk for a batch of students.
 
     Built by :func:`explain_students`; immutable. Every property returns a
@@ -160,19 +155,12 @@ class Explanations:
     __slots__ = (
         "_base", "_base_log_odds", "_calibration", "_contrib", "_contrib_lo", "_context",
         "_dim", "_dim_lo", "_flag", "_lang", "_meta", "_proba", "_protective", "_reasons",
-        "_tier", "_top_n", "_values", "_references", "_reference_levels", "_frozen",
+        "_tier", "_top_n", "_values", "_references", "_reference_levels",
     )
+    _remedy = "call explain_students again."
 
     def __init__(self, **parts: Any) -> None:
-        for key, value in parts.items():
-            object.__setattr__(self, "_" + key, value)
-        object.__setattr__(self, "_frozen", True)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("Explanations are immutable; call explain_students again.")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("Explanations are immutable.")
+        self._set(**parts)
 
     def __len__(self) -> int:
         return len(self._proba)
@@ -384,7 +372,7 @@ class Explanations:
                 for name in ("contributions", "contributions_log_odds"):
                     rec[name] = dict(zip(names, arrays[name][k].tolist(), strict=True))
             students.append(rec)
-        return _jsonable({
+        return to_jsonable({
             "calibration": self._calibration,
             "base_value": self.base_value,
             "base_value_log_odds": self.base_value_log_odds,
@@ -396,7 +384,7 @@ class Explanations:
 
     def to_json(self, student_id: Any = None, *, indent: int | None = 2, **kwargs: Any) -> str:
         """Return :meth:`to_dict` as a JSON string (NaN becomes ``null``)."""
-        return json.dumps(self.to_dict(student_id, **kwargs), indent=indent, ensure_ascii=False)
+        return dumps(self.to_dict(student_id, **kwargs), indent=indent)
 
     def check_lines(self) -> pd.DataFrame:
         """Every narrated line, read from its printed texts: does it contradict or say nothing?
@@ -438,24 +426,6 @@ class Explanations:
 
 _NOTE = ("Contributions describe how the model arrived at its estimate; they are not causes. "
          "Bidragen beskriver hur modellen kom fram till sin bedömning; de är inte orsaker.")
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        return None if math.isnan(obj) or math.isinf(obj) else obj
-    if isinstance(obj, pd.Timestamp):
-        return obj.date().isoformat() if obj == obj.normalize() else obj.isoformat()
-    if obj is None or isinstance(obj, str | int | bool):
-        return obj
-    if pd.isna(obj):
-        return None
-    return str(obj)
 
 
 def explain_students(
