@@ -67,9 +67,12 @@ def parse_weeks(text: str, option: str = "--weeks") -> list[int]:
 
 
 def parse_date(text: str, option: str) -> dt.date:
+    from dropoutrisk.errors import DateParseError
+    from dropoutrisk.schema import parse_as_of
+
     try:
-        return dt.date.fromisoformat(str(text).strip())
-    except ValueError:
+        return parse_as_of(str(text)).date()
+    except DateParseError:
         raise typer.BadParameter(
             f"{text!r} is not a date; use YYYY-MM-DD.", param_hint=option
         ) from None

@@ -29,7 +29,7 @@ from dropoutrisk.schema._tables import (
     TableSpec,
     table_spec,
 )
-from dropoutrisk.schema._validate import validate_tables
+from dropoutrisk.schema._validate import parse_as_of, validate_tables
 
 __all__ = [
     "CENSORING_EVENTS",
@@ -50,6 +50,7 @@ __all__ = [
     "TableSpec",
     "detect_attendance_layout",
     "harmonise_attendance",
+    "parse_as_of",
     "school_year_of",
     "school_year_start",
     "snapshot_date",
