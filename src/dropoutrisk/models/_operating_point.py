@@ -99,12 +99,13 @@ class OperatingPoint:
                 fix="Give capacity (students per group) with by, or leave by out")
         if len(chosen) != 1:
             raise OperatingPointError(
+                conflicts=chosen if len(chosen) > 1 else (),
                 parameter=chosen[1] if len(chosen) > 1 else "threshold",
                 value=getattr(self, chosen[1]) if len(chosen) > 1 else None,
                 problem=("an operating point is one of threshold, capacity, flag_rate and "
                          f"cost; got {' and '.join(chosen) if chosen else 'none of them'}"),
                 allowed="exactly one of threshold, capacity, flag_rate and cost",
-                fix="Give one of them (a capacity with by for a capacity per group)")
+                fix="Give only one of them")
         set_ = object.__setattr__
         if self.threshold is not None:
             t = self.threshold
