@@ -306,16 +306,12 @@ def predict(
             source = tables
         else:
             source = _read_features(features, stream=reasons == 0, size=chunk_size)
-        try:
-            result = score(
-                bundle, source, day, threshold=threshold, capacity=capacity, by=by,
-                reasons=reasons, reasons_for=reasons_for, chunk_size=chunk_size,
-                drift="fail" if fail_on_drift else "warn", progress=_progress(),
-            )
-        except ValueError as exc:
-            if type(exc) is ValueError and "by=" in str(exc):
-                raise typer.BadParameter(str(exc), param_hint="--by") from None
-            raise
+        # a bad option comes back as a ParameterError, which the command line shows as its option
+        result = score(
+            bundle, source, day, threshold=threshold, capacity=capacity, by=by,
+            reasons=reasons, reasons_for=reasons_for, chunk_size=chunk_size,
+            drift="fail" if fail_on_drift else "warn", progress=_progress(),
+        )
 
     record = {
         "format": "dropoutrisk-run-record",

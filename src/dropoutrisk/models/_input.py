@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.errors import MissingColumnError
+from dropoutrisk.errors import (
+    ColumnTypeError,
+    DuplicateColumnError,
+    MissingColumnError,
+    ParameterError,
+)
 
 __all__ = ["CONTEXT_COLUMNS", "FeatureFrame", "training_references"]
 
@@ -44,7 +49,8 @@ def to_frame(X: Any, *, estimator: str) -> tuple[pd.DataFrame, bool]:
     if isinstance(X, pd.DataFrame):
         if X.columns.duplicated().any():
             dup = list(X.columns[X.columns.duplicated()].unique())
-            raise ValueError(f"X has duplicated columns {dup}; {estimator} needs unique names.")
+            raise DuplicateColumnError(table="features", problem=
+                f"X has duplicated columns {dup}; {estimator} needs unique names.")
         return X, all(isinstance(c, str) for c in X.columns)
     from sklearn.utils.validation import check_array
 
@@ -110,7 +116,8 @@ class FeatureFrame:
                 skip |= _background_names()
             names = [c for c in frame.columns if c not in skip]
         if not names:
-            raise ValueError(f"X has no model feature columns for {estimator}.")
+            raise MissingColumnError(table="features", problem=
+                f"X has no model feature columns for {estimator}.")
         categories: dict[str, list[Any]] = {}
         for c in names:
             col = frame[c]
@@ -126,7 +133,7 @@ class FeatureFrame:
         frame, named = to_frame(X, estimator=self.estimator)
         if not named:  # arrays and unnamed frames are positional
             if frame.shape[1] != len(self.names):
-                raise ValueError(
+                raise ParameterError(parameter="X", message=
                     f"X has {frame.shape[1]} features, but {self.estimator} is expecting "
                     f"{len(self.names)} features as input."
                 )
@@ -154,7 +161,7 @@ class FeatureFrame:
                 try:
                     out[c] = col.to_numpy(dtype=np.float64, na_value=np.nan)
                 except (TypeError, ValueError) as exc:
-                    raise ValueError(
+                    raise ColumnTypeError(table="features", problem=
                         f"Column {c!r} of X must be numeric for {self.estimator} "
                         f"(it was numeric in fit): {exc}"
                     ) from exc

@@ -18,6 +18,7 @@ from dropoutrisk.errors import (
     DuplicateKeyError,
     EmptyTableError,
     MissingColumnError,
+    ParameterError,
 )
 from dropoutrisk.scoring._inputs import CONTEXT_COLUMNS, check_numeric, chunks_of, feature_frame
 from dropoutrisk.scoring._reasons import reason_arrays
@@ -84,7 +85,7 @@ class Scorer:
 
         chunks, X, counts = self._inputs(data)
         if X is None and self.reasons:
-            raise ValueError(
+            raise ParameterError(parameter="reasons", message=
                 "reasons need the whole feature frame in memory (reference values are school "
                 "medians); pass a DataFrame instead of an iterable of chunks, or reasons=0.")
         total = len(X) if X is not None else None
@@ -103,7 +104,7 @@ class Scorer:
             if X is None:
                 check_numeric(chunk, self.names, self.categorical, offset)
             if self.by is not None and self.by not in chunk.columns:
-                raise ValueError(
+                raise ParameterError(parameter="by", message=
                     f"by={self.by!r} is not a column of the feature rows; use one of "
                     f"{', '.join(c for c in CONTEXT_COLUMNS if c in chunk.columns)}.")
             if acc is not None:
