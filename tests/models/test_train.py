@@ -152,3 +152,16 @@ def test_a_table_with_one_outcome_names_the_label_column(tmp_path):
         train_model(frame.assign(outcome=0), tmp_path / "m", spec=spec, calib_share=0)
     assert info.value.column == "outcome" and info.value.exit_code == 2
     assert not (tmp_path / "m").exists()
+
+
+def test_manifest_records_the_rounds_and_the_baseline_comparison(trained):
+    model, checks = trained.bundle.model, trained.bundle.manifest["model_checks"]
+    assert checks["n_estimators"] == model.n_estimators_ == model.booster_.num_trees()
+    assert checks["round_selection"] == model.round_selection_
+    assert checks["round_selection"]["strategy"] == "held_out_students"
+    assert checks["round_selection"]["max_rounds"] == 20
+    comparison = checks["baseline_comparison"]
+    assert comparison == json.loads(json.dumps(model.baseline_comparison_))
+    # 200 training students: too few dropouts for every fold, so the reason is recorded
+    assert set(comparison["differences"]) | set(comparison["not_compared"]) == {"logistic", "abc"}
+    assert comparison["held_out_students"] == trained.params["n_students"]

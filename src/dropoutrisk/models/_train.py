@@ -1,6 +1,6 @@
 """train_model(): fit the model and its baselines, save them as one bundle folder.
 
-One training workflow for both ways in (DESIGN.md, data contract):
+One training workflow for both ways in (docs/architecture.md, "Data contract"):
 
 - **Canonical tables** (a mapping of validated tables): the rows are the
   students of ``cohorts`` at ``weeks`` of those school years, labelled by
@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._json import to_jsonable
 from dropoutrisk.errors import DataError, EmptyTableError, MissingLabelWarning, ParameterError
 from dropoutrisk.models._abc_rule import ABCRule
 from dropoutrisk.models._evaluate import Evaluation, evaluate
@@ -365,7 +366,7 @@ def _save(model: RiskModel, target: Path, X: pd.DataFrame, y: pd.Series, *,
 
     bundle = ModelBundle(path=folder, model=model, manifest=MappingProxyType(manifest),
                          baselines=MappingProxyType(dict(saved["baselines"])),
-                         extra=MappingProxyType(json.loads(json.dumps(saved["extra"]))))
+                         extra=MappingProxyType(to_jsonable(saved["extra"])))
     return TrainingResult(bundle=bundle, evaluation=evaluation,
                           _params=MappingProxyType(copy.deepcopy(saved["params"])))
 
