@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from dropoutrisk.errors import AlignmentError, EmptyTableError, ParameterError
 from dropoutrisk.models._calibration import make_calibrator
-from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, FlagTierMixin
+from dropoutrisk.models._flagging import FlagTierMixin
 from dropoutrisk.models._held_out import held_out_margins
 from dropoutrisk.models._input import (
     FeatureFrame,
@@ -540,6 +540,12 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         return np.sort(train_idx), np.sort(calib_idx)
 
     # ---- prediction -----------------------------------------------------------------
+    @property
+    def categorical_features_(self) -> tuple[str, ...]:
+        """The model columns read as categories (the others must be numbers)."""
+        check_is_fitted(self, "booster_")
+        return tuple(str(c) for c in self._features.categories)
+
     def transform_input(self, X: Any) -> pd.DataFrame:
         """The frame ``booster_`` sees: model columns in order, float64 and category.
 
@@ -566,13 +572,23 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         p = self.predict_proba(X)[:, 1]
         return self.classes_[(p >= 0.5).astype(int)]
 
-    def _rank_score(self, X: Any) -> np.ndarray:
-        margin = self.decision_function(X)  # the margin ranks without isotonic ties
+    def rank_score(self, X: Any) -> np.ndarray:
+        """The score capacity and flag-rate flags rank on: the margin, in the probabilities' order.
+
+        The margin has no ties where isotonic calibration has them.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Feature rows, as for ``predict_proba``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        margin = self.decision_function(X)
         # A negative Platt slope (a model no better than chance on the calibration rows)
         # reverses the order: capacity flags must follow the probabilities.
         if float(getattr(self.calibrator_, "slope_", 1.0)) < 0:
             return -margin
         return margin
-
-    def _default_flags(self, X: Any, proba: np.ndarray) -> np.ndarray:
-        return proba >= DEFAULT_TIER_CUTS[0]
