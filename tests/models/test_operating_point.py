@@ -126,3 +126,10 @@ def test_estimators_flag_at_an_operating_point(fitted_model, frame):
     p = fitted_model.predict_proba(X)[:, 1]
     np.testing.assert_array_equal(fitted_model.default_flags(X), p >= 0.2)
     assert fitted_model.tier(X, OperatingPoint(threshold=0.0)).ne("universal").all()
+
+
+def test_one_class_under_every_old_name():
+    import dropoutrisk.fairness as fairness
+
+    # audit's own class is gone: fairness re-exports the models layer's one
+    assert fairness.OperatingPoint is OperatingPoint
