@@ -61,7 +61,7 @@ def test_recall_at_the_operating_point_alone_is_enough_to_warn():
                   "ahead_on": {"logistic": ["recall_at_10pct"]},
                   "differences": {"logistic": {"roc_auc": within, "recall_at_10pct": below}}}
     with pytest.warns(BaselineWarning, match=r"recall_at_10pct model - logistic -0\.0600 "
-                                             r"\(95% interval -0\.1000 to -0\.0300\)"):
+                                             r"\[-0\.1000, -0\.0300\] \(95% intervals"):
         warn_if_beaten(comparison)
 
 

@@ -147,12 +147,12 @@ def warn_if_beaten(comparison: dict[str, Any], *, stacklevel: int = 3) -> None:
         parts = []
         for metric in comparison["ahead_on"][name]:
             d = comparison["differences"][name][metric]
-            parts.append(f"{metric} model - {name} {d['difference']:+.4f} (95% interval "
-                         f"{d['ci_low']:+.4f} to {d['ci_high']:+.4f})")
+            parts.append(f"{metric} model - {name} {d['difference']:+.4f} "
+                         f"[{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]")
         warnings.warn(
             f"On {comparison['held_out_students']} held-out students inside the training data, "
             f"{names.get(name, name)} does better than this model: {'; '.join(parts)} "
-            "(paired bootstrap over students). With data this small, consider the baseline, "
+            "(95% intervals, paired bootstrap over students). With data this small, consider the baseline, "
             "or train on more cohorts, and check on a later cohort with compare_models.",
             BaselineWarning, stacklevel=stacklevel)
 
