@@ -8,6 +8,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dropoutrisk.errors import ParameterError
 from dropoutrisk.features import _pandas_engine
 from dropoutrisk.features._catalogue import DEFAULT_ITEM_GROUPS, Catalogue, default_catalogue
 from dropoutrisk.features._duckdb_engine import DuckDBEngine, DuckDBSession
@@ -73,7 +74,7 @@ def _computable(catalogue: Catalogue) -> set[str]:
 def _check_catalogue(catalogue: Catalogue) -> None:
     unknown = [n for n in catalogue.names if n not in _computable(catalogue)]
     if unknown:
-        raise ValueError(
+        raise ParameterError(parameter="catalogue", message=
             f"The catalogue lists features that build_features cannot compute: {unknown}. "
             "Use names from default_catalogue(), or map assessment items to a new score "
             "feature with Catalogue.with_item_groups()."
@@ -107,7 +108,7 @@ def _choose(engine: Any, sources: Mapping[str, TableSource]) -> str | DuckDBEngi
     if isinstance(engine, DuckDBEngine):
         return engine
     if engine not in ("auto", "pandas", "duckdb"):
-        raise ValueError(
+        raise ParameterError(parameter="engine", message=
             f"engine={engine!r} is not supported; use 'auto', 'pandas', 'duckdb' or a DuckDBEngine."
         )
     if engine != "auto":
@@ -345,7 +346,8 @@ def build_labels(
     [1.0, nan, 0.0]
     """
     if int(horizon_days) <= 0:
-        raise ValueError(f"horizon_days must be a positive number of days, got {horizon_days!r}.")
+        raise ParameterError(parameter="horizon_days", message=
+            f"horizon_days must be a positive number of days, got {horizon_days!r}.")
     cat, tables, students, outcomes = _prepare(tables, None)
     w = windows_for(as_of)
     ros = roster(students, outcomes, w)
@@ -411,10 +413,12 @@ def build_training_frame(
     (['09-15', '09-15', '10-01', '10-01'], [1.0, nan, 1.0, nan])
     """
     if int(horizon_days) <= 0:
-        raise ValueError(f"horizon_days must be a positive number of days, got {horizon_days!r}.")
+        raise ParameterError(parameter="horizon_days", message=
+            f"horizon_days must be a positive number of days, got {horizon_days!r}.")
     dates = sorted({windows_for(d).as_of for d in as_of_dates})
     if not dates:
-        raise ValueError("as_of_dates is empty; pass at least one date.")
+        raise ParameterError(parameter="as_of_dates", message=
+            "as_of_dates is empty; pass at least one date.")
     cat, tables, students, outcomes = _prepare(tables, catalogue)
     sources = _event_sources(tables)
     session = _open(engine, sources, cat)

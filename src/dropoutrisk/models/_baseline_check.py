@@ -81,8 +81,8 @@ def held_out_comparison(
     from threadpoolctl import threadpool_limits
 
     from dropoutrisk.models._abc_rule import ABCRule
-    from dropoutrisk.models._compare import compare_models
     from dropoutrisk.models._logistic import LogisticBaseline
+    from dropoutrisk.models.evaluation import compare_models
 
     held = np.sort(np.concatenate([test for _, test in splits]))
     n_students = int(np.unique(groups[held]).size) if groups is not None else int(held.size)
