@@ -17,6 +17,7 @@ from dropoutrisk.fairness import _metrics
 from dropoutrisk.fairness._bootstrap import (
     MEASURES,
 )
+from dropoutrisk.models.evaluation import bootstrap_quantiles
 
 __all__ = ["BAND", "DISPARITY_METRICS", "MISSING", "SEP"]
 
@@ -43,19 +44,10 @@ def _labels_of(col: pd.Series) -> pd.Series:
 
 
 def _finite_quantiles(reps: np.ndarray, q: tuple[float, float]) -> np.ndarray:
-    """Quantiles along the last axis of the finite-or-infinite (non-NaN) values.
-
-    NaN where more than half the replicates are NaN.
-    """
-    reps = np.asarray(reps, dtype=np.float64)
-    out = np.full((*reps.shape[:-1], 2), np.nan)
-    ok = (~np.isnan(reps)).sum(axis=-1) * 2 >= reps.shape[-1]
-    if ok.any():
-        sel = reps[ok]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out[ok] = np.nanquantile(sel, q, axis=-1, method="inverted_cdf").T
-    return out
+    """Interval ends along the last axis (last axis of the result): the empirical quantile
+    with no interpolation, NaN where more than half the replicates are NaN."""
+    ends = bootstrap_quantiles(reps, q, axis=-1, method="inverted_cdf", min_valid_share=0.5)
+    return np.moveaxis(ends, 0, -1)
 
 
 @functools.cache
