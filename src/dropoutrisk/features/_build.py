@@ -16,12 +16,14 @@ from dropoutrisk.features._inputs import (
     TableSource,
     Windows,
     check_tables,
+    enrolment,
     is_path,
     prepare_events,
     prepare_outcomes,
     prepare_students,
     read_source,
     roster,
+    start_years,
     windows_for,
 )
 from dropoutrisk.schema import CENSORING_EVENTS, TABLES, validate_tables
@@ -45,6 +47,11 @@ _EVENT_FEATURES = {
         "grade_point_change",
     ),
     "concerns": ("concerns_30d", "concerns_90d", "days_since_concern"),
+    "activity": (
+        "activity_count", "activity_count_2w", "activity_count_4w", "activity_days_4w",
+        "days_since_activity", "activity_before_start", "activity_trend_8w",
+        "activity_change_baseline",
+    ),
 }
 _STUDENT_FEATURES = (
     "programme_type", "grade_year", "merit_value", "gender", "newly_arrived", "years_in_sweden",
@@ -87,8 +94,8 @@ class _PandasSession:
             name: prepare_events(name, read_source(name, src)) for name, src in sources.items()
         }
 
-    def compute(self, w: Windows) -> dict[str, pd.DataFrame]:
-        return _pandas_engine.run(self.events, w, self.catalogue)
+    def compute(self, w: Windows, enrolled: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        return _pandas_engine.run(self.events, w, self.catalogue, enrolled)
 
     def max_date(self) -> pd.Timestamp | None:
         dates = [f["date"].max() for f in self.events.values() if len(f)]
@@ -158,7 +165,7 @@ def _assemble(
         values[feature] = score
         if feature.endswith("_score"):
             values[feature[: -len("_score")] + "_missing"] = score.isna().astype("float64")
-    grade_year = (w.school_year - ros["cohort"] + 1).clip(1, 4)
+    grade_year = (w.school_year - start_years(ros["programme_start"]) + 1).clip(1, 4)
     values["grade_year"] = grade_year.astype("float64")
     for name in catalogue.names:
         ind = catalogue.get(name)
@@ -266,7 +273,7 @@ def build_features(
     ros = roster(students, outcomes, w)
     session = _open(engine, _event_sources(tables), cat)
     try:
-        groups = session.compute(w)
+        groups = session.compute(w, enrolment(ros, w))
     finally:
         session.close()
     return _assemble(ros, groups, w, cat)
@@ -424,7 +431,7 @@ def build_training_frame(
         for d in dates:
             w = windows_for(d)
             ros = roster(students, outcomes, w)
-            xs.append(_assemble(ros, session.compute(w), w, cat))
+            xs.append(_assemble(ros, session.compute(w, enrolment(ros, w)), w, cat))
             ys.append(_labels(ros, outcomes, w, horizon_days, data_end))
     finally:
         session.close()

@@ -375,15 +375,18 @@ _DIRECTION_TEXT = {"higher": "higher value", "lower": "lower value", "none": "no
 
 _INTRO = """
 Every feature is computed at a date `as_of` from events dated strictly **before** `as_of`
-(the knowledge date). A student is in the feature frame when the first school year of the
-student's cohort started on or before `as_of` and no outcome (dropout, completion, move, ...)
-is dated before `as_of`. Windows:
+(the knowledge date). A student is in the feature frame when the student's programme started
+(`start_date` in `students`, else the school-year start of the cohort) on or before `as_of` and
+no outcome (dropout, completion, move, ...) is dated before `as_of`. Windows:
 
-- *current school year*: from the school-year start (the Monday on or after 15 August) of the
-  school year `as_of` falls in, up to the day before `as_of`.
+- *current school year* / *since the start*: from the student's start, the later of the
+  school-year start (the Monday on or after 15 August) of the school year `as_of` falls in and
+  the student's own `start_date` (a student who started in January counts from January), up to
+  the day before `as_of`.
 - *last N weeks*: the N x 7 days before `as_of` (rolling weeks that end at `as_of`, not calendar weeks).
-- *first 2 weeks*: the first 14 days of the current school year (the student's own baseline);
+- *first 2 weeks*: the first 14 days from the student's start (the student's own baseline);
   the baseline change is missing until the last 4 weeks lie wholly after it (week 6).
+- *4 weeks before the start*: the 28 days before the student's start.
 
 Attendance fractions are minute-weighted (`1 - absent_minutes / scheduled_minutes`). Weekly
 fractions skip weeks without scheduled minutes (holidays). Trends are ordinary least-squares slopes
@@ -396,8 +399,12 @@ lessons. Grades use each course's latest grade before `as_of` (grade points A=20
 D=12.5, E=10, F=0; "-" is ungraded); core courses are Swedish (SVE, SVA), English (ENG) and
 Mathematics (MAT); a term is a calendar half-year (January-June, July-December). Survey and
 teacher-rating scores are the mean over items of each item's latest value, with items assigned by
-name prefix (table below). `grade_year` is derived from the cohort and `as_of` (1-4), so that a
-past `as_of` gets the year of study it had then.
+name prefix (table below). `grade_year` is derived from the start and `as_of` (1-4: school years
+since the one the student started in), so that a past `as_of` gets the year of study it had then.
+Activity counts (`activity`: logins, clicks, visits; any `kind`) are 0 for an enrolled student
+with none; days since the latest activity count from the start when there is none since; the
+activity trend is the slope of weekly counts over the weeks of the last eight that begin on or
+after the start.
 Missing values are NaN: for example no grades yet, or fewer than three weeks with lessons for a trend.
 Counts of concern reports are 0 when the `concerns` table is given and the student has none,
 and NaN when the table is not given at all. Background features are for the fairness audit and are

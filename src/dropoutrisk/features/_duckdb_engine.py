@@ -38,6 +38,8 @@ _TYPES = {
     "grade": "VARCHAR",
     "item": "VARCHAR",
     "value": "DOUBLE",
+    "count": "DOUBLE",
+    "kind": "VARCHAR",
 }
 
 _QUERIES = {
@@ -45,12 +47,14 @@ _QUERIES = {
     "grades": _sql.GRADES_SQL,
     "assessments": _sql.ASSESSMENTS_SQL,
     "concerns": _sql.CONCERNS_SQL,
+    "activity": _sql.ACTIVITY_SQL,
 }
 
 # What the exact sums of the feature SQL can hold (files are read unvalidated).
 _SUMMABLE = {
     "attendance": "finite minutes, below 9.2e9 per row",
     "assessments": "finite values, below 1e20 in magnitude",
+    "activity": "finite counts, below 9.2e9 per row",
 }
 
 
@@ -148,9 +152,17 @@ class DuckDBSession:
             self.con.execute(f"CREATE VIEW {name} AS {_source_sql(name, source, self.con)}")
             self.tables.append(name)
 
-    def compute(self, w: Windows) -> dict[str, pd.DataFrame]:
+    def compute(self, w: Windows, enrolled: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """The feature groups at ``w.as_of`` for the students of ``enrolled`` (see ``enrolment``)."""
         import duckdb
 
+        self.con.register("_frame_enrolment", enrolled)
+        self.con.execute(
+            "CREATE OR REPLACE VIEW enrolment AS SELECT CAST(student_id AS VARCHAR) AS student_id, "
+            "CAST(start AS DATE) AS start_day, CAST(baseline_end AS DATE) AS baseline_end, "
+            "CAST(baseline_ok AS INTEGER) AS baseline_ok, "
+            "CAST(days_since_start AS INTEGER) AS days_since_start FROM _frame_enrolment"
+        )
         out: dict[str, pd.DataFrame] = {}
         for name in self.tables:
             sql = _sql.render(_QUERIES[name], w, _sql.DUCKDB, self.catalogue.item_groups)
@@ -171,7 +183,9 @@ class DuckDBSession:
 
     def max_date(self) -> pd.Timestamp | None:
         """The latest event date over every table (for label censoring)."""
-        dates = [self.con.execute(f"SELECT MAX(date) FROM {t}").fetchone()[0] for t in self.tables]
+        # fetchall, not fetchone: an unfinished result blocks the next register()
+        dates = [self.con.execute(f"SELECT MAX(date) FROM {t}").fetchall()[0][0]
+                 for t in self.tables]
         dates = [pd.Timestamp(d) for d in dates if d is not None]
         return max(dates) if dates else None
 
