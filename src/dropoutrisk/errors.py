@@ -48,6 +48,7 @@ __all__ = [
     "InvalidCategoryError",
     "MissingColumnError",
     "MissingLabelWarning",
+    "OptionalDataWarning",
     "MissingModelFileError",
     "MissingTableError",
     "MissingValueError",
@@ -361,3 +362,17 @@ class ExtremeMarginWarning(UserWarning):
 
 class CalibrationWarning(UserWarning):
     """The calibrator found no positive relation between the model's margin and dropout."""
+
+
+class OptionalDataWarning(UserWarning):
+    """Optional tables or columns are absent: the features that need them are left out.
+
+    ``features`` lists them and ``sources`` says what was missing for each; one warning
+    per call names them all.
+    """
+
+    def __init__(self, message: str, features: tuple[str, ...] = (),
+                 sources: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.features = tuple(features)
+        self.sources = dict(sources or {})

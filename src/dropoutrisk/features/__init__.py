@@ -17,6 +17,7 @@ from dropoutrisk.features._build import (
     build_features,
     build_labels,
     build_training_frame,
+    left_out_features,
 )
 from dropoutrisk.features._catalogue import (
     CONTEXT_COLUMNS,
@@ -58,6 +59,7 @@ __all__ = [
     "build_wide_features",
     "default_catalogue",
     "feature_sql",
+    "left_out_features",
     "load_dataset_spec",
     "read_wide_table",
 ]

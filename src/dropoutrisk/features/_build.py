@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from dropoutrisk.errors import OptionalDataWarning
 from dropoutrisk.features import _pandas_engine
 from dropoutrisk.features._catalogue import DEFAULT_ITEM_GROUPS, Catalogue, default_catalogue
 from dropoutrisk.features._duckdb_engine import DuckDBEngine, DuckDBSession
@@ -28,7 +30,10 @@ from dropoutrisk.features._inputs import (
 )
 from dropoutrisk.schema import CENSORING_EVENTS, TABLES, validate_tables
 
-__all__ = ["AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame"]
+__all__ = [
+    "AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame",
+    "left_out_features",
+]
 
 #: ``engine="auto"`` switches to DuckDB at this many in-memory event rows.
 AUTO_DUCKDB_ROWS = 2_000_000
@@ -164,7 +169,9 @@ def _assemble(
         score = values.get(feature, pd.Series(np.nan, index=idx))
         values[feature] = score
         if feature.endswith("_score"):
-            values[feature[: -len("_score")] + "_missing"] = score.isna().astype("float64")
+            # without an assessments table, "no answers yet" is unknown, not true
+            missing = score.isna().astype("float64") if "assessments" in groups else score
+            values[feature[: -len("_score")] + "_missing"] = missing
     grade_year = (w.school_year - start_years(ros["programme_start"]) + 1).clip(1, 4)
     values["grade_year"] = grade_year.astype("float64")
     for name in catalogue.names:
@@ -186,6 +193,48 @@ def _assemble(
     out.index = out.index.astype(object)
     out.index.name = "student_id"
     return out
+
+
+def left_out_features(
+    tables: Mapping[str, Any], students: pd.DataFrame, catalogue: Catalogue
+) -> dict[str, str]:
+    """Catalogue features whose optional table or students column is absent -> what is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> students = pd.DataFrame({"student_id": ["a"], "cohort": [2024], "school_id": ["S"]})
+    >>> gone = left_out_features({"students": students}, students, default_catalogue())
+    >>> gone["attendance_rate"], gone["merit_value"]
+    ('the attendance table', 'the students column merit_value')
+    """
+    given = set(_event_sources(tables))
+    out: dict[str, str] = {}
+    for table, feats in _EVENT_FEATURES.items():
+        if table not in given:
+            out.update({f: f"the {table} table" for f in feats if f in catalogue})
+    if "assessments" not in given:
+        for feature in _score_features(catalogue):
+            flags = [feature[: -len("_score")] + "_missing"] if feature.endswith("_score") else []
+            out.update({f: "the assessments table" for f in [feature, *flags] if f in catalogue})
+    for name in _STUDENT_FEATURES:
+        if name in catalogue.names and name != "grade_year" and name not in students.columns:
+            out[name] = f"the students column {name}"
+    return {n: out[n] for n in catalogue.names if n in out}
+
+
+def _warn_left_out(gone: Mapping[str, str]) -> None:
+    if not gone:
+        return
+    by_source: dict[str, list[str]] = {}
+    for feature, source in gone.items():
+        by_source.setdefault(source, []).append(feature)
+    parts = "; ".join(f"{src} ({', '.join(feats)})" for src, feats in by_source.items())
+    warnings.warn(OptionalDataWarning(
+        f"{len(gone)} features are left out because optional data are absent: {parts}. "
+        "Models leave them out (features_left_out_); give the tables or columns to use them.",
+        features=tuple(gone), sources=dict(gone),
+    ), stacklevel=3)
 
 
 def _prepare(tables: Any, catalogue: Catalogue | None):
@@ -269,6 +318,7 @@ def build_features(
     [0.75, 0.0]
     """
     cat, tables, students, outcomes = _prepare(tables, catalogue)
+    _warn_left_out(left_out_features(tables, students, cat))
     w = windows_for(as_of)
     ros = roster(students, outcomes, w)
     session = _open(engine, _event_sources(tables), cat)
@@ -392,8 +442,11 @@ def build_training_frame(
     Parameters
     ----------
     tables : mapping of str to DataFrame or path
-    as_of_dates : iterable of date-like
-        Snapshot dates; the rows come out in ascending ``as_of`` order.
+    as_of_dates : iterable of date-like, or DataFrame
+        Snapshot dates for every enrolled student; or a frame of ``student_id`` and
+        ``as_of``, one snapshot per row (e.g. days after each student's start, from
+        :func:`dropoutrisk.schema.snapshot_dates` with ``days=``). The rows come out in
+        ascending ``as_of`` order.
     horizon_days : int, default 365
     catalogue : Catalogue, optional
     engine : {"auto", "pandas", "duckdb"} or DuckDBEngine
@@ -419,20 +472,45 @@ def build_training_frame(
     """
     if int(horizon_days) <= 0:
         raise ValueError(f"horizon_days must be a positive number of days, got {horizon_days!r}.")
-    dates = sorted({windows_for(d).as_of for d in as_of_dates})
-    if not dates:
-        raise ValueError("as_of_dates is empty; pass at least one date.")
+    plan = _snapshot_plan(as_of_dates)
     cat, tables, students, outcomes = _prepare(tables, catalogue)
+    _warn_left_out(left_out_features(tables, students, cat))
     sources = _event_sources(tables)
     session = _open(engine, sources, cat)
     xs, ys = [], []
     try:
         data_end = _data_end(tables, session, outcomes)
-        for d in dates:
+        for d, ids in plan:
             w = windows_for(d)
             ros = roster(students, outcomes, w)
+            if ids is not None:
+                ros = ros.loc[ros.index.isin(ids)]
             xs.append(_assemble(ros, session.compute(w, enrolment(ros, w)), w, cat))
             ys.append(_labels(ros, outcomes, w, horizon_days, data_end))
     finally:
         session.close()
     return pd.concat(xs), pd.concat(ys).rename("label")
+
+
+def _snapshot_plan(as_of_dates: Any) -> list[tuple[Any, set[str] | None]]:
+    """``(as_of, students or None for all)`` per distinct date, in ascending order."""
+    if isinstance(as_of_dates, pd.DataFrame):
+        missing = [c for c in ("student_id", "as_of") if c not in as_of_dates.columns]
+        if missing:
+            raise ValueError(
+                f"as_of_dates as a frame needs the columns student_id and as_of (missing: "
+                f"{', '.join(missing)}); build it with snapshot_dates(..., days=..., students=...)."
+            )
+        if as_of_dates["as_of"].isna().any():
+            rows = np.flatnonzero(as_of_dates["as_of"].isna().to_numpy())[:5].tolist()
+            raise ValueError(f"as_of_dates has rows without an as_of date (rows {rows}).")
+        days = pd.to_datetime(as_of_dates["as_of"]).dt.normalize()
+        ids = as_of_dates["student_id"].astype(str)
+        plan = [(windows_for(d).as_of, set(ids[days == d])) for d in sorted(days.unique())]
+        if not plan:
+            raise ValueError("as_of_dates is empty; pass at least one date.")
+        return plan
+    dates = sorted({windows_for(d).as_of for d in as_of_dates})
+    if not dates:
+        raise ValueError("as_of_dates is empty; pass at least one date.")
+    return [(d, None) for d in dates]

@@ -24,7 +24,7 @@ from dropoutrisk.errors import (
     MissingTableError,
     TableTypeError,
 )
-from dropoutrisk.schema import school_year_of, school_year_start
+from dropoutrisk.schema import programme_starts, school_year_of, school_year_start
 
 TableSource = Union[pd.DataFrame, str, "os.PathLike[str]"]
 
@@ -249,26 +249,6 @@ def prepare_students(frame: pd.DataFrame) -> pd.DataFrame:
     if "start_date" in out.columns:
         out["start_date"] = _as_day(out["start_date"])
     return out
-
-
-def programme_starts(students: pd.DataFrame) -> pd.Series:
-    """Each student's programme start: ``start_date``, else the school-year start of ``cohort``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> s = prepare_students(pd.DataFrame({
-    ...     "student_id": ["a", "b"], "cohort": [2024, 2024], "school_id": ["S", "S"],
-    ...     "start_date": [None, "2025-01-13"]}))
-    >>> programme_starts(s).dt.strftime("%Y-%m-%d").tolist()
-    ['2024-08-19', '2025-01-13']
-    """
-    years = students["cohort"].astype("int64")
-    default = years.map({int(c): pd.Timestamp(school_year_start(int(c))) for c in years.unique()})
-    default = default.astype("datetime64[ns]")
-    if "start_date" not in students.columns:
-        return default
-    return students["start_date"].astype("datetime64[ns]").fillna(default)
 
 
 def start_years(starts: pd.Series) -> pd.Series:

@@ -165,6 +165,9 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         ``n_folds``.
     feature_names_in_ : ndarray of str
         Model input columns, in the order the booster sees them.
+    features_left_out_ : list of str
+        Features with no value in any training row (their optional table or column
+        was absent): left out of the model, which then neither needs nor uses them.
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     reference_values_ : dict of str to float or str
@@ -440,6 +443,7 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         self._features = features
         self.feature_names_in_ = np.asarray(features.names, dtype=object)
         self.n_features_in_ = len(features.names)
+        self.features_left_out_ = list(features.left_out)
         return self
 
     def _out_of_fold_margin(self, Xm, y01, groups, k, params) -> tuple[np.ndarray, int]:
