@@ -31,6 +31,8 @@ _PUBLIC: dict[str, str] = {
     "drift_report": "dropoutrisk.models",
     "out_of_time_split": "dropoutrisk.models",
     "load_model": "dropoutrisk.models",
+    "train_model": "dropoutrisk.models",
+    "TrainingResult": "dropoutrisk.models",
     "Catalogue": "dropoutrisk.features",
     "FeatureBuilder": "dropoutrisk.features",
     "Indicator": "dropoutrisk.features",
@@ -54,8 +56,8 @@ _PUBLIC: dict[str, str] = {
     "compare_background": "dropoutrisk.fairness",
     "pseudonymise_ids": "dropoutrisk.fairness",
     "model_card": "dropoutrisk.report",
-    "score": "dropoutrisk.report",
-    "ScoreResult": "dropoutrisk.report",
+    "score": "dropoutrisk.scoring",
+    "ScoreResult": "dropoutrisk.scoring",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
@@ -79,18 +81,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from dropoutrisk.models import LogisticBaseline as LogisticBaseline
     from dropoutrisk.models import ModelComparison as ModelComparison
     from dropoutrisk.models import RiskModel as RiskModel
+    from dropoutrisk.models import TrainingResult as TrainingResult
     from dropoutrisk.models import compare_models as compare_models
     from dropoutrisk.models import drift_report as drift_report
     from dropoutrisk.models import evaluate as evaluate
     from dropoutrisk.models import load_model as load_model
     from dropoutrisk.models import out_of_time_split as out_of_time_split
-    from dropoutrisk.report import ScoreResult as ScoreResult
+    from dropoutrisk.models import train_model as train_model
     from dropoutrisk.report import model_card as model_card
-    from dropoutrisk.report import score as score
     from dropoutrisk.schema import harmonise_attendance as harmonise_attendance
     from dropoutrisk.schema import school_year_start as school_year_start
     from dropoutrisk.schema import snapshot_dates as snapshot_dates
     from dropoutrisk.schema import validate_tables as validate_tables
+    from dropoutrisk.scoring import ScoreResult as ScoreResult
+    from dropoutrisk.scoring import score as score
     from dropoutrisk.synthetic import make_cohorts as make_cohorts
     from dropoutrisk.synthetic import oracle_metrics as oracle_metrics
 

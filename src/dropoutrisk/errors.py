@@ -6,8 +6,10 @@ catch ``ValueError`` keep working. Data errors carry structured attributes
 that names the table and column, shows the first offending rows with their
 values and the total count, says what is allowed and how to fix it.
 
-The command line maps :class:`DataError` to exit code 2, :class:`ModelError`
-to exit code 3 and :class:`DriftError` to exit code 4.
+Each error class carries the command-line exit code it stands for, as its
+``exit_code`` attribute: :class:`DataError` and :class:`ParameterError` 2
+(invalid input), :class:`ModelError` 3, :class:`DriftError` 4. The command
+line exits with that code; anything else exits 1 (a bug).
 
 Examples
 --------
@@ -54,6 +56,7 @@ __all__ = [
     "MissingValueError",
     "ModelError",
     "OutOfRangeError",
+    "ParameterError",
     "PseudonymKeyError",
     "TableTypeError",
     "TamperedModelError",
@@ -290,6 +293,81 @@ class PseudonymKeyError(DataError):
     """A missing or too short key for pseudonymising student ids."""
 
     default_problem = "no usable pseudonymisation key"
+
+
+class ParameterError(ValueError):
+    """A bad argument to a function or a bad command-line option (exit code 2).
+
+    The message names the parameter, the value given, what is allowed and how
+    to fix it. On the command line, ``parameter`` is shown as its option
+    (``capacity`` as ``--capacity``).
+
+    Parameters
+    ----------
+    parameter : str
+        The parameter's name, as the function spells it (``"capacity"``).
+    value : object
+        The value given.
+    problem : str
+        What is wrong with it.
+    allowed : str, optional
+        What is allowed.
+    fix : str, optional
+        How to fix it.
+
+    Examples
+    --------
+    >>> from dropoutrisk.errors import ParameterError
+    >>> err = ParameterError(parameter="capacity", value=0, problem="no student can be flagged",
+    ...                      allowed="a whole number >= 1")
+    >>> print(err)
+    Parameter 'capacity' = 0: no student can be flagged. Allowed: a whole number >= 1.
+    >>> err.exit_code, isinstance(err, ValueError)
+    (2, True)
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        *,
+        parameter: str,
+        value: Any,
+        problem: str,
+        allowed: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.problem = problem
+        self.allowed = allowed
+        self.fix = fix
+        super().__init__(self._message())
+
+    def _message(self, name: str | None = None) -> str:
+        label = name if name is not None else f"Parameter '{self.parameter}'"
+        text = f"{label} = {self.value!r}: {self.problem}"
+        text += "" if text.endswith(".") else "."
+        if self.allowed:
+            text += f" Allowed: {self.allowed}."
+        if self.fix:
+            text += f" Fix: {self.fix}"
+            text += "" if self.fix.endswith(".") else "."
+        return text
+
+    def for_option(self, option: str) -> str:
+        """The message with the parameter shown as the command-line ``option``.
+
+        Examples
+        --------
+        >>> ParameterError(parameter="flag_rate", value=2.0, problem="not a share",
+        ...                allowed="0 < flag_rate <= 1").for_option("--flag-rate")
+        "Option '--flag-rate' = 2.0: not a share. Allowed: 0 < flag_rate <= 1."
+        """
+        return self._message(f"Option '{option}'")
+
+    def __reduce__(self):  # keep errors picklable across processes
+        return (_rebuild, (type(self), self.__dict__.copy()))
 
 
 class ModelError(ValueError):

@@ -105,27 +105,33 @@ def make_pyfunc_model():
             self.model = load_model(context.artifacts["bundle"])
 
         def predict(self, context, model_input, params=None):
-            import numpy as np
+            import datetime as dt
 
-            from dropoutrisk.report._score import reason_arrays
+            from dropoutrisk.scoring import score
 
             X = pd.DataFrame(model_input)
-            proba = self.model.predict_proba(X)[:, 1]
-            flag = self.model.flag(X).to_numpy(dtype=bool)
+            rows = X.reset_index(drop=True)
+            # positions as zero-padded ids: score returns rows sorted by id, so in input order
+            width = len(str(max(len(rows) - 1, 0)))
+            rows.index = pd.Index([f"{i:0{width}d}" for i in range(len(rows))], name="student_id")
+            # the rows' own as_of when they carry one (score checks it), else today
+            as_of = rows["as_of"].iloc[0] if "as_of" in rows.columns and len(rows) else (
+                dt.date.today())
+            # exact SHAP reasons for the flagged rows; reference values are the
+            # medians of the posted batch (per school when it has school_id)
+            result = score(self.model, rows, as_of, reasons=PYFUNC_REASONS, drift="off",
+                           require_school=False)
+            p = result.predictions
             out = pd.DataFrame(
                 {
-                    "probability": proba,
-                    "flag": flag,
-                    "tier": self.model.tier(X).astype(str).to_numpy(),
+                    "probability": p["probability"].to_numpy(),
+                    "flag": p["flag"].to_numpy(dtype=bool),
+                    "tier": p["tier"].astype(str).to_numpy(),
                 },
                 index=X.index,
             )
-            # exact SHAP reasons for the flagged rows; reference values are the
-            # medians of the posted batch (per school when it has school_id)
-            frame = X.reset_index(drop=True)
-            reasons = reason_arrays(self.model, frame, np.flatnonzero(flag), PYFUNC_REASONS)
-            for name, values in reasons.items():
-                out[name] = values
+            for name in PYFUNC_OUTPUT_COLUMNS[3:]:
+                out[name] = p[name].to_numpy(dtype=object)
             return out
 
     return RiskPyfuncModel()

@@ -15,7 +15,7 @@ from _predict_workspace import AS_OF, shared_workspace
 
 from dropoutrisk.cli import main
 from dropoutrisk.cli._predict import VOLATILE_KEYS, run_record_path
-from dropoutrisk.report import PREDICTION_COLUMNS, reason_columns
+from dropoutrisk.scoring import PREDICTION_COLUMNS, reason_columns
 
 
 def run(argv):

@@ -14,11 +14,11 @@ from __future__ import annotations
 import sys
 import textwrap
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from dropoutrisk.errors import DataError, DriftError, ModelError
+from dropoutrisk.errors import DataError, DriftError, ModelError, ParameterError
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -52,7 +52,7 @@ def _root(
     _state["debug"] = debug
 
 
-def _paragraph(prefix: str, exc: BaseException) -> str:
+def _paragraph(prefix: str, exc: BaseException | str) -> str:
     text = " ".join(str(exc).split())
     return textwrap.fill(f"{prefix}: {text}", width=100)
 
@@ -71,14 +71,13 @@ def main(argv: list[str] | None = None) -> None:
     except usage_errors as exc:
         exc.show()
         sys.exit(EXIT_INVALID_INPUT)
-    except DataError as exc:
-        _report(exc, "Invalid input", EXIT_INVALID_INPUT)
-    except ModelError as exc:
-        _report(exc, "Model problem", EXIT_MODEL)
-    except DriftError as exc:
-        _report(exc, "Drift check failed", EXIT_DRIFT)
-    except Exception as exc:  # the last line of defence
-        _report(exc, f"Unexpected error ({type(exc).__name__})", EXIT_UNEXPECTED)
+    except Exception as exc:
+        code = _exit_code(exc)
+        if code == EXIT_UNEXPECTED:  # the last line of defence: a bug
+            _report(exc, f"Unexpected error ({type(exc).__name__})", code)
+        message = exc.for_option(_option(argv, exc.parameter)) if isinstance(
+            exc, ParameterError) else None
+        _report(exc, _PREFIXES[code], code, message)
     sys.exit(rc if isinstance(rc, int) else EXIT_OK)
 
 
@@ -97,11 +96,45 @@ def _click_exception_types() -> tuple[tuple[type[BaseException], ...], tuple[typ
     return tuple(usage), tuple(aborts)
 
 
-def _report(exc: BaseException, prefix: str, code: int) -> None:
+#: The error classes whose ``exit_code`` the command line exits with.
+_CODED = (DataError, ParameterError, ModelError, DriftError)
+_PREFIXES = {
+    EXIT_INVALID_INPUT: "Invalid input",
+    EXIT_MODEL: "Model problem",
+    EXIT_DRIFT: "Drift check failed",
+}
+
+
+def _exit_code(exc: BaseException) -> int:
+    """The exit code an error class declares; 1 for anything else (a bug)."""
+    code = getattr(type(exc), "exit_code", None) if isinstance(exc, _CODED) else None
+    return code if code in _PREFIXES else EXIT_UNEXPECTED
+
+
+def _option(argv: list[str], parameter: str) -> str:
+    """The command-line option of a library ``parameter`` in the invoked command.
+
+    A library function spells its parameters as the command's own arguments
+    (``calib_cohort`` is ``--calib-cohort``); an unknown name falls back to
+    that spelling.
+    """
+    command: Any = typer.main.get_command(app)
+    for word in (w for w in argv if not w.startswith("-")):  # the root takes flags only
+        if command is None or not hasattr(command, "commands"):
+            break
+        command = command.commands.get(word)
+    if command is not None:
+        for param in command.params:
+            if param.name == parameter and getattr(param, "opts", None):
+                return str(max(param.opts, key=len))
+    return "--" + parameter.replace("_", "-")
+
+
+def _report(exc: BaseException, prefix: str, code: int, message: str | None = None) -> None:
     if _state["debug"]:
         traceback.print_exception(exc, file=sys.stderr)
     else:
-        print(_paragraph(prefix, exc), file=sys.stderr)
+        print(_paragraph(prefix, message if message is not None else exc), file=sys.stderr)
         if code == EXIT_UNEXPECTED:
             print("Run again with --debug for the traceback.", file=sys.stderr)
     sys.exit(code)

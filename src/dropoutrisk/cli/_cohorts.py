@@ -8,13 +8,24 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from dropoutrisk.errors import EmptyTableError
+from dropoutrisk.models._train import cohort_frame
+
+__all__ = [
+    "cohort_frame",
+    "created_at_from_env",
+    "parse_cohorts",
+    "parse_date",
+    "parse_weeks",
+    "pseudonym_key",
+    "read_data",
+    "warnings_to_stderr",
+]
 
 #: Tables in a data folder that are not canonical inputs (kept apart, never validated).
 _NOT_INPUT = ("truth",)
@@ -109,41 +120,6 @@ def read_data(folder: Path, as_of: Any = None) -> tuple[dict[str, Any], Any]:
 
         truth = pd.read_parquet(folder / "truth.parquet")
     return validate_tables(tables, as_of=as_of), truth
-
-
-def cohort_frame(
-    tables: Mapping[str, Any],
-    cohorts: list[int],
-    weeks: list[int],
-    *,
-    horizon_days: int,
-    catalogue: Any,
-    what: str,
-):
-    """Feature rows and labels of ``cohorts`` at their school years' snapshot weeks.
-
-    Rows are students of those cohorts (the ``cohort`` column), at weeks
-    ``weeks`` of the school years starting in those years; rows without a
-    label (censored, or not yet known) are left out.
-    """
-    from dropoutrisk.features import build_training_frame
-    from dropoutrisk.schema import snapshot_dates
-
-    X, y = build_training_frame(
-        tables, snapshot_dates(cohorts, weeks), horizon_days=horizon_days, catalogue=catalogue
-    )
-    keep = (X["cohort"].isin(cohorts) & y.notna()).to_numpy()
-    X, y = X[keep], y[keep].astype(int)
-    if len(X) == 0:
-        raise EmptyTableError(
-            table="students",
-            column="cohort",
-            problem=f"no labelled snapshot rows for the {what} cohorts {cohorts} at weeks {weeks}",
-            allowed="cohorts present in the students table, with outcomes known within "
-            f"{horizon_days} days of the snapshots",
-            fix="Check --cohorts (and --weeks, --horizon-days) against the data",
-        )
-    return X, y
 
 
 def pseudonym_key() -> str:

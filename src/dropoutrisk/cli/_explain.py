@@ -59,7 +59,8 @@ def explain(
     from dropoutrisk.features import build_features, default_catalogue
     from dropoutrisk.models import load_bundle
     from dropoutrisk.models._bundle import fingerprint_frame
-    from dropoutrisk.report import score, student_report
+    from dropoutrisk.report import student_report
+    from dropoutrisk.scoring import score
 
     if lang not in ("sv", "en"):
         raise typer.BadParameter(f"{lang!r} is not a report language; use sv or en.",

@@ -29,7 +29,7 @@ def __getattr__(name: str) -> Any:
     # the output columns live with dropoutrisk.score; imported on use, so that
     # 'dropoutrisk --help' does not load pandas
     if name == "PREDICTION_COLUMNS":
-        from dropoutrisk.report import PREDICTION_COLUMNS
+        from dropoutrisk.scoring import PREDICTION_COLUMNS
 
         return PREDICTION_COLUMNS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -251,7 +251,7 @@ def predict(
 
     from dropoutrisk._atomic import atomic_path
     from dropoutrisk.models import load_bundle
-    from dropoutrisk.report import score
+    from dropoutrisk.scoring import score
 
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     params = {"model": model, "data": data, "features": features, "spec": spec,

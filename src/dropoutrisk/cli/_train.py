@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +9,6 @@ import typer
 
 from dropoutrisk.cli._app import EXIT_CODES_HELP, app
 from dropoutrisk.cli._cohorts import (
-    cohort_frame,
     created_at_from_env,
     parse_cohorts,
     parse_weeks,
@@ -92,122 +90,60 @@ def train(
                      help="Boosting rounds (default: the RiskModel default)."),
     ] = None,
 ) -> None:
-    from dropoutrisk.features import default_catalogue
-    from dropoutrisk.models import ABCRule, LogisticBaseline, RiskModel, save_model
-    from dropoutrisk.models._bundle import _check_replaceable
+    from dropoutrisk.models import train_model
 
-    if spec is not None:
-        return _train_wide_command(data, spec, out, cohorts=cohorts, calib_cohort=calib_cohort,
-                                   calib_share=calib_share, include_background=include_background,
-                                   seed=seed, n_estimators=n_estimators,
-                                   mlflow=use_mlflow or tracking_uri is not None)
-    if data.is_file():
+    wide = spec is not None
+    if wide:
+        for given, option in ((cohorts, "--cohorts"), (calib_cohort, "--calib-cohort"),
+                              (True if (use_mlflow or tracking_uri) else None, "--mlflow")):
+            if given is not None:
+                raise typer.BadParameter(f"{option} does not apply to a wide table (--spec).",
+                                         param_hint=option)
+    elif data.is_file():
         raise typer.BadParameter(
             f"{str(data)!r} is a file: a wide table needs its dataset spec, --spec SPEC.toml "
             "(see examples/); canonical tables are given as a folder.", param_hint="--data")
-    if cohorts is None:
+    elif cohorts is None:
         raise typer.BadParameter("--cohorts is required with canonical tables (a folder); "
                                  "a wide table file takes --spec instead.",
                                  param_hint="--cohorts")
-    train_cohorts = parse_cohorts(cohorts)
-    snapshot_weeks = parse_weeks(weeks)
-    if calib_cohort is not None and calib_cohort <= max(train_cohorts):
-        raise typer.BadParameter(
-            f"{calib_cohort} must come after every training cohort {train_cohorts} (out of time).",
-            param_hint="--calib-cohort",
-        )
-    try:  # before any work: never replace a folder that is not a model
-        _check_replaceable(out)
-    except FileExistsError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--out") from None
-    created_at = created_at_from_env()
-    catalogue = default_catalogue()
-
-    with warnings_to_stderr():
-        tables, _ = read_data(data)
-        frame = dict(horizon_days=horizon_days, catalogue=catalogue)
-        X, y = cohort_frame(tables, train_cohorts, snapshot_weeks, what="training", **frame)
-        X_calib = y_calib = None
-        if calib_cohort is not None:
-            X_calib, y_calib = cohort_frame(
-                tables, [calib_cohort], snapshot_weeks, what="calibration", **frame
-            )
-
-        model = RiskModel(
-            **({} if n_estimators is None else {"n_estimators": n_estimators}),
-            include_background=include_background,
-            catalogue=catalogue,
-            random_state=seed,
-        ).fit(X, y, X_calib=X_calib, y_calib=y_calib)
-        baselines = {
-            "abc_rule": ABCRule().fit(X, y),
-            "logistic": LogisticBaseline(
-                include_background=include_background, catalogue=catalogue
-            ).fit(X, y),
-        }
-        evaluation = None
-        metrics: dict[str, Any] = {
-            "data": None,
-            "note": "No held-out data at training time: pass --calib-cohort, or run "
-            "'dropoutrisk evaluate' on a later cohort.",
-        }
-        if X_calib is not None:
-            from dropoutrisk.models import evaluate
-
-            evaluation = evaluate(
-                y_calib,
-                models={"model": model, **baselines},
-                X=X_calib,
-                dropout_dates=tables.get("outcomes"),
-            )
-            metrics = {
-                "data": f"calibration cohort {calib_cohort}",
-                "note": "The calibrator was fitted on these rows: ranking metrics are out of "
-                "sample, calibration metrics are in sample.",
-                **evaluation.to_dict(),
-            }
-
-    params = {
-        "cohorts": train_cohorts,
-        "calib_cohort": calib_cohort,
-        "weeks": snapshot_weeks,
-        "horizon_days": horizon_days,
-        "include_background": include_background,
-        "seed": seed,
-        "n_rows": len(X),
-        "n_students": int(X.index.nunique()),
-        "calibration": dict(model.calibration_info_),
-        "model": {k: v for k, v in model.get_params(deep=False).items() if k != "catalogue"},
-    }
-    training_data = X.assign(label=y.to_numpy())
-    # the drift baseline for 'predict': bins and shares only, no student rows
-    from dropoutrisk.models import TrainingProfile
-
-    profiled = [*model.feature_names_in_, *(["attendance_rate"] if "attendance_rate" in X else [])]
-    # pooled, and per snapshot week (--weeks): predict compares like with like
-    profile = TrainingProfile.from_features(X, features=list(dict.fromkeys(profiled)),
-                                            by_week=True)
+    options: dict[str, Any] = dict(
+        include_background=include_background, random_state=seed,
+        model_params=None if n_estimators is None else {"n_estimators": n_estimators},
+        created_at=created_at_from_env(),
+    )
+    if not wide:
+        options.update(cohorts=parse_cohorts(str(cohorts)), weeks=parse_weeks(weeks),
+                       horizon_days=horizon_days, calib_cohort=calib_cohort)
     try:
-        folder = save_model(
-            model,
-            out,
-            training_data=training_data,
-            metrics=metrics,
-            params=params,
-            baselines=baselines,
-            catalogue=catalogue,
-            extra={"profile": profile.to_dict()},
-            created_at=created_at,
-        )
+        with warnings_to_stderr():
+            if wide:
+                from dropoutrisk.features import load_dataset_spec, read_wide_table
+
+                dataset_spec = load_dataset_spec(spec)
+                result = train_model(read_wide_table(data, dataset_spec), out,
+                                     spec=dataset_spec, calib_share=calib_share, **options)
+            else:
+                tables, _ = read_data(data)
+                result = train_model(tables, out, **options)
     except FileExistsError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from None
 
-    model_id = json.loads((folder / "manifest.json").read_text("utf-8"))["model_id"]
-    print(f"Model {model_id} written to {folder}")
+    folder, params, evaluation = result.bundle.path, result.params, result.evaluation
+    print(f"Model {result.model_id} written to {folder}")
+    if wide:
+        print(f"  trained on {params['n_rows']} rows of the wide table ({params['dataset_spec']}); "
+              f"calibration: {params['calibration']['strategy']}; ABC rule "
+              f"{params['abc_rule']}")
+        if evaluation is not None:
+            row = evaluation.metrics.loc["model"]
+            print(f"  on the {params['n_calibration_rows']} held-out rows: ROC-AUC "
+                  f"{row['roc_auc']:.3f}, PR-AUC {row['pr_auc']:.3f}, Brier {row['brier']:.4f}")
+        return
     print(
         f"  trained on {params['n_rows']} snapshot rows ({params['n_students']} students) of "
-        f"cohorts {train_cohorts} at weeks {snapshot_weeks}; "
-        f"calibration: {model.calibration_info_['strategy']}"
+        f"cohorts {params['cohorts']} at weeks {params['weeks']}; "
+        f"calibration: {params['calibration']['strategy']}"
     )
     if evaluation is not None:
         row = evaluation.metrics.loc["model"]
@@ -226,41 +162,11 @@ def train(
                 "roc": evaluation.plot_roc().figure,
             }
         run_id = log_training_run(
-            model,
+            result.bundle.model,
             params=params,
-            metrics=metrics.get("metrics", {}),
+            metrics={} if evaluation is None else evaluation.to_dict().get("metrics", {}),
             figures=figures,
             bundle=folder,
             tracking_uri=tracking_uri,
         )
         print(f"  MLflow run {run_id}")
-
-
-def _train_wide_command(data: Path, spec: Path, out: Path, *, cohorts: str | None,
-                        calib_cohort: int | None, calib_share: float, include_background: bool,
-                        seed: int, n_estimators: int | None, mlflow: bool) -> None:
-    from dropoutrisk.cli._wide import train_wide
-    from dropoutrisk.models._bundle import _check_replaceable
-
-    for given, option in ((cohorts, "--cohorts"), (calib_cohort, "--calib-cohort"),
-                          (True if mlflow else None, "--mlflow")):
-        if given is not None:
-            raise typer.BadParameter(f"{option} does not apply to a wide table (--spec).",
-                                     param_hint=option)
-    try:
-        _check_replaceable(out)
-    except FileExistsError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--out") from None
-    done = train_wide(data=data, spec_path=spec, out=out, calib_share=calib_share,
-                      include_background=include_background, seed=seed,
-                      n_estimators=n_estimators, created_at=created_at_from_env())
-    folder, params = done["folder"], done["params"]
-    model_id = json.loads((folder / "manifest.json").read_text("utf-8"))["model_id"]
-    print(f"Model {model_id} written to {folder}")
-    print(f"  trained on {params['n_rows']} rows of the wide table ({done['spec'].name}); "
-          f"calibration: {done['model'].calibration_info_['strategy']}; ABC rule "
-          f"{params['abc_rule']}")
-    if done["evaluation"] is not None:
-        row = done["evaluation"].metrics.loc["model"]
-        print(f"  on the {params['n_calibration_rows']} held-out rows: ROC-AUC "
-              f"{row['roc_auc']:.3f}, PR-AUC {row['pr_auc']:.3f}, Brier {row['brier']:.4f}")

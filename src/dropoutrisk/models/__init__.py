@@ -32,6 +32,7 @@ from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, TIER_LABELS
 from dropoutrisk.models._logistic import LogisticBaseline
 from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION, PublishedFlag
 from dropoutrisk.models._risk_model import RiskModel
+from dropoutrisk.models._train import TrainingResult, train_model
 
 __all__ = [
     "BOWERS_2013",
@@ -52,6 +53,7 @@ __all__ = [
     "PublishedFlag",
     "RiskModel",
     "TrainingProfile",
+    "TrainingResult",
     "check_drift",
     "compare_models",
     "drift_report",
@@ -62,5 +64,6 @@ __all__ = [
     "load_model",
     "out_of_time_split",
     "save_model",
+    "train_model",
     "trusted_types",
 ]

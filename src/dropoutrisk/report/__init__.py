@@ -9,8 +9,10 @@ Examples
 
 from dropoutrisk.report._attendance import MIN_SCHOOL_STUDENTS, weekly_attendance
 from dropoutrisk.report._model_card import MODEL_CARD_TEMPLATES, model_card
-from dropoutrisk.report._score import PREDICTION_COLUMNS, ScoreResult, reason_columns, score
 from dropoutrisk.report._student import TEMPLATE, StudentReport, student_report
+
+# Batch scoring lives in dropoutrisk.scoring; these names stay importable from here.
+from dropoutrisk.scoring import PREDICTION_COLUMNS, ScoreResult, reason_columns, score
 
 __all__ = [
     "MIN_SCHOOL_STUDENTS",

@@ -6,7 +6,7 @@ import pytest
 
 import dropoutrisk
 from dropoutrisk.errors import DataError, DriftError, DuplicateKeyError, MissingColumnError
-from dropoutrisk.report import PREDICTION_COLUMNS, reason_columns, score
+from dropoutrisk.scoring import PREDICTION_COLUMNS, reason_columns, score
 
 AS_OF = "2024-10-01"
 
@@ -36,6 +36,10 @@ def setup():
 def test_score_is_public():
     assert dropoutrisk.score is score
     assert "score" in dropoutrisk.__all__
+    import dropoutrisk.report as report
+
+    # the names batch scoring had under report stay importable from there
+    assert report.score is score and report.PREDICTION_COLUMNS is PREDICTION_COLUMNS
 
 
 def test_columns_order_and_types(setup):
@@ -132,6 +136,28 @@ def test_reasons_match_explain_students(setup):
     # tiers follow the flags: no flagged student is universal
     assert got["tier"].astype(str).ne("universal").all()
     assert (got["tier"].astype(str).tolist() == ex.tier.astype(str).tolist())
+
+
+def test_rows_without_schools_when_not_required(setup):
+    from dropoutrisk.explain import explain_students, reasons_frame
+
+    model, X = setup["model"], setup["features"].drop(columns="school_id")
+    result = score(model, X, AS_OF, capacity=10, reasons=2, require_school=False)
+    p = result.predictions.set_index("student_id")
+    assert p["school_id"].isna().all()
+    assert result.run_record["options"]["require_school"] is False
+    np.testing.assert_array_equal(p["probability"], model.predict_proba(X.loc[p.index])[:, 1])
+    # one group: rank_in_school is the rank among all rows (ties by student id)
+    ranked = p.reset_index().sort_values(["probability", "student_id"], ascending=[False, True])
+    assert ranked["rank_in_school"].tolist() == list(range(1, len(p) + 1))
+    # references without a school: the year group's or everyone's median, as explain_students
+    ids = p.index[p["flag"]].tolist()
+    assert len(ids) == 10
+    flags = model.flag(X, capacity=10).to_numpy()
+    ex = explain_students(model, X, ids, top_n=2, lang="en", flags=flags)
+    expected = reasons_frame(ex, 2, lang="en").astype(object).where(lambda f: f.notna(), None)
+    assert p.loc[ids, "reason_1_en"].tolist() == expected["reason_1_sentence"].tolist()
+    assert "school median" not in " ".join(p["reason_1_en"].dropna())
 
 
 def test_run_record_has_no_student_rows(setup):

@@ -1,0 +1,162 @@
+"""The checks of :func:`~dropoutrisk.scoring.score`: options, model and feature rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dropoutrisk.errors import (
+    ColumnTypeError,
+    DataError,
+    MissingColumnError,
+    MissingValueError,
+    ModelError,
+)
+
+#: Columns that ``by=`` may name in a hint, when they are in the feature rows.
+CONTEXT_COLUMNS = ("as_of", "school_id", "cohort")
+MAX_REASONS = 20
+
+
+# --------------------------------------------------------------------------- options
+
+
+def as_of_date(as_of: Any) -> dt.date:
+    try:
+        ts = pd.Timestamp(as_of)
+    except (TypeError, ValueError):
+        ts = pd.NaT
+    if ts is pd.NaT or as_of is None:
+        raise ValueError(f"as_of={as_of!r} is not a date; pass e.g. '2024-10-01'.")
+    return ts.date()
+
+
+def check_options(threshold, capacity, by, reasons, reasons_for, chunk_size, drift) -> None:
+    if threshold is not None and capacity is not None:
+        raise ValueError("Pass either threshold= or capacity=, not both.")
+    if by is not None and capacity is None:
+        raise ValueError("by= only applies with capacity=K (flag the top K per group).")
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise ValueError(f"threshold={threshold!r} must be a probability in [0, 1].")
+    if capacity is not None and (isinstance(capacity, bool) or int(capacity) != capacity
+                                 or capacity < 1):
+        raise ValueError(f"capacity={capacity!r} must be a whole number of students >= 1.")
+    if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or not (
+            0 <= reasons <= MAX_REASONS):
+        raise ValueError(f"reasons={reasons!r} must be a whole number from 0 to {MAX_REASONS}.")
+    if reasons_for not in ("flagged", "all"):
+        raise ValueError(f"reasons_for={reasons_for!r} must be 'flagged' or 'all'.")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size!r} must be a whole number >= 1.")
+    if drift not in ("warn", "fail", "off"):
+        raise ValueError(f"drift={drift!r} must be 'warn', 'fail' or 'off'.")
+
+
+def resolve_model(model: Any, profile: Any, model_id: str | None):
+    from dropoutrisk.models import ModelBundle, TrainingProfile
+
+    manifest_sha = None
+    if isinstance(model, ModelBundle):
+        bundle = model
+        estimator = bundle.model
+        model_id = model_id or bundle.model_id
+        manifest_sha = bundle.manifest_sha256
+        if profile is None and "profile" in bundle.extra:
+            try:
+                profile = TrainingProfile.from_dict(bundle.extra["profile"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ModelError(
+                    f"The training profile in {bundle.path} cannot be read ({exc}); train the "
+                    "model again.", path=str(bundle.path)) from exc
+    else:
+        estimator = model
+    if isinstance(profile, Mapping):
+        profile = TrainingProfile.from_dict(profile)
+    if not all(hasattr(estimator, a) for a in ("predict_proba", "feature_names_in_")):
+        raise ModelError(
+            f"{type(estimator).__name__} is not a fitted dropoutrisk model: score needs a fitted "
+            "RiskModel or a ModelBundle from dropoutrisk.models.load_bundle.")
+    return estimator, (model_id or "unsaved"), manifest_sha, profile
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def feature_frame(chunk: Any, as_of: dt.date, offset: int, table: str = "features",
+                  require_school: bool = True) -> pd.DataFrame:
+    """Check one frame of feature rows and index it by ``student_id``.
+
+    Without ``require_school`` a frame may lack ``school_id`` (the served
+    model gets bare feature rows); a ``school_id`` column that is there is
+    still checked.
+    """
+    if not isinstance(chunk, pd.DataFrame):
+        raise DataError(table="features", problem=f"a chunk is a {type(chunk).__name__}, "
+                        "not a pandas DataFrame", fix="Yield DataFrames of feature rows")
+    if chunk.index.name != "student_id":
+        if "student_id" not in chunk.columns:
+            raise MissingColumnError(table="features", column="student_id",
+                                     fix="Index the feature rows by student_id, or add the column")
+        # a shallow copy: set_index would copy every feature column of a million rows
+        ids = chunk["student_id"].to_numpy()
+        chunk = chunk.copy(deep=False)
+        del chunk["student_id"]
+        chunk.index = pd.Index(ids, name="student_id")
+    if "school_id" not in chunk.columns and require_school:
+        raise MissingColumnError(table="features", column="school_id",
+                                 fix="Keep the school_id column of build_features in the rows")
+    ids = chunk.index
+    no_school = (chunk["school_id"].isna().to_numpy() if "school_id" in chunk.columns
+                 else np.zeros(len(chunk), dtype=bool))
+    if no_school.any():
+        bad = np.flatnonzero(no_school)
+        raise MissingValueError(
+            table=table, column="school_id", rows=(bad + offset)[:5],
+            values=[str(v) for v in ids[bad[:5]]], n_bad=bad.size,
+            problem="no school_id (the values shown are the student ids)",
+            allowed="a school_id for every student",
+            fix="Fill in school_id: rank_in_school and capacity per school need it")
+    if ids.hasnans:
+        bad = np.flatnonzero(pd.isna(ids))
+        raise DataError(table="features", column="student_id", rows=(bad + offset)[:5],
+                        n_bad=bad.size, problem="missing student ids",
+                        fix="Every feature row needs a student_id")
+    if "as_of" in chunk.columns:
+        days = pd.to_datetime(chunk["as_of"], errors="coerce").dt.normalize()
+        bad = np.flatnonzero((days != pd.Timestamp(as_of)).to_numpy())
+        if bad.size:
+            raise DataError(
+                table="features", column="as_of", rows=(bad + offset)[:5],
+                values=[str(v)[:10] for v in chunk["as_of"].to_numpy()[bad[:5]]], n_bad=bad.size,
+                problem=f"feature rows built at another date than as_of {as_of.isoformat()}",
+                allowed=f"rows built at {as_of.isoformat()}",
+                fix="Build the features at the scoring date, or pass the as_of they were built at")
+    return chunk
+
+
+def check_numeric(chunk: pd.DataFrame, names: Iterable[str], categorical: set[str],
+                   offset: int) -> None:
+    for name in names:
+        if name in categorical or name not in chunk.columns:
+            continue
+        col = chunk[name]
+        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            continue
+        coerced = pd.to_numeric(col, errors="coerce")
+        bad = np.flatnonzero((coerced.isna() & col.notna()).to_numpy())
+        if bad.size:
+            raise ColumnTypeError(
+                table="features", column=name, rows=(bad + offset)[:5],
+                values=col.to_numpy()[bad[:5]], n_bad=bad.size,
+                allowed="numbers (missing values are allowed)",
+                fix="Correct the feature file; it must come from build_features")
+
+
+def chunks_of(X: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
+    for start in range(0, len(X), size):
+        yield X.iloc[start:start + size]
+

@@ -1,0 +1,195 @@
+"""Batch scoring: :func:`score`, the library core of ``dropoutrisk predict``.
+
+``score`` takes frames and returns an immutable :class:`ScoreResult`; files
+are read and written by the command line (or a job script). The same inputs
+give the same predictions, row for row and bit for bit.
+
+Memory stays bounded by scoring in chunks of ``chunk_size`` students:
+
+* feature rows given as an iterable of DataFrames (for example Parquet row
+  groups read one at a time) are never held together; only the per-student
+  output columns are (ids as Arrow strings, a few numbers per student);
+* capacity flags and ``rank_in_school`` need the whole column of
+  probabilities, which is cheap (8 bytes a student);
+* reasons need school medians over every student of a school, so they are
+  computed from an in-memory feature frame, ``chunk_size`` students at a time.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any, Literal
+
+from dropoutrisk.errors import ModelError
+from dropoutrisk.scoring._inputs import as_of_date, check_options, resolve_model
+from dropoutrisk.scoring._result import ScoreResult
+from dropoutrisk.scoring._scorer import Scorer
+
+__all__ = ["score"]
+
+_VERSIONS = ("dropoutrisk", "numpy", "pandas", "pyarrow", "scikit-learn", "lightgbm", "duckdb",
+             "shap")
+
+
+def score(
+    model: Any,
+    data: Any,
+    as_of: Any,
+    *,
+    threshold: float | None = None,
+    capacity: int | None = None,
+    by: str | None = None,
+    reasons: int = 0,
+    reasons_for: Literal["flagged", "all"] = "flagged",
+    chunk_size: int = 100_000,
+    drift: Literal["warn", "fail", "off"] = "warn",
+    profile: Any = None,
+    model_id: str | None = None,
+    engine: Any = "auto",
+    progress: Callable[[int, int | None], None] | None = None,
+    require_school: bool = True,
+) -> ScoreResult:
+    """Score every student enrolled at ``as_of``: probability, flag, tier, rank, reasons.
+
+    This is what ``dropoutrisk predict`` runs; the command line adds reading
+    the files, writing the outputs atomically and the input hashes of the run
+    record. ``RiskModel.predict`` stays the scikit-learn ``predict`` (class
+    labels), so that the model keeps the estimator contract; ``score`` is the
+    one entry point with the batch semantics.
+
+    Parameters
+    ----------
+    model : RiskModel or ModelBundle
+        A fitted model, or a verified bundle from
+        :func:`~dropoutrisk.models.load_bundle` (which brings its model id and
+        its training profile for the drift check).
+    data : mapping of tables, DataFrame of feature rows, or iterable of DataFrames
+        * canonical tables (``{"students": ..., "attendance": ...}``, frames or
+          paths): validated at ``as_of`` (later events dropped with a warning)
+          and turned into features with
+          :func:`~dropoutrisk.features.build_features`;
+        * feature rows (index or column ``student_id``, with ``school_id``);
+        * an iterable of such frames, scored one at a time (streaming).
+    as_of : date-like
+        The prediction date. Feature rows with an ``as_of`` column must match it.
+    threshold : float, optional
+        Flag where the probability is at or above it.
+    capacity : int, optional
+        Flag the ``capacity`` highest-risk students (per ``by`` group). Ties
+        are broken by student id.
+    by : str, optional
+        A column of the feature rows (e.g. ``"school_id"``) for ``capacity``.
+    reasons : int, default 0
+        Top reasons per explained student (exact SHAP), as
+        ``reason_<k>_code``, ``reason_<k>_sv`` and ``reason_<k>_en``.
+    reasons_for : {"flagged", "all"}, default "flagged"
+        Which students get reasons; the others get missing values.
+    chunk_size : int, default 100000
+        Students scored (and explained) at a time.
+    drift : {"warn", "fail", "off"}, default "warn"
+        Compare the rows with the training profile; ``"warn"`` records the
+        findings (and emits :class:`~dropoutrisk.errors.DriftWarning`),
+        ``"fail"`` raises :class:`~dropoutrisk.errors.DriftError` when a check
+        reaches its drift threshold, before any prediction is returned.
+    profile : TrainingProfile or dict, optional
+        The training profile; by default the bundle's.
+    model_id : str, optional
+        The id written in every row; by default the bundle's, else ``"unsaved"``.
+    engine : str or DuckDBEngine, default "auto"
+        Feature engine for canonical tables (see ``build_features``).
+    progress : callable, optional
+        Called as ``progress(rows_done, rows_total_or_None)`` after each chunk.
+    require_school : bool, default True
+        Feature rows must have a ``school_id``. With ``False`` rows without one
+        are scored as one group: their ``school_id`` is missing in the
+        predictions, ``rank_in_school`` ranks them among all rows and reason
+        references fall back to the year group or all students. The served
+        MLflow model, which receives bare feature rows, scores this way.
+
+    Returns
+    -------
+    ScoreResult
+
+    Raises
+    ------
+    DataError
+        Invalid tables or feature rows (the message names table, column, rows).
+    ModelError
+        The model is not a fitted dropoutrisk model.
+    DriftError
+        With ``drift="fail"``, when the input drifted from the training profile.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from dropoutrisk.models import RiskModel
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"school_id": ["A", "B"] * 150,
+    ...                   "attendance_rate_4w": rng.uniform(0.5, 1, 300)},
+    ...                  index=pd.Index([f"s{i:03d}" for i in range(300)], name="student_id"))
+    >>> y = (rng.random(300) < 1.3 - X["attendance_rate_4w"]).astype(int)
+    >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
+    >>> result = score(model, X, "2024-10-01", capacity=2, by="school_id", reasons=1)
+    >>> result.predictions.groupby("school_id")["flag"].sum().tolist()
+    [2, 2]
+    >>> result.predictions.columns[:6].tolist()
+    ['student_id', 'school_id', 'probability', 'flag', 'tier', 'rank_in_school']
+    >>> int(result.predictions["reason_1_code"].notna().sum())
+    4
+    """
+    started = time.perf_counter()
+    check_options(threshold, capacity, by, reasons, reasons_for, chunk_size, drift)
+    day = as_of_date(as_of)
+    estimator, model_id, manifest_sha, profile = resolve_model(model, profile, model_id)
+    if drift == "fail" and profile is None:
+        raise ModelError(
+            "Failing on drift was asked for, but the model has no training profile to compare "
+            "with. Train the model again with this version of dropoutrisk (it stores "
+            "profile.json in the model folder), or pass profile=.")
+    timings: dict[str, float] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        core = Scorer(estimator, day, threshold=threshold, capacity=capacity, by=by,
+                       reasons=int(reasons), reasons_for=reasons_for, chunk_size=int(chunk_size),
+                       drift=drift, profile=profile, model_id=model_id, engine=engine,
+                       progress=progress, timings=timings, require_school=bool(require_school))
+        table, counts, report = core.run(data)
+    messages = []
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        line = f"{w.category.__name__}: {text}"
+        if line not in messages:
+            messages.append(line)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    timings["total"] = time.perf_counter() - started
+    options = {"threshold": threshold, "capacity": capacity, "by": by, "reasons": int(reasons),
+               "reasons_for": reasons_for, "chunk_size": int(chunk_size), "drift": drift}
+    if not require_school:
+        options["require_school"] = False
+    record = {
+        "as_of": day.isoformat(),
+        "model": {"model_id": model_id, "manifest_sha256": manifest_sha,
+                  "model_class": type(estimator).__name__},
+        "options": options,
+        "rows": counts,
+        "drift": report.to_dict() if report is not None else
+        {"checked": False, "reason": "off" if drift == "off" else
+         "the model has no training profile (train it again to store one)"},
+        "warnings": messages,
+        "versions": _versions(),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+    }
+    return ScoreResult(table, record, report)
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for dist in _VERSIONS:
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
