@@ -47,14 +47,15 @@ __all__ = [
     "EventsAfterAsOfWarning",
     "ExtremeMarginWarning",
     "IncompatibleModelError",
+    "IndicatorFileError",
     "InvalidCategoryError",
     "MissingColumnError",
     "MissingLabelWarning",
-    "OptionalDataWarning",
     "MissingModelFileError",
     "MissingTableError",
     "MissingValueError",
     "ModelError",
+    "OptionalDataWarning",
     "OutOfRangeError",
     "ParameterError",
     "PseudonymKeyError",
@@ -281,6 +282,12 @@ class DatasetSpecError(DataError):
     """A dataset spec (TOML) that is malformed or does not match its table."""
 
     default_problem = "an invalid dataset spec"
+
+
+class IndicatorFileError(DataError):
+    """An indicator file (your own indicators) that cannot be read, or an invalid indicator."""
+
+    default_problem = "an indicator that is not valid"
 
 
 class AlignmentError(DataError):

@@ -12,6 +12,7 @@ import pandas as pd
 from dropoutrisk.errors import OptionalDataWarning
 from dropoutrisk.features import _pandas_engine
 from dropoutrisk.features._catalogue import DEFAULT_ITEM_GROUPS, Catalogue, default_catalogue
+from dropoutrisk.features._custom import custom_indicators, students_value
 from dropoutrisk.features._duckdb_engine import DuckDBEngine, DuckDBSession
 from dropoutrisk.features._inputs import (
     EVENT_COLUMNS,
@@ -32,6 +33,7 @@ from dropoutrisk.schema import CENSORING_EVENTS, TABLES, validate_tables
 
 __all__ = [
     "AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame",
+    "inputs_missing_for",
     "left_out_features",
 ]
 
@@ -83,7 +85,8 @@ def _computable(catalogue: Catalogue) -> set[str]:
 
 
 def _check_catalogue(catalogue: Catalogue) -> None:
-    unknown = [n for n in catalogue.names if n not in _computable(catalogue)]
+    own = {i.name for i in custom_indicators(catalogue)}
+    unknown = [n for n in catalogue.names if n not in _computable(catalogue) and n not in own]
     if unknown:
         raise ValueError(
             f"The catalogue lists features that build_features cannot compute: {unknown}. "
@@ -176,7 +179,13 @@ def _assemble(
     values["grade_year"] = grade_year.astype("float64")
     for name in catalogue.names:
         ind = catalogue.get(name)
-        if name in values:
+        own = ind.computation
+        if own is not None and own.table == "students":
+            s = students_value(ind, ros)
+            s = pd.Series(np.nan, index=idx) if s is None else s
+        elif own is not None:
+            s = values.get(name, pd.Series(np.nan, index=idx))
+        elif name in values:
             s = values[name]
         elif name in ros.columns:
             s = ros[name]
@@ -220,7 +229,41 @@ def left_out_features(
     for name in _STUDENT_FEATURES:
         if name in catalogue.names and name != "grade_year" and name not in students.columns:
             out[name] = f"the students column {name}"
+    for ind in custom_indicators(catalogue):
+        comp = ind.computation
+        if comp.table == "students":
+            column = comp.column or ind.name
+            if column not in students.columns:
+                out[ind.name] = f"the students column {column}"
+        elif comp.table not in given:
+            out[ind.name] = f"the {comp.table} table"
     return {n: out[n] for n in catalogue.names if n in out}
+
+
+def inputs_missing_for(
+    tables: Mapping[str, TableSource], features: Iterable[str], catalogue: Catalogue | None = None
+) -> dict[str, str]:
+    """Which of ``features`` the tables cannot compute -> the absent table or column.
+
+    A model needs every feature it was trained on; scoring checks with this that
+    the data still have the tables and columns behind them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> students = pd.DataFrame({"student_id": ["a"], "cohort": [2024], "school_id": ["S"]})
+    >>> inputs_missing_for({"students": students}, ["attendance_rate", "grade_year"])
+    {'attendance_rate': 'the attendance table'}
+    """
+    cat = catalogue if catalogue is not None else default_catalogue()
+    tables = check_tables(tables)
+    src = tables["students"]
+    if isinstance(src, pd.DataFrame):
+        students = src
+    else:
+        students = read_source("students", src).head(0)
+    gone = left_out_features(tables, students, cat)
+    return {f: gone[f] for f in features if f in gone}
 
 
 def _warn_left_out(gone: Mapping[str, str]) -> None:

@@ -20,6 +20,7 @@ import pandas as pd
 from dropoutrisk.errors import DataError, MissingColumnError, MissingTableError, OutOfRangeError
 from dropoutrisk.features import _sql
 from dropoutrisk.features._catalogue import Catalogue
+from dropoutrisk.features._custom import custom_by_table
 from dropoutrisk.features._inputs import (
     EVENT_COLUMNS,
     TableSource,
@@ -40,6 +41,7 @@ _TYPES = {
     "value": "DOUBLE",
     "count": "DOUBLE",
     "kind": "VARCHAR",
+    "category": "VARCHAR",
 }
 
 _QUERIES = {
@@ -179,6 +181,12 @@ class DuckDBSession:
             frame["student_id"] = frame["student_id"].astype(object)
             frame = frame.set_index("student_id")
             out[name] = frame.drop(columns=["no_feature"], errors="ignore").astype("float64")
+        for name, indicators in custom_by_table(self.catalogue).items():
+            if name in self.tables:
+                sql = _sql.custom_sql(name, indicators, w, _sql.DUCKDB)
+                frame = self.con.execute(sql).df()
+                frame["student_id"] = frame["student_id"].astype(object)
+                out[f"custom:{name}"] = frame.set_index("student_id").astype("float64")
         return out
 
     def max_date(self) -> pd.Timestamp | None:

@@ -36,7 +36,7 @@ EVENT_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "grades": (("student_id", "date", "course", "grade"), ()),
     "assessments": (("student_id", "date", "item", "value"), ()),
-    "concerns": (("student_id", "date"), ()),
+    "concerns": (("student_id", "date"), ("category",)),
     "activity": (("student_id", "date", "count"), ("kind",)),
 }
 
@@ -224,7 +224,7 @@ def prepare_events(name: str, frame: pd.DataFrame) -> pd.DataFrame:
                                  dtype="float64" if col == "late_minutes" else "boolean")
             continue
         values = frame[col].to_numpy()
-        if col in ("student_id", "course", "grade", "item", "kind"):
+        if col in ("student_id", "course", "grade", "item", "kind", "category"):
             out[col] = _as_str(pd.Series(values))
         elif col == "date":
             out[col] = _as_day(pd.Series(values))

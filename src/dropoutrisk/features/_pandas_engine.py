@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk.features._catalogue import Catalogue
+from dropoutrisk.features._custom import custom_by_table, pandas_values
 from dropoutrisk.features._inputs import Windows
 from dropoutrisk.features._sql import (
     BEFORE_START_DAYS,
@@ -356,4 +357,8 @@ def run(
         out["assessments"] = assessment_features(events["assessments"], w, catalogue)
     if "concerns" in events:
         out["concerns"] = concern_features(events["concerns"], w)
+    for name, indicators in custom_by_table(catalogue).items():
+        if name in events:
+            out[f"custom:{name}"] = pandas_values(name, events[name], indicators,
+                                                  pd.Timestamp(w.as_of), enrolled)
     return out

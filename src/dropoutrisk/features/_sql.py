@@ -601,6 +601,21 @@ def render(
     )
 
 
+def custom_sql(table: str, indicators: list, w: Windows, dialect: Dialect = DUCKDB) -> str:
+    """The query of the indicators of your own that aggregate ``table`` (see ``_custom``).
+
+    It follows the rules above: per-student conditional aggregates over an inner
+    select of the table, joined to ``enrolment`` (every enrolled student gets a
+    row), integer sums, window dates as literals.
+    """
+    from dropoutrisk.features._custom import sql_for, window_starts
+
+    text = sql_for(table, indicators, _lit, dialect.days_between)
+    minus = {f"as_of_minus_{n}": _lit(w.as_of - dt.timedelta(days=n))
+             for n in window_starts(indicators)}
+    return text.format(as_of=_lit(w.as_of), double=dialect.double, **minus)
+
+
 _TABLE_QUERIES = {
     "attendance": "ATTENDANCE_SQL",
     "grades": "GRADES_SQL",

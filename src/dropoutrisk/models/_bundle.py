@@ -113,6 +113,7 @@ _TRUSTED_OWN = (
     ("dropoutrisk.models", "LogisticBaseline"),
     ("dropoutrisk.features._catalogue", "Catalogue"),
     ("dropoutrisk.features._catalogue", "Indicator"),
+    ("dropoutrisk.features._catalogue", "Computation"),
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
