@@ -20,8 +20,8 @@ from dropoutrisk.cli._app import EXIT_CODES_HELP, app
 from dropoutrisk.cli._cohorts import (
     cohort_frame,
     parse_cohorts,
-    parse_weeks,
     read_data,
+    snapshots_of,
     warnings_to_stderr,
 )
 
@@ -77,6 +77,11 @@ def evaluate(
         str | None,
         typer.Option("--weeks", help="Snapshot weeks; default: those the model was trained at."),
     ] = None,
+    days: Annotated[
+        str | None,
+        typer.Option("--days", help="Snapshots at days after each student's start; default: "
+                     "those the model was trained at, when it was trained that way."),
+    ] = None,
     horizon_days: Annotated[
         int | None,
         typer.Option("--horizon-days", min=1, help="Label horizon; default: the training one."),
@@ -117,7 +122,7 @@ def evaluate(
     if previous is not None:
         previous_on = [int(c) for c in (previous.manifest.get("params") or {}).get("cohorts") or []]
         _check_out_of_time(test_cohorts, previous_on, "--against")
-    snapshot_weeks = parse_weeks(weeks) if weeks else list(trained.get("weeks") or [6, 10, 20])
+    snapshot_weeks, snapshot_days = snapshots_of(weeks, days, trained)
     horizon = int(horizon_days or trained.get("horizon_days") or 365)
     catalogue = getattr(bundle.model, "catalogue", None) or default_catalogue()
 
@@ -130,6 +135,7 @@ def evaluate(
             horizon_days=horizon,
             catalogue=catalogue,
             what="test",
+            days=snapshot_days,
         )
         if truth is not None:
             truth = _matching_truth(truth, horizon)
@@ -138,7 +144,7 @@ def evaluate(
             _warn_if_other_horizon(previous, horizon)
             models[PREVIOUS] = _previous_scorer(
                 previous, tables, X, catalogue=catalogue, cohorts=test_cohorts,
-                weeks=snapshot_weeks, horizon=horizon,
+                weeks=snapshot_weeks, horizon=horizon, days=snapshot_days,
             )
         models.update(bundle.baselines)
         result = evaluate_models(
@@ -170,6 +176,7 @@ def evaluate(
         "trained_on_cohorts": trained_on,
         "cohorts": test_cohorts,
         "weeks": snapshot_weeks,
+        "days": snapshot_days,
         "horizon_days": horizon,
         "n_rows": len(X),
         "n_students": int(X.index.nunique()),
@@ -254,7 +261,7 @@ def _load_previous(path: Path) -> Any:
 
 
 def _previous_scorer(previous: Any, tables: Any, X: Any, *, catalogue: Any, cohorts: list[int],
-                     weeks: list[int], horizon: int) -> Any:
+                     weeks: list[int], horizon: int, days: list[int] | None = None) -> Any:
     """The previous model, ready to score the rows of ``X``.
 
     A previous model built on the same catalogue scores ``X`` itself. One built on
@@ -269,7 +276,7 @@ def _previous_scorer(previous: Any, tables: Any, X: Any, *, catalogue: Any, coho
     if own != catalogue:
         try:
             X_prev, _ = cohort_frame(tables, cohorts, weeks, horizon_days=horizon,
-                                     catalogue=own, what="test")
+                                     catalogue=own, what="test", days=days)
         except DataError:
             raise
         except ValueError as exc:  # a catalogue of features canonical tables do not have
