@@ -138,7 +138,7 @@ def evaluate(
             days=snapshot_days,
         )
         if truth is not None:
-            truth = _matching_truth(truth, horizon)
+            truth = _matching_truth(truth, horizon, X)
         models = {"model": bundle.model}
         if previous is not None:
             _warn_if_other_horizon(previous, horizon)
@@ -381,11 +381,27 @@ def _compared_metrics(flag_rate: float) -> list[str]:
     return [*_COMPARED, f"recall_at_{round(flag_rate * 100, 6):g}pct"]
 
 
-def _matching_truth(truth: Any, horizon: int) -> Any:
-    """The truth rows at the evaluation's horizon (a truth table may hold several)."""
+def _matching_truth(truth: Any, horizon: int, X: Any) -> Any:
+    """The truth rows at the evaluation's horizon (a truth table may hold several).
+
+    None when they do not cover every evaluated (student, as_of) row: the
+    synthetic truth is written at school-year weeks, not at days after a start.
+    """
+    import pandas as pd
+
     if "horizon_days" in truth.columns:
         truth = truth[truth["horizon_days"] == horizon]
-    return truth if len(truth) else None
+    if not len(truth) or not {"student_id", "as_of"} <= set(truth.columns):
+        return None if not len(truth) else truth
+    have = pd.MultiIndex.from_arrays([truth["student_id"].astype(str),
+                                      pd.to_datetime(truth["as_of"]).dt.normalize()])
+    rows = pd.MultiIndex.from_arrays([X.index.astype(str),
+                                      pd.to_datetime(X["as_of"]).dt.normalize()])
+    if not rows.isin(have).all():
+        print("The truth table has no true risk at these snapshots: the oracle is left out.",
+              file=sys.stderr)
+        return None
+    return truth
 
 
 def _write_report(out: Path, document: dict[str, Any], result: Any,
