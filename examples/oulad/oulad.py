@@ -31,7 +31,8 @@ The mapping (one student is one registration: a student on a module presentation
 - ``assessments``: the same scores as items ``oulad_tma``, ``oulad_cma`` and
   ``oulad_exam`` (values 0-100), for the indicator file's mean scores.
 - ``concerns``: a missed deadline (a TMA or CMA with a deadline and no submission on or
-  before it) is a concern of category ``missed_deadline`` on its deadline.
+  before it) is a concern of category ``missed_tma`` or ``missed_cma`` on its deadline
+  (one per student, day and category, as the schema's key asks).
 - ``outcomes``: Withdrawn with an unregistration day is a ``dropout`` on that day;
   Pass and Distinction are ``completed``, and Fail ``no_diploma``, on the last day of
   the presentation. The 93 Withdrawn registrations without a day are left out (their
@@ -176,11 +177,13 @@ def assessment_tables(folder: Path, spans: pd.DataFrame) -> dict[str, pd.DataFra
     missed = pairs["date_submitted"].isna() | (
         (pairs["date_submitted"] > pairs["date"]) & (pairs["is_banked"] != 1))
     late = pairs.loc[missed]
+    # the schema keeps one concern per (student, day, category): two deadlines of one kind
+    # on the same day are one missed-deadline day
     concerns = pd.DataFrame({
         "student_id": late["student_id"].to_numpy(),
         "date": (late["start"] + pd.to_timedelta(late["date"], unit="D")).to_numpy(),
-        "category": "missed_deadline",
-    })
+        "category": ("missed_" + late["assessment_type"].str.lower()).to_numpy(),
+    }).drop_duplicates()
     return {"grades": grades, "assessments": assessments, "concerns": concerns}
 
 

@@ -270,9 +270,16 @@ def _warn_left_out(gone: Mapping[str, str]) -> None:
     if not gone:
         return
     by_source: dict[str, list[str]] = {}
+    columns: list[str] = []
     for feature, source in gone.items():
-        by_source.setdefault(source, []).append(feature)
+        if source.startswith("the students column "):
+            column = source[len("the students column "):]
+            columns.append(column if column == feature else f"{column} -> {feature}")
+        else:
+            by_source.setdefault(source, []).append(feature)
     parts = "; ".join(f"{src} ({', '.join(feats)})" for src, feats in by_source.items())
+    if columns:
+        parts += ("; " if parts else "") + f"the students columns {', '.join(columns)}"
     warnings.warn(OptionalDataWarning(
         f"{len(gone)} features are left out because optional data are absent: {parts}. "
         "Models leave them out (features_left_out_); give the tables or columns to use them.",
