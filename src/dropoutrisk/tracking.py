@@ -33,7 +33,6 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,6 @@ from dropoutrisk.tracking import make_pyfunc_model
 mlflow.models.set_model(make_pyfunc_model())
 '''
 
-_REQUIREMENTS = ("numpy", "pandas", "scikit-learn", "lightgbm", "skops", "pyarrow")
 
 
 def default_tracking_uri(cwd: str | os.PathLike[str] | None = None) -> str:
@@ -279,15 +277,10 @@ def _output_schema():
 def _pip_requirements() -> list[str]:
     # Explicit pins skip MLflow's requirement inference, which re-imports the model
     # in a subprocess; dropoutrisk itself is pinned to the version that trained it.
-    import dropoutrisk
+    from dropoutrisk._provenance import package_versions
 
-    pins = [f"dropoutrisk=={dropoutrisk.__version__}"]
-    for dist in _REQUIREMENTS:
-        try:
-            pins.append(f"{dist}=={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:  # pragma: no cover
-            continue
-    return pins
+    return [f"{dist}=={version}" for dist, version in package_versions().items()
+            if dist != "python" and version is not None]
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -15,8 +15,7 @@ AS_OF = "2023-10-30"
 def setup(tmp_path_factory):
     from dropoutrisk.features import build_features
     from dropoutrisk.io import write_tables
-    from dropoutrisk.models import RiskModel, load_bundle
-    from dropoutrisk.models._bundle import save_model
+    from dropoutrisk.models import RiskModel, load_bundle, save_model
     from dropoutrisk.synthetic import make_cohorts
 
     root = tmp_path_factory.mktemp("explain_cli")

@@ -11,11 +11,12 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from _predict_workspace import AS_OF, shared_workspace
 
 from dropoutrisk.cli import main
 from dropoutrisk.cli._predict import VOLATILE_KEYS, run_record_path
 from dropoutrisk.scoring import PREDICTION_COLUMNS, reason_columns
+
+from ._predict_workspace import AS_OF, shared_workspace
 
 
 def run(argv):

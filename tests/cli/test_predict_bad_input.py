@@ -18,12 +18,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from _predict_workspace import AS_OF, shared_workspace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dropoutrisk.cli import main
 from dropoutrisk.cli._predict import run_record_path
+
+from ._predict_workspace import AS_OF, shared_workspace
 
 PREVIOUS = b"previous output\n"
 PREVIOUS_RECORD = b'{"previous": true}\n'

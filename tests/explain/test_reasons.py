@@ -134,7 +134,8 @@ def test_small_schools_get_no_reference():
 
 
 def test_negligible_contributions_are_not_reasons():
-    from dropoutrisk.explain._reasons import MIN_REASON_LOG_ODDS, select_reasons
+    from dropoutrisk.explain._codes import MIN_REASON_LOG_ODDS
+    from dropoutrisk.explain._reasons import select_reasons
 
     lo = np.array([[0.5, MIN_REASON_LOG_ODDS / 2, -MIN_REASON_LOG_ODDS / 2, -0.3]])
     eligible, actionable = np.ones(4, bool), np.ones(4, bool)

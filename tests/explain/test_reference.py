@@ -14,7 +14,8 @@ import pytest
 
 from dropoutrisk.explain import explain_students, format_values, school_references
 from dropoutrisk.explain._checks import parse_shown
-from dropoutrisk.explain._reasons import MIN_REASON_LOG_ODDS, select_reasons
+from dropoutrisk.explain._codes import MIN_REASON_LOG_ODDS
+from dropoutrisk.explain._reasons import select_reasons
 from dropoutrisk.explain._references import MIN_REFERENCE_COUNT
 
 from .conftest import make_frame

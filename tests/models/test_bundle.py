@@ -150,9 +150,12 @@ def test_manifest_records_versions_catalogue_data_params_metrics(bundle_dir, tra
         "dropoutrisk",
         "numpy",
         "pandas",
+        "pyarrow",
         "scikit-learn",
         "lightgbm",
         "skops",
+        "duckdb",
+        "shap",
     }
     assert m["versions"]["dropoutrisk"] == dropoutrisk.__version__
     assert m["feature_names"] == ["attendance_rate", "failed_courses", "concerns"]

@@ -126,6 +126,11 @@ def test_report_is_immutable(profile, train):
     table = report.table
     table.loc[0, "status"] = "drift"
     assert not report.drifted
+    for examples in report.table["unseen_examples"]:
+        examples.append("leaked")  # the cells are lists: a shallow copy would share them
+    assert not any("leaked" in e for e in report.table["unseen_examples"])
+    report.reference["basis"] = "changed"
+    assert report.reference["basis"] != "changed"
 
 
 def test_missing_column_counts_as_absent_not_crash(profile, train):
@@ -178,7 +183,7 @@ def weekly():
 
 
 def test_per_week_profiles_are_stored_and_the_nearest_week_is_chosen(weekly):
-    from dropoutrisk.models._drift import school_week
+    from dropoutrisk.models.drift import school_week
     from dropoutrisk.schema import snapshot_date
 
     assert sorted(weekly.weeks) == [2, 20]
@@ -303,7 +308,7 @@ def test_sparse_feature_psi_is_not_judged_on_a_handful_of_values(profile, train)
     Sixty values drawn from the training distribution regularly give a PSI above the
     drift threshold by chance; such a PSI is reported but must not raise drift.
     """
-    from dropoutrisk.models._drift import _psi_levels_judged
+    from dropoutrisk.models.drift._profile import _psi_levels_judged
 
     high_by_chance = 0
     for seed in range(40):

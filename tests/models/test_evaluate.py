@@ -83,6 +83,17 @@ def test_immutable_and_json_has_no_student_rows(evaluation):
     assert d["metrics"]["abc"]["roc_auc"] == pytest.approx(evaluation.metrics.loc["abc", "roc_auc"])
 
 
+def test_mutating_what_a_property_returns_changes_nothing(evaluation):
+    settings = evaluation.settings
+    settings["k_rates"].append(0.99)
+    settings["n"] = -1
+    assert 0.99 not in evaluation.settings["k_rates"] and evaluation.settings["n"] > 0
+    assert 0.99 not in evaluation.to_dict()["settings"]["k_rates"]
+    curve = evaluation.calibration_curve
+    curve.loc[curve.index[0], "observed_rate"] = -5.0
+    assert (evaluation.calibration_curve["observed_rate"].dropna() >= 0).all()
+
+
 def test_single_score_vector_and_nan_labels():
     y = np.array([0, 1, np.nan, 1, 0, 0])
     ev = evaluate(y, np.array([0.1, 0.9, 0.5, 0.8, 0.2, 0.3]), flag_rate=0.4)

@@ -102,3 +102,8 @@ def test_report_is_immutable(report_sv):
         report_sv.content = {}
     with pytest.raises(TypeError):
         report_sv.content["probability"] = 0.0
+    reasons = report_sv.content["reasons"]
+    n = len(reasons)
+    reasons.append({"sentence": "added by a caller"})
+    assert len(report_sv.content["reasons"]) == n
+    assert "added by a caller" not in report_sv.to_json()

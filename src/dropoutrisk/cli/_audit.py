@@ -83,6 +83,7 @@ def audit_command(
         bool, typer.Option("--pseudonymise", help="Replace student ids by keyed hashes.")
     ] = False,
 ) -> None:
+    from dropoutrisk._atomic import check_folder_replaceable, write_folder
     from dropoutrisk.features import default_catalogue
     from dropoutrisk.models import load_bundle
 
@@ -96,8 +97,10 @@ def audit_command(
         raise typer.BadParameter(f"use only one of {', '.join(chosen)}.", param_hint=chosen[1])
     if by is not None and capacity is None:
         raise typer.BadParameter("--by applies to --capacity only.", param_hint="--by")
-    if out.exists() and not out.is_dir():
-        raise typer.BadParameter(f"{out} exists and is not a folder.", param_hint="--out")
+    try:  # before any work: never replace a folder that is not an earlier audit
+        check_folder_replaceable(out, AUDIT_FILES, "a fairness audit")
+    except FileExistsError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--out") from None
     key = pseudonym_key() if pseudonymise else None  # fail before any work
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
@@ -105,7 +108,9 @@ def audit_command(
     snapshot_weeks, snapshot_days = snapshots_of(weeks, days, trained, first_only=True)
     horizon = int(horizon_days or trained.get("horizon_days") or 365)
     catalogue = getattr(bundle.model, "catalogue", None) or default_catalogue()
-    _check_groups(group_list + ([by] if by else []), catalogue)
+    _check_groups(group_list, catalogue, "--groups")
+    if by:
+        _check_groups([by], catalogue, "--by")
 
     operating_point: dict[str, Any] | None = None
     if threshold is not None:
@@ -150,7 +155,7 @@ def audit_command(
         "model_card.html": model_card(manifest, result, format="html",
                                       audit_cohorts=audit_cohorts),
     }
-    _write(out, files)
+    write_folder(out, files)  # whole: a failure leaves the previous audit as it was
     findings = result.findings
     print(
         f"Audited model {bundle.model_id} on cohorts {audit_cohorts} at "
@@ -160,7 +165,7 @@ def audit_command(
     )
 
 
-def _check_groups(columns: list[str], catalogue: Any) -> None:
+def _check_groups(columns: list[str], catalogue: Any, option: str) -> None:
     """Fail before reading data when a group is not a column the features will have."""
     from dropoutrisk.errors import MissingColumnError
     from dropoutrisk.features import CONTEXT_COLUMNS
@@ -172,16 +177,8 @@ def _check_groups(columns: list[str], catalogue: Any) -> None:
                             - set(catalogue.model_features(include_background=False)))
         raise MissingColumnError(
             table="features", column=unknown[0],
-            problem=f"the audit group column is not a feature (unknown: {unknown})",
+            problem=f"the {option} column is not a feature (unknown: {unknown})",
             allowed=f"feature or context columns; background groups: {', '.join(background)}",
-            fix="Pass --groups with names from the catalogue, e.g. "
-            "gender,newly_arrived,special_support",
+            fix=f"Pass {option} with names from the catalogue, e.g. "
+            + ("school_id" if option == "--by" else "gender,newly_arrived,special_support"),
         )
-
-
-def _write(out: Path, files: dict[str, str]) -> None:
-    from dropoutrisk._atomic import write_text
-
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        write_text(out / name, text)

@@ -101,9 +101,12 @@ def snapshots_of(weeks: str | None, days: str | None, trained: Mapping[str, Any]
 
 
 def parse_date(text: str, option: str) -> dt.date:
+    from dropoutrisk.errors import DateParseError
+    from dropoutrisk.schema import parse_as_of
+
     try:
-        return dt.date.fromisoformat(str(text).strip())
-    except ValueError:
+        return parse_as_of(str(text)).date()
+    except DateParseError:
         raise typer.BadParameter(
             f"{text!r} is not a date; use YYYY-MM-DD.", param_hint=option
         ) from None

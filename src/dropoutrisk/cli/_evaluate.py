@@ -45,6 +45,8 @@ _PLOTS = (
     ("calibration.png", "Calibration (equal-mass bins)"),
     ("roc.png", "ROC space with published flags (Bowers et al. 2013)"),
 )
+#: Every file an evaluation report folder may hold (an earlier report is replaced whole).
+REPORT_FILES = (*(file for file, _ in _PLOTS), "metrics.json", "comparison.json", "report.html")
 #: The name the previous model (``--against``) goes by in every output.
 PREVIOUS = "previous"
 #: The reference of comparison.json without ``--against``, when the bundle has it.
@@ -106,13 +108,16 @@ def evaluate(
         int, typer.Option("--seed", help="Seed of the bootstrap (same seed, same intervals).")
     ] = 0,
 ) -> None:
+    from dropoutrisk._atomic import check_folder_replaceable
     from dropoutrisk.features import default_catalogue
     from dropoutrisk.models import compare_models, load_bundle
     from dropoutrisk.models import evaluate as evaluate_models
 
     test_cohorts = parse_cohorts(cohorts)
-    if out.exists() and not out.is_dir():
-        raise typer.BadParameter(f"{out} exists and is not a folder.", param_hint="--out")
+    try:  # before any work: never replace a folder that is not an earlier report
+        check_folder_replaceable(out, REPORT_FILES, "an evaluation report")
+    except FileExistsError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--out") from None
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     previous = _load_previous(against) if against is not None else None
@@ -410,18 +415,18 @@ def _write_report(out: Path, document: dict[str, Any], result: Any,
 
     import jinja2
 
-    from dropoutrisk._atomic import write_bytes, write_text
+    from dropoutrisk._atomic import write_folder
 
-    out.mkdir(parents=True, exist_ok=True)
+    # every file is made first, then the folder is swapped in whole: a failure leaves the
+    # previous report, and an earlier run's comparison never sits beside this run's metrics
+    files: dict[str, bytes | str] = {}
     for (file, _), ax in zip(_PLOTS, (result.plot_calibration(), result.plot_roc()), strict=True):
         buffer = io.BytesIO()
         ax.figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-        write_bytes(out / file, buffer.getvalue())
-    write_text(out / "metrics.json", json.dumps(document, indent=2, sort_keys=True) + "\n")
+        files[file] = buffer.getvalue()
+    files["metrics.json"] = json.dumps(document, indent=2, sort_keys=True) + "\n"
     if compared is not None:
-        write_text(out / "comparison.json", json.dumps(compared, indent=2, allow_nan=False) + "\n")
-    else:  # an earlier run's comparison must not sit beside this run's metrics
-        (out / "comparison.json").unlink(missing_ok=True)
+        files["comparison.json"] = json.dumps(compared, indent=2, allow_nan=False) + "\n"
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("dropoutrisk.cli", "templates"),
@@ -450,7 +455,8 @@ def _write_report(out: Path, document: dict[str, Any], result: Any,
         reference=document["settings"].get("reference", ""),
         comparison=None if compared is None else _comparison_section(compared),
     )
-    write_text(out / "report.html", html)
+    files["report.html"] = html
+    write_folder(out, files)
 
 
 def _comparison_section(compared: dict[str, Any]) -> dict[str, Any]:

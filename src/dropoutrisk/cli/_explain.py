@@ -57,8 +57,7 @@ def explain(
     from dropoutrisk.errors import EmptyTableError
     from dropoutrisk.explain import explain_students
     from dropoutrisk.features import build_features, default_catalogue
-    from dropoutrisk.models import load_bundle
-    from dropoutrisk.models._bundle import fingerprint_frame
+    from dropoutrisk.models import fingerprint_frame, load_bundle
     from dropoutrisk.report import student_report
     from dropoutrisk.scoring import score
 
@@ -89,6 +88,10 @@ def explain(
                 problem=f"no student is enrolled at {day.isoformat()}",
                 fix="Check --as-of against the cohorts in the students table",
             )
+        if str(student) not in set(X.index.astype(str)):
+            raise typer.BadParameter(
+                f"{student!r} is not a student enrolled at {day.isoformat()} in the "
+                "students table of --data; check the id and --as-of.", param_hint="--student")
         if by is not None and by not in X.columns:
             raise typer.BadParameter(f"{by!r} is not a column of the features; use school_id.",
                                      param_hint="--by")

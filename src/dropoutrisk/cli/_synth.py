@@ -14,20 +14,11 @@ import typer
 
 from dropoutrisk._atomic import atomic_path
 from dropoutrisk.cli._app import app
+from dropoutrisk.synthetic import EVENT_TABLES
 
 #: Parquet settings: fixed so that the same seed gives the same bytes.
 _PARQUET = {"compression": "zstd", "compression_level": 3, "use_dictionary": True}
-_ALL_TABLES = (
-    "students",
-    "attendance",
-    "attendance_daily",
-    "attendance_weekly",
-    "grades",
-    "assessments",
-    "concerns",
-    "outcomes",
-    "truth",
-)
+_ALL_TABLES = ("students", *EVENT_TABLES, "outcomes", "truth")
 
 
 def parse_cohorts(text: str) -> list[int]:
@@ -45,12 +36,14 @@ def parse_cohorts(text: str) -> list[int]:
     if m:
         first, last = int(m.group(1)), int(m.group(2))
         if last < first:
-            raise typer.BadParameter(f"the range {text!r} runs backwards; write e.g. 2020-2024.")
+            raise typer.BadParameter(f"the range {text!r} runs backwards; write e.g. 2020-2024.",
+                                     param_hint="--cohorts")
         return list(range(first, last + 1))
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(re.fullmatch(r"\d{4}", p) for p in parts):
         raise typer.BadParameter(
-            f"{text!r} is not a cohort list; write a range like 2020-2024 or years like 2020,2022."
+            f"{text!r} is not a cohort list; write a range like 2020-2024 or years like 2020,2022.",
+            param_hint="--cohorts",
         )
     return [int(p) for p in parts]
 

@@ -32,7 +32,7 @@ def validate(
         typer.Option("--out", help="Write a JSON report here (also when the data are invalid)."),
     ] = None,
 ) -> None:
-    from dropoutrisk import __version__
+    from dropoutrisk._version import __version__
     from dropoutrisk.errors import DataError
     from dropoutrisk.io import read_tables
     from dropoutrisk.schema import validate_tables
@@ -57,6 +57,8 @@ def validate(
             report["warnings"] = _messages(caught)
             _echo_warnings(report["warnings"])
             _write_report(out, report)
+            if as_of is not None and exc.table == "as_of":  # the option, not the data
+                raise typer.BadParameter(str(exc), param_hint="--as-of") from None
             raise
     report["warnings"] = _messages(caught)
     _echo_warnings(report["warnings"])

@@ -8,18 +8,15 @@ Examples
 """
 
 from dropoutrisk.explain._checks import check_lines
+from dropoutrisk.explain._codes import DIMENSION_LABELS, reason_stems
 from dropoutrisk.explain._explanations import (
     DIMENSIONS,
     Explanations,
     explain_students,
     reasons_frame,
 )
+from dropoutrisk.explain._formatting import format_values
 from dropoutrisk.explain._plots import decimal_formatter
-from dropoutrisk.explain._reasons import (
-    DIMENSION_LABELS,
-    format_values,
-    reason_stems,
-)
 from dropoutrisk.explain._references import LEVELS, ReferenceTable, school_references
 from dropoutrisk.explain._shap import calibrate_contributions, tree_shap
 

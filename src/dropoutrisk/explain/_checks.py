@@ -4,7 +4,7 @@
 person would, from its printed value and printed reference (the texts, not
 the numbers behind them), and says whether the line contradicts the
 indicator's risk direction or says nothing. It shares no code with the rules
-that chose the lines (:func:`dropoutrisk.explain._reasons.narration_plan`),
+that chose the lines (:func:`dropoutrisk.explain._narration.narration_plan`),
 so it can catch them out.
 """
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from dropoutrisk.explain._reasons import DIMENSION_LABELS
+from dropoutrisk.explain._codes import DIMENSION_LABELS
 
 __all__ = ["beeswarm", "decimal_formatter", "dimension_bars", "new_axes", "waterfall"]
 

@@ -11,7 +11,7 @@ students with a value (small cells are never shown):
 4. ``training``: the median of the rows the model was trained on, which is
    what the SHAP contributions are measured against. It is used when the
    levels above give no reference, or give one that points the other way
-   from the contribution (see :func:`dropoutrisk.explain._reasons.narration_plan`).
+   from the contribution (see :func:`dropoutrisk.explain._narration.narration_plan`).
 
 Numeric features take the median, binary ones the majority value and
 categorical ones the most common category. Everything is computed per group
@@ -24,6 +24,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from dropoutrisk._disclosure import MIN_CELL
 
 __all__ = [
     "LEVELS",
@@ -41,8 +43,8 @@ _LEVEL_KEYS: tuple[tuple[str, ...], ...] = (("school_id", "as_of"), ("grade_year
                                              ("as_of",))
 
 #: A school median over fewer students than this is withheld (NaN), so a
-#: reference never reveals a handful of other students' values.
-MIN_REFERENCE_COUNT = 10
+#: reference never reveals a handful of other students' values (the small-cell rule).
+MIN_REFERENCE_COUNT = MIN_CELL
 
 
 def school_references(
@@ -310,8 +312,8 @@ class ReferenceTable:
     @classmethod
     def for_model(cls, model: Any, frame: pd.DataFrame) -> ReferenceTable:
         """The references of a fitted model's features over ``frame`` (with its training medians)."""
+        from dropoutrisk.explain._codes import feature_table
         from dropoutrisk.explain._explanations import _catalogue_of
-        from dropoutrisk.explain._reasons import feature_table
 
         names = [str(c) for c in model.feature_names_in_]
         kinds = feature_table(_catalogue_of(model), names)["kind"].tolist()

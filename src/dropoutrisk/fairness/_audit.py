@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -54,9 +53,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._json import to_jsonable
+from dropoutrisk._result import Result, copied
 from dropoutrisk.errors import AlignmentError, DataQualityWarning, MissingColumnError
 from dropoutrisk.fairness import _metrics
-from dropoutrisk.fairness._bootstrap import MEASURES, CellData, cell_measures, stratified_weights
+from dropoutrisk.fairness._bootstrap import (
+    MEASURES,
+    CellData,
+    cell_measures,
+    stratified_weights,
+)
 from dropoutrisk.fairness._suppress import MIN_CELL, complementary_suppression
 
 __all__ = ["BAND", "DISPARITY_METRICS", "Audit", "OperatingPoint", "audit"]
@@ -66,18 +72,6 @@ BAND: tuple[float, float] = (0.8, 1.25)
 
 #: Measures compared across groups by default.
 DISPARITY_METRICS: tuple[str, ...] = ("flag_rate", "tpr", "fpr", "precision")
-
-#: Readable names of the measures, for tables and plots.
-MEASURE_LABELS: dict[str, str] = {
-    "base_rate": "base rate",
-    "flag_rate": "flag rate",
-    "tpr": "TPR (recall)",
-    "fpr": "FPR",
-    "precision": "precision",
-    "mean_predicted": "mean predicted",
-    "ece": "ECE",
-    "roc_auc": "ROC-AUC",
-}
 
 MISSING = "missing"
 SEP = " × "
@@ -241,7 +235,7 @@ def _cell_name(key: tuple[tuple[str, str], ...]) -> tuple[str, str]:
 
 
 # ----------------------------------------------------------------------------- Audit
-class Audit:
+class Audit(Result):
     """Fairness audit at an operating point, by group and by intersection.
 
     Build it with :func:`audit`, or directly from scores and flags. All the
@@ -301,7 +295,8 @@ class Audit:
     ['grouping', 'group', 'reference', 'metric']
     """
 
-    __slots__ = ("_cells", "_curves", "_disparities", "_frozen", "_params")
+    __slots__ = ("_cells", "_curves", "_disparities", "_params")
+    _remedy = "build a new one with audit(...)."
 
     def __init__(
         self,
@@ -468,17 +463,7 @@ class Audit:
             "band": list(BAND),
             "bootstrap_unit": "row" if cluster_codes is None else "cluster",
         }
-        object.__setattr__(self, "_cells", cells)
-        object.__setattr__(self, "_disparities", disparities)
-        object.__setattr__(self, "_curves", curves)
-        object.__setattr__(self, "_params", params)
-        object.__setattr__(self, "_frozen", True)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("An Audit is immutable; build a new one with audit(...).")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("An Audit is immutable; build a new one with audit(...).")
+        self._set(cells=cells, disparities=disparities, curves=curves, params=params)
 
     def __repr__(self) -> str:
         n_find = len(self.findings)
@@ -611,13 +596,13 @@ class Audit:
     @property
     def params(self) -> dict[str, Any]:
         """The settings the audit ran with."""
-        return json.loads(json.dumps(self._params))
+        return to_jsonable(self._params)
 
     @property
     def overall(self) -> pd.Series:
         """Measures and intervals for everyone, with ``n``."""
         row = self._cells[self._cells["level"] == 0].iloc[0]
-        return row.drop(["grouping", "group", "level", "suppressed", "suppression"]).copy()
+        return copied(row.drop(["grouping", "group", "level", "suppressed", "suppression"]))
 
     @property
     def by_group(self) -> pd.DataFrame:
@@ -626,17 +611,17 @@ class Audit:
         Suppressed cells have ``n`` ``"<10"`` (or ``"suppressed"`` for
         complementary suppression), NaN measures and ``suppressed=True``.
         """
-        return self._cells[self._cells["level"] == 1].reset_index(drop=True).copy()
+        return copied(self._cells[self._cells["level"] == 1].reset_index(drop=True))
 
     @property
     def by_intersection(self) -> pd.DataFrame:
         """Like :attr:`by_group`, for every intersection of two or more groupings."""
-        return self._cells[self._cells["level"] >= 2].reset_index(drop=True).copy()
+        return copied(self._cells[self._cells["level"] >= 2].reset_index(drop=True))
 
     @property
     def disparities(self) -> pd.DataFrame:
         """Every disparity ratio against its grouping's reference, with its interval."""
-        return self._disparities.copy()
+        return copied(self._disparities)
 
     @property
     def findings(self) -> pd.DataFrame:
@@ -652,7 +637,7 @@ class Audit:
     @property
     def calibration_curves(self) -> list[dict[str, Any]]:
         """Per published cell, bin means of predicted and observed (bins with >= min_cell)."""
-        return json.loads(json.dumps(self._curves))
+        return copied(self._curves)
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -675,10 +660,6 @@ class Audit:
             "findings": _records(self.findings),
             "calibration_curves": self.calibration_curves,
         }
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as strict JSON (no NaN literals)."""
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
 
     def to_html(self, *, title: str = "Fairness audit") -> str:
         """A self-contained HTML page: findings, tables and plots (inline SVG)."""
@@ -708,23 +689,9 @@ def _level_key(value: str) -> tuple[int, float | str]:
         return (1 if value != MISSING else 2, value)
 
 
-def _json_value(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float):
-        if math.isnan(v):
-            return None
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return round(v, 6)
-    return v
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {str(k): _json_value(v) for k, v in rec.items()}
-        for rec in frame.to_dict(orient="records")
-    ]
+    """The audit's JSON rows: six decimals; an infinite ratio (zero reference) as "inf"."""
+    return to_jsonable(frame, digits=6, infinity="text")
 
 
 # ----------------------------------------------------------------------------- audit()

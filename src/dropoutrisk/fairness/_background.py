@@ -9,21 +9,22 @@ two audits resample the same rows and their differences are paired.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.fairness._audit import MEASURE_LABELS, Audit, _records, audit
+from dropoutrisk._result import Result
+from dropoutrisk.fairness._audit import Audit, _records, audit
+from dropoutrisk.fairness._bootstrap import MEASURE_LABELS
 
 __all__ = ["BackgroundComparison", "compare_background"]
 
 _SUFFIXES = ("without", "with")
 
 
-class BackgroundComparison:
+class BackgroundComparison(Result):
     """Two audits, without and with background features, and their differences.
 
     Build it with :func:`compare_background`.
@@ -36,19 +37,16 @@ class BackgroundComparison:
         The audit of the model with them.
     """
 
-    __slots__ = ("_with", "_without")
+    __slots__ = ("_with_background", "_without")
+    _remedy = "call compare_background() again."
 
     def __init__(self, *, without: Audit, with_background: Audit) -> None:
-        object.__setattr__(self, "_without", without)
-        object.__setattr__(self, "_with", with_background)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("A BackgroundComparison is immutable.")
+        self._set(without=without, with_background=with_background)
 
     def __repr__(self) -> str:
         return (
             f"BackgroundComparison(findings without={len(self._without.findings)}, "
-            f"with={len(self._with.findings)})"
+            f"with={len(self._with_background.findings)})"
         )
 
     @property
@@ -59,14 +57,14 @@ class BackgroundComparison:
     @property
     def with_background(self) -> Audit:
         """The audit of the model with background features."""
-        return self._with
+        return self._with_background
 
     @property
     def performance(self) -> pd.DataFrame:
         """Overall measures, one row each: ``without``, ``with``, ``change`` and intervals."""
         rows = []
         for m in MEASURE_LABELS:
-            a, b = self._without.overall, self._with.overall
+            a, b = self._without.overall, self._with_background.overall
             rows.append({
                 "measure": m,
                 "without": float(a[m]), "without_lo": float(a[f"{m}_lo"]),
@@ -83,7 +81,7 @@ class BackgroundComparison:
         keys = ["grouping", "group", "n"]
         cols = ["flag_rate", "tpr", "fpr", "precision", "ece", "roc_auc"]
         a = self._without.by_group[keys + cols]
-        b = self._with.by_group[["grouping", "group", *cols]]
+        b = self._with_background.by_group[["grouping", "group", *cols]]
         out = a.merge(b, on=["grouping", "group"], suffixes=("_without", "_with"))
         for c in cols:
             out[f"{c}_change"] = out[f"{c}_with"] - out[f"{c}_without"]
@@ -99,7 +97,7 @@ class BackgroundComparison:
         keys = ["grouping", "group", "metric"]
         cols = ["reference", "ratio", "ratio_lo", "ratio_hi", "outside_band", "excludes_parity"]
         a = self._without.disparities[keys + cols]
-        b = self._with.disparities[keys + cols]
+        b = self._with_background.disparities[keys + cols]
         out = a.merge(b, on=keys, how="outer", suffixes=("_without", "_with"))
         out = out.rename(columns={"outside_band_without": "finding_without",
                                   "outside_band_with": "finding_with"})
@@ -115,12 +113,8 @@ class BackgroundComparison:
             "by_group": _records(self.by_group),
             "disparities": _records(self.disparities),
             "without": self._without.to_dict(),
-            "with": self._with.to_dict(),
+            "with": self._with_background.to_dict(),
         }
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """:meth:`to_dict` as strict JSON."""
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False, ensure_ascii=False)
 
 
 def compare_background(

@@ -17,7 +17,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["MEASURES", "CellData", "cell_measures", "stratified_weights"]
+from dropoutrisk.models._metrics import calibration_bins
+
+__all__ = ["MEASURES", "MEASURE_LABELS", "CellData", "cell_measures", "stratified_weights"]
 
 #: The measures computed for every cell, in output order.
 MEASURES: tuple[str, ...] = (
@@ -30,6 +32,18 @@ MEASURES: tuple[str, ...] = (
     "ece",
     "roc_auc",
 )
+
+#: Readable names of the measures, for tables and plots.
+MEASURE_LABELS: dict[str, str] = {
+    "base_rate": "base rate",
+    "flag_rate": "flag rate",
+    "tpr": "TPR (recall)",
+    "fpr": "FPR",
+    "precision": "precision",
+    "mean_predicted": "mean predicted",
+    "ece": "ECE",
+    "roc_auc": "ROC-AUC",
+}
 
 
 class CellData:
@@ -53,7 +67,7 @@ class CellData:
         sc = score[self.rows].astype(np.float64)
         fc = flag[self.rows].astype(np.float64)
         self.y, self.score = yc, sc
-        bins = np.clip((sc * n_bins).astype(np.intp), 0, n_bins - 1)
+        bins = calibration_bins(sc, n_bins, "equal_width")
         gap = np.zeros((sc.size, n_bins))
         gap[np.arange(sc.size), bins] = sc - yc
         self.sums = np.column_stack([yc, fc, yc * fc, sc, gap])
@@ -73,7 +87,7 @@ class CellData:
         """Rows x bins indicator of each row's calibration bin (for curves)."""
         gap = self.sums[:, 4:]
         n_bins = gap.shape[1]
-        bins = np.clip((self.score * n_bins).astype(np.intp), 0, n_bins - 1)
+        bins = calibration_bins(self.score, n_bins, "equal_width")
         onehot = np.zeros_like(gap)
         onehot[np.arange(self.score.size), bins] = 1.0
         return onehot
@@ -115,7 +129,8 @@ def cell_measures(cell: CellData, weights: np.ndarray) -> dict[str, np.ndarray]:
     pos, flags, tp, score_sum = totals[:, 0], totals[:, 1], totals[:, 2], totals[:, 3]
     neg = n - pos
     fp = flags - tp
-    # Expected calibration error: sum over bins of |sum(score - y)| / n.
+    # Expected calibration error (models.expected_calibration_error, equal-width bins) for
+    # every replicate at once: sum over bins of |weighted sum(score - y)| / weighted n.
     ece = _divide(np.abs(totals[:, 4:]).sum(axis=1), n)
     # ROC-AUC as a weighted Mann-Whitney statistic, ties counting one half.
     below = np.zeros((w.shape[0], cell.neg_pos.size + 1))

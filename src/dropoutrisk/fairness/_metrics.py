@@ -117,12 +117,10 @@ def expected_calibration_error(y_true, y_score, flag=None, *, n_bins: int = 10) 
     >>> expected_calibration_error([0, 1, 1, 0], [0.05, 0.95, 0.55, 0.55])
     0.05
     """
+    from dropoutrisk.models._metrics import expected_calibration_error as ece
+
     y, s, _ = _arrays(y_true, y_score)
-    if not s.size:
-        return float("nan")
-    bins = np.clip((s * n_bins).astype(np.intp), 0, n_bins - 1)
-    gap = np.bincount(bins, weights=s - y, minlength=n_bins)
-    return float(np.abs(gap).sum() / s.size)
+    return ece(y, s, n_bins=n_bins, strategy="equal_width")
 
 
 def roc_auc(y_true, y_score, flag=None) -> float:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import html
 import io
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:  # pragma: no cover
-    from dropoutrisk.fairness._audit import Audit
+from dropoutrisk.fairness._bootstrap import MEASURE_LABELS
 
+# The functions take an Audit (its plot and to_html methods call them); they
+# read it through its public properties only, so this module never imports
+# fairness._audit and the two do not import each other.
 __all__ = ["plot_calibration", "plot_rates", "render_html"]
 
 
@@ -32,7 +34,7 @@ def _new_axes(ax: Any, size: tuple[float, float] = (5.0, 3.6)) -> Any:
     return ax
 
 
-def _cells(audit: Audit, grouping: str | None) -> tuple[str, pd.DataFrame]:
+def _cells(audit: Any, grouping: str | None) -> tuple[str, pd.DataFrame]:
     table = pd.concat([audit.by_group, audit.by_intersection], ignore_index=True)
     if grouping is None:
         grouping = str(table["grouping"].iloc[0])
@@ -45,7 +47,7 @@ def _cells(audit: Audit, grouping: str | None) -> tuple[str, pd.DataFrame]:
     return grouping, cells
 
 
-def plot_calibration(audit: Audit, grouping: str | None = None, *, ax: Any = None) -> Any:
+def plot_calibration(audit: Any, grouping: str | None = None, *, ax: Any = None) -> Any:
     """Calibration curve of each published group of ``grouping``.
 
     Bins with fewer than ``min_cell`` students are left out; suppressed
@@ -76,7 +78,7 @@ def plot_calibration(audit: Audit, grouping: str | None = None, *, ax: Any = Non
 
 
 def plot_rates(
-    audit: Audit, metric: str = "flag_rate", grouping: str | None = None, *, ax: Any = None
+    audit: Any, metric: str = "flag_rate", grouping: str | None = None, *, ax: Any = None
 ) -> Any:
     """Bars of ``metric`` per group of ``grouping`` with bootstrap interval error bars.
 
@@ -86,8 +88,6 @@ def plot_rates(
     -------
     matplotlib.axes.Axes
     """
-    from dropoutrisk.fairness._audit import MEASURE_LABELS
-
     if metric not in MEASURE_LABELS:
         raise ValueError(f"metric={metric!r} must be one of {list(MEASURE_LABELS)}.")
     grouping, cells = _cells(audit, grouping)
@@ -145,7 +145,7 @@ table.audit th,table.audit td{padding:.2em .6em;border-bottom:1px solid #ddd;tex
 """
 
 
-def render_html(audit: Audit, *, title: str = "Fairness audit") -> str:
+def render_html(audit: Any, *, title: str = "Fairness audit") -> str:
     """A self-contained HTML page of the audit, plots inline as SVG."""
     params = audit.params
     main = ["grouping", "group", "n", "base_rate", "flag_rate", "flag_rate_lo", "flag_rate_hi",

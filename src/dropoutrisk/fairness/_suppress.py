@@ -36,10 +36,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["MIN_CELL", "complementary_suppression"]
+from dropoutrisk._disclosure import MIN_CELL
 
-#: Cells with fewer students than this are suppressed (DESIGN.md, "Trust").
-MIN_CELL = 10
+__all__ = ["MIN_CELL", "complementary_suppression"]
 
 Key = tuple[tuple[str, str], ...]
 

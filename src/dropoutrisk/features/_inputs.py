@@ -24,7 +24,7 @@ from dropoutrisk.errors import (
     MissingTableError,
     TableTypeError,
 )
-from dropoutrisk.schema import programme_starts, school_year_of, school_year_start
+from dropoutrisk.schema import parse_as_of, programme_starts, school_year_of, school_year_start
 
 TableSource = Union[pd.DataFrame, str, "os.PathLike[str]"]
 
@@ -89,18 +89,8 @@ class Windows:
 
 
 def to_date(as_of: Any) -> dt.date:
-    """Return ``as_of`` as a calendar date; reject missing or time-zone-aware values."""
-    if as_of is None:
-        raise ValueError("as_of is required: pass the date features are computed at, e.g. '2024-10-28'.")
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"as_of={as_of!r} is not a date; pass e.g. '2024-10-28'.") from exc
-    if ts is pd.NaT:
-        raise ValueError("as_of is missing (NaT); pass a date such as '2024-10-28'.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.date()
+    """Return ``as_of`` as a calendar date (see :func:`~dropoutrisk.schema.parse_as_of`)."""
+    return parse_as_of(as_of).date()
 
 
 def windows_for(as_of: Any) -> Windows:

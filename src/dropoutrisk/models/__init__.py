@@ -8,7 +8,15 @@ Examples
 """
 
 from dropoutrisk.models._abc_rule import ABCRule
-from dropoutrisk.models._bundle import (
+from dropoutrisk.models._calibration import IsotonicCalibrator, PlattCalibrator
+from dropoutrisk.models._compare import ModelComparison, compare_models
+from dropoutrisk.models._evaluate import Evaluation, OutOfTimeSplit, evaluate, out_of_time_split
+from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, TIER_LABELS
+from dropoutrisk.models._logistic import LogisticBaseline
+from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION, PublishedFlag
+from dropoutrisk.models._risk_model import RiskModel
+from dropoutrisk.models._train import TrainingResult, train_model
+from dropoutrisk.models.bundle import (
     ModelBundle,
     export_joblib,
     fingerprint_frame,
@@ -17,9 +25,7 @@ from dropoutrisk.models._bundle import (
     save_model,
     trusted_types,
 )
-from dropoutrisk.models._calibration import IsotonicCalibrator, PlattCalibrator
-from dropoutrisk.models._compare import ModelComparison, compare_models
-from dropoutrisk.models._drift import (
+from dropoutrisk.models.drift import (
     DRIFT_THRESHOLDS,
     DriftAccumulator,
     DriftReport,
@@ -27,12 +33,6 @@ from dropoutrisk.models._drift import (
     check_drift,
     drift_report,
 )
-from dropoutrisk.models._evaluate import Evaluation, OutOfTimeSplit, evaluate, out_of_time_split
-from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, TIER_LABELS
-from dropoutrisk.models._logistic import LogisticBaseline
-from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION, PublishedFlag
-from dropoutrisk.models._risk_model import RiskModel
-from dropoutrisk.models._train import TrainingResult, train_model
 
 __all__ = [
     "BOWERS_2013",

@@ -33,12 +33,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from dropoutrisk.errors import MissingColumnError
 from dropoutrisk.models._flagging import FlagTierMixin
+from dropoutrisk.models._input import TabularClassifierTags
 from dropoutrisk.models._risk_model import _encode_labels
 
 __all__ = ["ABCRule"]
 
 
-class ABCRule(FlagTierMixin, ClassifierMixin, BaseEstimator):
+class ABCRule(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstimator):
     """Indicator-count early-warning rule (attendance, course failure, concerns).
 
     Parameters
@@ -85,6 +86,8 @@ class ABCRule(FlagTierMixin, ClassifierMixin, BaseEstimator):
     [False, False, True, False]
     """
 
+    _categorical_input = False  # numeric indicator columns only
+
     def __init__(
         self,
         *,
@@ -101,12 +104,6 @@ class ABCRule(FlagTierMixin, ClassifierMixin, BaseEstimator):
         self.attendance_column = attendance_column
         self.failed_core_column = failed_core_column
         self.concerns_column = concerns_column
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False
-        return tags
 
     def _columns(self) -> list[str]:
         return [c for c in (self.attendance_column, self.failed_core_column,

@@ -32,8 +32,6 @@ look convincing by chance.
 
 from __future__ import annotations
 
-import copy
-import json
 import math
 import numbers
 import warnings
@@ -43,8 +41,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._json import to_jsonable
+from dropoutrisk._result import Result, copied
 from dropoutrisk.errors import AlignmentError
-from dropoutrisk.models._evaluate import _pct, _plain, _scored_rows
+from dropoutrisk.models._evaluate import _pct, _scored_rows
 from dropoutrisk.models._metrics import top_fraction_flags
 
 __all__ = ["ModelComparison", "compare_models"]
@@ -191,7 +191,7 @@ def _quantiles(values: np.ndarray, qs: Sequence[float]) -> np.ndarray:
     return out
 
 
-class ModelComparison:
+class ModelComparison(Result):
     """Immutable paired comparison of models on the same labelled rows.
 
     Build it with :func:`compare_models`. Properties return copies of plain
@@ -199,19 +199,13 @@ class ModelComparison:
     never a student id or a row.
     """
 
-    __slots__ = ("_differences", "_frozen", "_intervals", "_metrics", "_settings")
+    __slots__ = ("_differences", "_intervals", "_metrics", "_settings")
+    _remedy = "call compare_models() again to recompute."
 
     def __init__(self, *, metrics: pd.DataFrame, intervals: pd.DataFrame,
                  differences: pd.DataFrame, settings: Mapping[str, Any]) -> None:
-        object.__setattr__(self, "_metrics", metrics)
-        object.__setattr__(self, "_intervals", intervals)
-        object.__setattr__(self, "_differences", differences)
-        object.__setattr__(self, "_settings", copy.deepcopy(dict(settings)))
-        object.__setattr__(self, "_frozen", True)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("ModelComparison is immutable; call compare_models() again to "
-                             "recompute.")
+        self._set(metrics=metrics, intervals=intervals, differences=differences,
+                  settings=copied(dict(settings)))
 
     def __repr__(self) -> str:
         s = self._settings
@@ -249,7 +243,7 @@ class ModelComparison:
     @property
     def settings(self) -> dict[str, Any]:
         """The settings the comparison ran with, and the sizes of the data."""
-        return copy.deepcopy(self._settings)
+        return copied(self._settings)
 
     @property
     def metrics(self) -> pd.DataFrame:
@@ -257,12 +251,12 @@ class ModelComparison:
 
         Brier and log loss are NaN for a model without probabilities in [0, 1].
         """
-        return self._metrics.copy()
+        return copied(self._metrics)
 
     @property
     def intervals(self) -> pd.DataFrame:
         """Long table: model, metric, estimate, ci_low, ci_high (percentile bootstrap)."""
-        return self._intervals.copy()
+        return copied(self._intervals)
 
     @property
     def differences(self) -> pd.DataFrame:
@@ -274,7 +268,7 @@ class ModelComparison:
         model is not better than the reference ("better" is higher, or lower
         for Brier and log loss; a tie is not better).
         """
-        return self._differences.copy()
+        return copied(self._differences)
 
     def summary(self, metrics: Sequence[str] | None = None) -> str:
         """One line per model and metric: the difference from the reference and its interval.
@@ -313,17 +307,12 @@ class ModelComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Settings, point estimates, intervals and differences as plain Python (NaN -> None)."""
-        return _plain({
-            "settings": copy.deepcopy(self._settings),
+        return to_jsonable({
+            "settings": self._settings,
             "metrics": self._metrics.to_dict(orient="index"),
             "intervals": self._intervals.to_dict(orient="records"),
             "differences": self._differences.to_dict(orient="records"),
         })
-
-    def to_json(self, **kwargs: Any) -> str:
-        """:meth:`to_dict` as JSON; keyword arguments go to :func:`json.dumps`."""
-        kwargs.setdefault("indent", 2)
-        return json.dumps(self.to_dict(), **kwargs)
 
     def plot_differences(self, metrics: Sequence[str] | None = None, *, ax: Any = None):
         """Each model's difference from the reference, with its interval, per metric.

@@ -18,14 +18,15 @@ recall are computed over all flagged rows together.
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._disclosure import MIN_CELL
+from dropoutrisk._json import to_jsonable
+from dropoutrisk._result import Result, copied
 from dropoutrisk.models._metrics import (
     calibration_table,
     confusion_at,
@@ -38,21 +39,6 @@ __all__ = ["Evaluation", "OutOfTimeSplit", "evaluate", "out_of_time_split"]
 
 _ORACLE = "oracle"
 _ROC_POINTS = 201
-
-
-def _plain(v: Any) -> Any:
-    """Aggregates as plain JSON types: numpy scalars unwrapped, NaN and infinities -> None."""
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    return v
 
 
 def _pct(rate: float) -> str:
@@ -170,10 +156,6 @@ def _align_truth(truth: Any, ids: np.ndarray | None, as_of: np.ndarray | None, n
     return values
 
 
-#: Cells with fewer rows than this are suppressed in every output (DESIGN.md, "Trust").
-MIN_CELL = 10
-
-
 def _suppress_small_bins(curve: pd.DataFrame) -> pd.DataFrame:
     """Blank calibration bins with fewer than :data:`MIN_CELL` rows."""
     curve = curve.copy()
@@ -185,7 +167,7 @@ def _suppress_small_bins(curve: pd.DataFrame) -> pd.DataFrame:
     return curve
 
 
-class Evaluation:
+class Evaluation(Result):
     """Immutable evaluation of one or more models on the same rows.
 
     Build it with :func:`evaluate`. Properties return copies of plain
@@ -193,22 +175,14 @@ class Evaluation:
     never a student-level row.
     """
 
-    __slots__ = ("_calibration", "_frozen", "_lead_times", "_metrics", "_operating",
-                 "_roc", "_settings")
+    __slots__ = ("_calibration", "_lead_times", "_metrics", "_operating", "_roc", "_settings")
+    _remedy = "call evaluate() again to recompute."
 
     def __init__(self, *, metrics, operating_point, calibration_curve, roc_curve, lead_times,
                  settings) -> None:
-        object.__setattr__(self, "_metrics", metrics)
-        object.__setattr__(self, "_operating", operating_point)
-        object.__setattr__(self, "_calibration", _suppress_small_bins(calibration_curve))
-        object.__setattr__(self, "_roc", roc_curve)
-        object.__setattr__(self, "_lead_times", lead_times)
-        object.__setattr__(self, "_settings", dict(settings))
-        object.__setattr__(self, "_frozen", True)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("Evaluation is immutable; call evaluate() again to recompute.")
-
+        self._set(metrics=metrics, operating=operating_point,
+                  calibration=_suppress_small_bins(calibration_curve), roc=roc_curve,
+                  lead_times=lead_times, settings=copied(dict(settings)))
 
     def __repr__(self) -> str:
         models = ", ".join(self._metrics.index)
@@ -223,13 +197,13 @@ class Evaluation:
     def metrics(self) -> pd.DataFrame:
         """One row per model: ROC-AUC, PR-AUC, Brier, log loss, ECE, precision@k,
         recall@k, lead time and, with a truth table, model/oracle ratios."""
-        return self._metrics.copy()
+        return copied(self._metrics)
 
     @property
     def operating_point(self) -> pd.DataFrame:
         """Flags at the operating point, per model, in the Bowers et al. (2013) format:
         precision, sensitivity, specificity, with counts."""
-        return self._operating.copy()
+        return copied(self._operating)
 
     @property
     def calibration_curve(self) -> pd.DataFrame:
@@ -238,38 +212,33 @@ class Evaluation:
         Bins with fewer than 10 rows are suppressed (n, mean predicted and observed
         rate are NaN, ``suppressed`` is True), so no small group is ever printed.
         """
-        return self._calibration.copy()
+        return copied(self._calibration)
 
     @property
     def roc_curve(self) -> pd.DataFrame:
         """Per model: false and true positive rates on a fixed grid of 201 points."""
-        return self._roc.copy()
+        return copied(self._roc)
 
     @property
     def lead_times(self) -> pd.DataFrame:
         """Student-level lead times (model, student_id, first_flag_as_of, dropout_date,
         weeks). Empty without ``dropout_dates``. Not part of :meth:`to_dict`."""
-        return self._lead_times.copy()
+        return copied(self._lead_times)
 
     @property
     def settings(self) -> dict[str, Any]:
         """The settings the evaluation ran with."""
-        return dict(self._settings)
+        return copied(self._settings)
 
     def to_dict(self) -> dict[str, Any]:
         """Aggregates as plain Python (NaN becomes None)."""
 
-        return _plain({
+        return to_jsonable({
             "settings": self._settings,
             "metrics": self._metrics.to_dict(orient="index"),
             "operating_point": self._operating.to_dict(orient="index"),
             "calibration_curve": self._calibration.to_dict(orient="records"),
         })
-
-    def to_json(self, **kwargs: Any) -> str:
-        """:meth:`to_dict` as JSON; keyword arguments go to :func:`json.dumps`."""
-        kwargs.setdefault("indent", 2)
-        return json.dumps(self.to_dict(), **kwargs)
 
     # ---- plots ----------------------------------------------------------------------
     @staticmethod

@@ -52,6 +52,23 @@ def to_frame(X: Any, *, estimator: str) -> tuple[pd.DataFrame, bool]:
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])]), False
 
 
+class TabularClassifierTags:
+    """The scikit-learn tags every dropoutrisk classifier shares.
+
+    Binary, missing values allowed; categorical columns too unless the
+    estimator sets ``_categorical_input = False``.
+    """
+
+    _categorical_input = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = self._categorical_input
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
 class FeatureFrame:
     """Remembers the model columns and categories seen in ``fit``.
 

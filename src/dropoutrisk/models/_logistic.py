@@ -9,13 +9,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from dropoutrisk.models._flagging import FlagTierMixin
-from dropoutrisk.models._input import FeatureFrame
+from dropoutrisk.models._input import FeatureFrame, TabularClassifierTags
 from dropoutrisk.models._risk_model import _encode_labels
 
 __all__ = ["LogisticBaseline"]
 
 
-class LogisticBaseline(FlagTierMixin, ClassifierMixin, BaseEstimator):
+class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression on the same features as :class:`RiskModel`.
 
     Numeric columns: median imputation plus a missing-value indicator, then
@@ -67,13 +67,6 @@ class LogisticBaseline(FlagTierMixin, ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.include_background = include_background
         self.catalogue = catalogue
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.classifier_tags.multi_class = False
-        return tags
 
     def fit(self, X: Any, y: Any) -> LogisticBaseline:
         """Fit imputation, scaling, one-hot encoding and the regression; return ``self``."""

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "calibration_bins",
     "calibration_table",
     "confusion_at",
     "expected_calibration_error",
@@ -17,8 +18,15 @@ __all__ = [
 Strategy = Literal["equal_width", "equal_mass"]
 
 
-def _bins(p: np.ndarray, n_bins: int, strategy: Strategy) -> np.ndarray:
-    """Bin number of each probability."""
+def calibration_bins(p: np.ndarray, n_bins: int, strategy: Strategy) -> np.ndarray:
+    """Calibration bin number of each probability (the one binning rule of every ECE).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> calibration_bins(np.array([0.0, 0.15, 0.5, 1.0]), 2, "equal_width").tolist()
+    [0, 0, 1, 1]
+    """
     if n_bins < 1:
         raise ValueError(f"n_bins={n_bins!r} must be >= 1.")
     if strategy == "equal_width":
@@ -50,7 +58,7 @@ def calibration_table(
     """
     y = np.asarray(y, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
-    b = _bins(p, n_bins, strategy)
+    b = calibration_bins(p, n_bins, strategy)
     n = np.bincount(b, minlength=n_bins)
     sum_p = np.bincount(b, weights=p, minlength=n_bins)
     sum_y = np.bincount(b, weights=y, minlength=n_bins)

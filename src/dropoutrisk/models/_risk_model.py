@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from dropoutrisk.errors import MissingLabelWarning
 from dropoutrisk.models._calibration import make_calibrator
 from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, FlagTierMixin
-from dropoutrisk.models._input import FeatureFrame, training_references
+from dropoutrisk.models._input import FeatureFrame, TabularClassifierTags, training_references
 
 __all__ = ["AUTO_HOLDOUT_ROWS", "RiskModel"]
 
@@ -69,7 +69,7 @@ def _resolve_groups(X: Any, groups: Any, n: int) -> np.ndarray | None:
     return pd.factorize(pd.Series(g), sort=True)[0]
 
 
-class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
+class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstimator):
     """Calibrated LightGBM early-warning classifier.
 
     One booster is trained on the snapshot rows (one row per student and
@@ -231,13 +231,6 @@ class RiskModel(FlagTierMixin, ClassifierMixin, BaseEstimator):
         self.catalogue = catalogue
         self.random_state = random_state
         self.n_jobs = n_jobs
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.classifier_tags.multi_class = False
-        return tags
 
     # ---- parameters -----------------------------------------------------------------
     def _seed(self) -> int:

@@ -37,16 +37,12 @@ import pandas as pd
 
 from dropoutrisk.errors import DataError, EmptyTableError, MissingLabelWarning, ParameterError
 from dropoutrisk.models._abc_rule import ABCRule
-from dropoutrisk.models._bundle import (
-    MANIFEST_NAME,
-    ModelBundle,
-    _check_replaceable,
-    save_model,
-)
-from dropoutrisk.models._drift import TrainingProfile
 from dropoutrisk.models._evaluate import Evaluation, evaluate
 from dropoutrisk.models._logistic import LogisticBaseline
 from dropoutrisk.models._risk_model import RiskModel
+from dropoutrisk.models.bundle import MANIFEST_NAME, ModelBundle, save_model
+from dropoutrisk.models.bundle._save import check_replaceable
+from dropoutrisk.models.drift import TrainingProfile
 
 __all__ = ["SPEC_EXTRA", "WIDE_SCHOOL_ID", "TrainingResult", "cohort_frame", "train_model"]
 
@@ -225,7 +221,7 @@ def train_model(
     ([2021], True)
     """
     target = Path(path)
-    _check_replaceable(target)  # before any work: never replace a folder that is not a model
+    check_replaceable(target)  # before any work: never replace a folder that is not a model
     _check_share(calib_share)
     if spec is not None:
         for name, given in (("cohorts", cohorts), ("calib_cohort", calib_cohort),

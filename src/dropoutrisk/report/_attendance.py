@@ -7,10 +7,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._disclosure import MIN_CELL
+
 __all__ = ["MIN_SCHOOL_STUDENTS", "weekly_attendance"]
 
-#: A week's school median over fewer students than this is withheld.
-MIN_SCHOOL_STUDENTS = 10
+#: A week's school median over fewer students than this is withheld (the small-cell rule).
+MIN_SCHOOL_STUDENTS = MIN_CELL
 
 
 def weekly_attendance(
@@ -61,9 +63,9 @@ def weekly_attendance(
     0  2024-09-02      0.5           0.75
     1  2024-09-09      1.0           1.00
     """
-    from dropoutrisk.schema import school_year_of, school_year_start
+    from dropoutrisk.schema import parse_as_of, school_year_of, school_year_start
 
-    as_of_ts = pd.Timestamp(as_of).normalize()
+    as_of_ts = parse_as_of(as_of)
     start = (pd.Timestamp(since) if since is not None
              else pd.Timestamp(school_year_start(school_year_of(as_of_ts))))
     sid = students["student_id"].astype(str)

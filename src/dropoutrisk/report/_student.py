@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
 import pandas as pd
+
+from dropoutrisk._json import to_jsonable
+from dropoutrisk._result import Result, copied
 
 __all__ = ["StudentReport", "student_report"]
 
@@ -164,28 +166,40 @@ def operating_point_text(point: Any, lang: str) -> str:
         p=_percent(float(DEFAULT_TIER_CUTS[0] if threshold is None else threshold), lang))
 
 
-@dataclass(frozen=True)
-class StudentReport:
+class StudentReport(Result):
     """One student's report; immutable. Build it with :func:`student_report`.
 
     Attributes
     ----------
     content : mapping
-        Everything the report says, JSON-ready (see :meth:`to_dict`).
+        Everything the report says, JSON-ready (see :meth:`to_dict`); a
+        read-only copy.
     charts : mapping of str to str
         Inline SVG charts (``dimensions``, ``waterfall``, ``attendance``).
     """
 
-    content: Any
-    charts: Any = field(repr=False)
+    __slots__ = ("_charts", "_content")
+    _remedy = "call student_report() again."
+
+    def __init__(self, *, content: Mapping[str, Any], charts: Mapping[str, str]) -> None:
+        self._set(content=copied(dict(content)), charts=dict(charts))
+
+    def __repr__(self) -> str:
+        return f"StudentReport(content={self._content!r})"
+
+    @property
+    def content(self) -> Mapping[str, Any]:
+        """Everything the report says (a read-only copy)."""
+        return MappingProxyType(copied(self._content))
+
+    @property
+    def charts(self) -> Mapping[str, str]:
+        """Inline SVG charts by name (read-only)."""
+        return MappingProxyType(self._charts)
 
     def to_dict(self) -> dict[str, Any]:
         """The report content as plain data (no charts)."""
-        return json.loads(json.dumps(dict(self.content)))
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """The report content as JSON."""
-        return json.dumps(dict(self.content), indent=indent, ensure_ascii=False)
+        return to_jsonable(self._content)
 
     def to_html(self) -> str:
         """The report as one self-contained HTML page (inline CSS and SVG, no scripts)."""
@@ -198,9 +212,9 @@ class StudentReport:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        lang = self.content["lang"]
+        lang = self._content["lang"]
         return env.get_template(TEMPLATE).render(
-            r=self.content, t=TEXT[lang], charts=dict(self.charts),
+            r=self._content, t=TEXT[lang], charts=dict(self._charts),
         )
 
 
@@ -304,7 +318,7 @@ def student_report(
     as_of = context["as_of"].iat[0]
     as_of_text = pd.Timestamp(as_of).date().isoformat() if as_of is not None else None
     if data_fingerprint is None:
-        from dropoutrisk.models._bundle import fingerprint_frame
+        from dropoutrisk.models import fingerprint_frame
 
         data_fingerprint = fingerprint_frame(one.feature_values.reset_index(drop=True))
     proba = float(one.probability.iat[0])
@@ -373,7 +387,7 @@ def student_report(
     }
     if weekly is not None:
         charts["attendance"] = trajectory_svg(weekly, lang=lang)
-    return StudentReport(content=MappingProxyType(content), charts=MappingProxyType(charts))
+    return StudentReport(content=content, charts=charts)
 
 
 def _cuts(operating_point: Any) -> tuple[float, ...]:

@@ -30,7 +30,7 @@ from dropoutrisk.schema._tables import (
     TableSpec,
     table_spec,
 )
-from dropoutrisk.schema._validate import validate_tables
+from dropoutrisk.schema._validate import parse_as_of, validate_tables
 
 __all__ = [
     "CENSORING_EVENTS",
@@ -51,6 +51,7 @@ __all__ = [
     "TableSpec",
     "detect_attendance_layout",
     "harmonise_attendance",
+    "parse_as_of",
     "school_year_of",
     "programme_starts",
     "school_year_start",

@@ -168,7 +168,11 @@ def validate_tables(
 
 
 def parse_as_of(as_of: Any) -> pd.Timestamp:
-    """Return ``as_of`` as a midnight :class:`pandas.Timestamp`.
+    """Return ``as_of`` as a midnight :class:`pandas.Timestamp`: the one ``as_of`` parser.
+
+    Accepts a ``YYYY-MM-DD`` string, a date, a datetime or a timestamp. A
+    time-zone-aware value keeps its own calendar date (the zone is dropped,
+    not converted), so ``2024-10-01T23:30+02:00`` is 1 October everywhere.
 
     Examples
     --------
@@ -180,6 +184,13 @@ def parse_as_of(as_of: Any) -> pd.Timestamp:
     dropoutrisk.errors.DateParseError: Table 'as_of': the as_of date 'first of October' cannot be
     parsed. Allowed: a date written YYYY-MM-DD. Fix: Pass a date such as 2024-10-01.
     """
+    if as_of is None:
+        raise DateParseError(
+            table="as_of",
+            problem="as_of is required: the date features are computed at",
+            allowed=ALLOWED["date"],
+            fix="Pass a date such as 2024-10-01",
+        )
     stamp: Any = pd.NaT
     if isinstance(as_of, str | dt.date | np.datetime64):
         try:

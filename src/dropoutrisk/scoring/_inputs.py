@@ -27,13 +27,9 @@ MAX_REASONS = 20
 
 
 def as_of_date(as_of: Any) -> dt.date:
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError):
-        ts = pd.NaT
-    if ts is pd.NaT or as_of is None:
-        raise ValueError(f"as_of={as_of!r} is not a date; pass e.g. '2024-10-01'.")
-    return ts.date()
+    from dropoutrisk.schema import parse_as_of
+
+    return parse_as_of(as_of).date()
 
 
 def check_options(threshold, capacity, by, reasons, reasons_for, chunk_size, drift) -> None:

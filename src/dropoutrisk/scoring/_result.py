@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pandas as pd
+
+from dropoutrisk._result import Result, copied
 
 #: The columns of a prediction table, in order, without reasons; reasons
 #: (``reason_<k>_code``, ``reason_<k>_sv``, ``reason_<k>_en``) go before ``model_id``.
@@ -32,7 +33,7 @@ def reason_columns(n: int) -> list[str]:
     return [f"reason_{k}_{part}" for k in range(1, n + 1) for part in ("code", "sv", "en")]
 
 
-class ScoreResult:
+class ScoreResult(Result):
     """The result of :func:`score`; immutable.
 
     Properties return copies: :attr:`predictions` (one row per student,
@@ -42,13 +43,11 @@ class ScoreResult:
     :class:`~dropoutrisk.models.DriftReport`, or ``None`` when not checked).
     """
 
-    def __init__(self, table: Any, record: dict[str, Any], drift: Any) -> None:
-        object.__setattr__(self, "_table", table)
-        object.__setattr__(self, "_record", record)
-        object.__setattr__(self, "_drift", drift)
+    __slots__ = ("_drift", "_record", "_table")
+    _remedy = "call score() again."
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("ScoreResult is immutable.")
+    def __init__(self, table: Any, record: dict[str, Any], drift: Any) -> None:
+        self._set(table=table, record=record, drift=drift)
 
     @property
     def predictions(self) -> pd.DataFrame:
@@ -58,7 +57,11 @@ class ScoreResult:
     @property
     def run_record(self) -> dict[str, Any]:
         """A deep copy of the run record (JSON types only)."""
-        return copy.deepcopy(self._record)
+        return copied(self._record)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run record (aggregates only, never a student row)."""
+        return copied(self._record)
 
     @property
     def drift(self) -> Any:

@@ -20,9 +20,9 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any, Literal
 
+from dropoutrisk._provenance import package_versions
 from dropoutrisk.errors import ModelError
 from dropoutrisk.scoring._inputs import as_of_date, check_options, resolve_model
 from dropoutrisk.scoring._result import ScoreResult
@@ -30,8 +30,6 @@ from dropoutrisk.scoring._scorer import Scorer
 
 __all__ = ["score"]
 
-_VERSIONS = ("dropoutrisk", "numpy", "pandas", "pyarrow", "scikit-learn", "lightgbm", "duckdb",
-             "shap")
 
 
 def score(
@@ -179,17 +177,8 @@ def score(
         {"checked": False, "reason": "off" if drift == "off" else
          "the model has no training profile (train it again to store one)"},
         "warnings": messages,
-        "versions": _versions(),
+        "versions": package_versions(),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     return ScoreResult(table, record, report)
 
-
-def _versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for dist in _VERSIONS:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out

@@ -13,11 +13,12 @@ from dropoutrisk.synthetic._calibration import (
     eligible_for_national,
 )
 from dropoutrisk.synthetic._catalogue import ASSESSMENT_ITEMS
-from dropoutrisk.synthetic._generator import SyntheticCohorts, make_cohorts
+from dropoutrisk.synthetic._generator import EVENT_TABLES, SyntheticCohorts, make_cohorts
 from dropoutrisk.synthetic._oracle import oracle_metrics
 
 __all__ = [
     "ASSESSMENT_ITEMS",
+    "EVENT_TABLES",
     "SEED_FIGURES",
     "SyntheticCohorts",
     "calibration_figures",

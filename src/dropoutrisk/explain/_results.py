@@ -1,0 +1,303 @@
+"""The immutable :class:`Explanations` that :func:`~dropoutrisk.explain.explain_students` returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dropoutrisk._json import dumps, to_jsonable
+from dropoutrisk._result import Result
+
+__all__ = ["Explanations"]
+
+
+class Explanations(Result):
+    """Exact SHAP explanations of calibrated risk for a batch of students.
+
+    Built by :func:`explain_students`; immutable. Every property returns a
+    fresh copy.
+
+    Contributions come in two scales. ``contributions`` is in probability:
+    ``base_value + contributions.sum(axis=1) == probability`` to 1e-6
+    (floating-point rounding in practice). ``contributions_log_odds`` is in
+    calibrated log-odds. See ``docs/explanations.md`` for how the values are
+    carried through the calibrator.
+    """
+
+    __slots__ = (
+        "_base", "_base_log_odds", "_calibration", "_contrib", "_contrib_lo", "_context",
+        "_dim", "_dim_lo", "_flag", "_lang", "_meta", "_proba", "_protective", "_reasons",
+        "_tier", "_top_n", "_values", "_references", "_reference_levels",
+    )
+    _remedy = "call explain_students again."
+
+    def __init__(self, **parts: Any) -> None:
+        self._set(**parts)
+
+    def __len__(self) -> int:
+        return len(self._proba)
+
+    def __repr__(self) -> str:
+        return (f"Explanations(n_students={len(self)}, n_features={self._contrib.shape[1]}, "
+                f"calibration={self._calibration!r}, top_n={self._top_n}, lang={self._lang!r})")
+
+    # ---- properties -----------------------------------------------------------------
+    @property
+    def lang(self) -> str:
+        """Language of the ``sentence`` columns (``"sv"`` or ``"en"``)."""
+        return self._lang
+
+    @property
+    def top_n(self) -> int:
+        """How many risk-raising (and protective) reasons each student has at most."""
+        return self._top_n
+
+    @property
+    def calibration(self) -> str:
+        """The calibration method the contributions were carried through."""
+        return self._calibration
+
+    @property
+    def base_value(self) -> float:
+        """Calibrated probability at the model's expected margin (the waterfall's start)."""
+        return float(self._base)
+
+    @property
+    def base_value_log_odds(self) -> float:
+        """The base value in calibrated log-odds."""
+        return float(self._base_log_odds)
+
+    @property
+    def probability(self) -> pd.Series:
+        """The calibrated probability reported to the user, one per student."""
+        return self._proba.copy()
+
+    @property
+    def flag(self) -> pd.Series:
+        """Whether each student is flagged at the operating point the explanations were made at."""
+        return self._flag.copy()
+
+    @property
+    def tier(self) -> pd.Series:
+        """Support tier of each student: ``universal`` unless flagged, then targeted or intensive."""
+        return self._tier.copy()
+
+    @property
+    def context(self) -> pd.DataFrame:
+        """``as_of`` and ``school_id`` of each explained row."""
+        return self._context.copy()
+
+    @property
+    def contributions(self) -> pd.DataFrame:
+        """Per-feature contributions in probability; rows sum to ``probability - base_value``."""
+        return self._contrib.copy()
+
+    @property
+    def contributions_log_odds(self) -> pd.DataFrame:
+        """Per-feature contributions in calibrated log-odds."""
+        return self._contrib_lo.copy()
+
+    @property
+    def feature_values(self) -> pd.DataFrame:
+        """The students' model input values, as the model saw them."""
+        return self._values.copy()
+
+    @property
+    def references(self) -> pd.DataFrame:
+        """The reference of every feature: the school median (the most common value for
+        binary and categorical features) at the same ``as_of``, else the year group's across
+        schools, else all students'; see :attr:`reference_levels`. A line printed against the
+        training median instead says so in its ``reference_level``."""
+        return self._references.copy()
+
+    @property
+    def reference_levels(self) -> pd.DataFrame:
+        """Which level each of :attr:`references` comes from (``school``, ``year_group``,
+        ``all``), or None where no level has at least 10 students with a value."""
+        return self._reference_levels.copy()
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """Catalogue metadata of each model feature (dimension, actionable, code stem, ...)."""
+        return self._meta.copy()
+
+    @property
+    def reasons(self) -> pd.DataFrame:
+        """Top risk-raising reasons, long format, actionable first.
+
+        Background features are never reasons; they count only in
+        :attr:`dimension_totals` (column ``background``).
+        """
+        return self._reasons.drop(columns="_row")
+
+    @property
+    def protective(self) -> pd.DataFrame:
+        """Top protective factors (risk-lowering contributions), same columns as ``reasons``."""
+        return self._protective.drop(columns="_row")
+
+    @property
+    def dimension_totals(self) -> pd.DataFrame:
+        """Sum of contributions per dimension in probability (five dimensions plus background)."""
+        return self._dim.copy()
+
+    @property
+    def dimension_totals_log_odds(self) -> pd.DataFrame:
+        """Sum of contributions per dimension in calibrated log-odds."""
+        return self._dim_lo.copy()
+
+    def _take(self, pos: np.ndarray) -> Explanations:
+        """A new Explanations with only the rows at ``pos`` (used by per-student reports)."""
+        pos = np.asarray(pos, dtype=np.int64)
+        remap = np.full(len(self), -1, dtype=np.int64)
+        remap[pos] = np.arange(pos.size)
+        tables = {}
+        for key in ("reasons", "protective"):
+            t = getattr(self, "_" + key)
+            t = t[np.isin(t["_row"].to_numpy(), pos)].copy()
+            t["_row"] = remap[t["_row"].to_numpy()]
+            tables[key] = t.sort_values(["_row", "rank"], kind="stable").reset_index(drop=True)
+        return Explanations(
+            base=self._base, base_log_odds=self._base_log_odds, calibration=self._calibration,
+            contrib=self._contrib.iloc[pos].copy(), contrib_lo=self._contrib_lo.iloc[pos].copy(),
+            context=self._context.iloc[pos].copy(), dim=self._dim.iloc[pos].copy(),
+            dim_lo=self._dim_lo.iloc[pos].copy(), lang=self._lang, meta=self._meta,
+            proba=self._proba.iloc[pos].copy(), protective=tables["protective"],
+            reasons=tables["reasons"], tier=self._tier.iloc[pos].copy(), top_n=self._top_n,
+            flag=self._flag.iloc[pos].copy(),
+            values=self._values.iloc[pos].copy(), references=self._references.iloc[pos].copy(),
+            reference_levels=self._reference_levels.iloc[pos].copy(),
+        )
+
+    def student(self, student_id: Any) -> Explanations:
+        """The explanations of one student only (their last row if there are several).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from dropoutrisk.models import RiskModel
+        >>> from dropoutrisk.explain import explain_students
+        >>> rng = np.random.default_rng(2)
+        >>> X = pd.DataFrame({"attendance_rate_4w": rng.uniform(0.5, 1, 200)},
+        ...                  index=pd.Index([f"id{i}" for i in range(200)], name="student_id"))
+        >>> y = (rng.random(200) < 1.3 - X["attendance_rate_4w"]).astype(int)
+        >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
+        >>> one = explain_students(model, X).student("id3")
+        >>> len(one), one.probability.index.tolist()
+        (1, ['id3'])
+        """
+        return self._take(self._rows_of(student_id)[-1:])
+
+    # ---- export ---------------------------------------------------------------------
+    def _rows_of(self, student_id: Any) -> np.ndarray:
+        pos = np.flatnonzero(self._proba.index == student_id)
+        if pos.size == 0:
+            raise KeyError(f"Student {student_id!r} is not in these explanations.")
+        return pos
+
+    def to_dict(self, student_id: Any = None, *, contributions: bool = True) -> dict[str, Any]:
+        """Return the explanations as plain Python (JSON-ready) data.
+
+        Parameters
+        ----------
+        student_id : optional
+            Only this student's rows (as in a per-student report).
+        contributions : bool, default True
+            Include every feature's contribution, not only the reasons.
+        """
+        pos = np.arange(len(self)) if student_id is None else self._rows_of(student_id)
+        wanted = set(pos.tolist())
+        lists: dict[str, dict[int, list]] = {"reasons": {}, "protective": {}}
+        for key, table in (("reasons", self._reasons), ("protective", self._protective)):
+            sub = table[table["_row"].isin(wanted)]
+            records = sub.drop(columns=["student_id", "as_of", "_row"]).to_dict("records")
+            for row, record in zip(sub["_row"].tolist(), records, strict=True):
+                lists[key].setdefault(row, []).append(record)
+        names = [str(c) for c in self._contrib.columns]
+        dims = list(self._dim.columns)
+        arrays = {
+            "contributions": self._contrib.to_numpy()[pos],
+            "contributions_log_odds": self._contrib_lo.to_numpy()[pos],
+            "dimension_totals": self._dim.to_numpy()[pos],
+            "dimension_totals_log_odds": self._dim_lo.to_numpy()[pos],
+        }
+        ids = self._proba.index.to_numpy()[pos]
+        as_of = self._context["as_of"].iloc[pos].tolist()  # Timestamps, not datetime64 ints
+        school = self._context["school_id"].iloc[pos].tolist()
+        proba = self._proba.to_numpy()[pos]
+        tier = self._tier.astype(str).to_numpy()[pos]
+        flag = self._flag.to_numpy(dtype=bool)[pos]
+        students = []
+        for k, i in enumerate(pos.tolist()):
+            rec: dict[str, Any] = {
+                "student_id": ids[k],
+                "as_of": as_of[k],
+                "school_id": school[k],
+                "probability": proba[k],
+                "flag": bool(flag[k]),
+                "tier": tier[k],
+                "reasons": lists["reasons"].get(i, []),
+                "protective": lists["protective"].get(i, []),
+                "dimension_totals": dict(zip(dims, arrays["dimension_totals"][k].tolist(), strict=True)),
+                "dimension_totals_log_odds": dict(
+                    zip(dims, arrays["dimension_totals_log_odds"][k].tolist(), strict=True)),
+            }
+            if contributions:
+                for name in ("contributions", "contributions_log_odds"):
+                    rec[name] = dict(zip(names, arrays[name][k].tolist(), strict=True))
+            students.append(rec)
+        return to_jsonable({
+            "calibration": self._calibration,
+            "base_value": self.base_value,
+            "base_value_log_odds": self.base_value_log_odds,
+            "lang": self._lang,
+            "top_n": self._top_n,
+            "note": _NOTE,
+            "students": students,
+        })
+
+    def to_json(self, student_id: Any = None, *, indent: int | None = 2, **kwargs: Any) -> str:
+        """Return :meth:`to_dict` as a JSON string (NaN becomes ``null``)."""
+        return dumps(self.to_dict(student_id, **kwargs), indent=indent)
+
+    def check_lines(self) -> pd.DataFrame:
+        """Every narrated line, read from its printed texts: does it contradict or say nothing?
+
+        See :func:`dropoutrisk.explain.check_lines`; on these explanations
+        both columns should be all False.
+        """
+        from dropoutrisk.explain._checks import check_lines
+
+        return check_lines(self)
+
+    # ---- plots ----------------------------------------------------------------------
+    def plot_waterfall(self, student_id: Any, *, max_display: int = 10, ax: Any = None,
+                       lang: str | None = None) -> Any:
+        """Waterfall of one student's contributions in probability, from base value to prediction.
+
+        Returns the matplotlib ``Axes``. With several snapshots of the student,
+        the last row is drawn.
+        """
+        from dropoutrisk.explain._plots import waterfall
+
+        i = self._rows_of(student_id)[-1]
+        return waterfall(self, i, max_display=max_display, ax=ax, lang=lang or self._lang)
+
+    def plot_beeswarm(self, *, max_display: int = 12, ax: Any = None) -> Any:
+        """Cohort beeswarm of contributions in calibrated log-odds (shap's plot)."""
+        from dropoutrisk.explain._plots import beeswarm
+
+        return beeswarm(self, max_display=max_display, ax=ax)
+
+    def plot_dimension_importance(self, student_id: Any = None, *, ax: Any = None,
+                                  lang: str | None = None) -> Any:
+        """Bar chart per dimension: mean absolute total for the cohort, or one student's totals."""
+        from dropoutrisk.explain._plots import dimension_bars
+
+        i = None if student_id is None else self._rows_of(student_id)[-1]
+        return dimension_bars(self, i, ax=ax, lang=lang or self._lang)
+
+
+_NOTE = ("Contributions describe how the model arrived at its estimate; they are not causes. "
+         "Bidragen beskriver hur modellen kom fram till sin bedömning; de är inte orsaker.")

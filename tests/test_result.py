@@ -1,0 +1,66 @@
+"""The result base class: immutability and copies that share nothing mutable."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from dropoutrisk._result import Result, copied
+
+
+class Tally(Result):
+    __slots__ = ("_rows", "_settings")
+    _remedy = "tally again."
+
+    def __init__(self, rows, settings):
+        self._set(rows=rows, settings=settings)
+
+    @property
+    def rows(self):
+        return copied(self._rows)
+
+    @property
+    def settings(self):
+        return copied(self._settings)
+
+    def to_dict(self):
+        return {"rows": self._rows, "settings": self._settings}
+
+
+@pytest.fixture
+def tally():
+    rows = pd.DataFrame({"n": [12, 30], "examples": [["a"], ["b", "c"]]})
+    return Tally(rows, {"rates": [0.1, 0.2], "nested": {"k": 1}})
+
+
+def test_setting_or_deleting_an_attribute_is_refused(tally):
+    with pytest.raises(AttributeError, match="Tally is immutable; tally again."):
+        tally.settings = {}
+    with pytest.raises(AttributeError, match="immutable"):
+        del tally._rows
+
+
+def test_mutating_returned_values_changes_nothing(tally):
+    settings = tally.settings
+    settings["rates"].append(0.9)
+    settings["nested"]["k"] = 2
+    rows = tally.rows
+    rows.loc[0, "n"] = -1
+    rows.loc[1, "examples"].append("z")
+    assert tally.settings == {"rates": [0.1, 0.2], "nested": {"k": 1}}
+    assert tally.rows["n"].tolist() == [12, 30]
+    assert tally.rows["examples"].tolist() == [["a"], ["b", "c"]]
+
+
+def test_copied_keeps_a_series_name_and_values():
+    s = pd.Series([[1], [2]], name="cells")
+    out = copied(s)
+    out.iloc[0].append(5)
+    assert out.name == "cells" and s.iloc[0] == [1]
+
+
+def test_to_json_is_strict_json_of_to_dict(tally):
+    doc = json.loads(tally.to_json())
+    assert doc == {"rows": [{"n": 12, "examples": ["a"]}, {"n": 30, "examples": ["b", "c"]}],
+                   "settings": {"rates": [0.1, 0.2], "nested": {"k": 1}}}
+    assert "\n" not in tally.to_json(indent=None)
