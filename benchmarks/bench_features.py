@@ -1,6 +1,6 @@
 """Benchmark: per-student features from a 20-million-row attendance log in Parquet.
 
-Targets (DESIGN.md, "Scale"; issue 4): the DuckDB engine turns 20 million
+Targets (docs/architecture.md, "Scale"; issue 4): the DuckDB engine turns 20 million
 attendance rows read from Parquet into per-student features in at most 30 s
 with at most 3 GB peak RSS on 2 cores. The pandas engine runs on the same
 input in the same run, for comparison.

@@ -33,6 +33,7 @@ from typing import Any
 __all__ = [
     "AlignmentError",
     "AttendanceFormatError",
+    "BaselineWarning",
     "CalibrationWarning",
     "ColumnTypeError",
     "DataError",
@@ -443,6 +444,17 @@ class MissingLabelWarning(DataQualityWarning):
 
 class ExtremeMarginWarning(UserWarning):
     """Many model margins were clipped before calibration: the booster is under-regularised."""
+
+
+class BaselineWarning(UserWarning):
+    """A baseline ranked the held-out training students better than the model, beyond noise.
+
+    :class:`~dropoutrisk.models.RiskModel` compares itself with the logistic
+    baseline and the ABC rule on students held out inside the training data
+    (``baseline_comparison_``); the message gives the difference and its
+    paired bootstrap interval. Common on a few thousand students: consider
+    the baseline, or more cohorts.
+    """
 
 
 class CalibrationWarning(UserWarning):

@@ -8,26 +8,39 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from dropoutrisk.errors import ExtremeMarginWarning, MissingColumnError, MissingLabelWarning
+from dropoutrisk.errors import (
+    BaselineWarning,
+    ExtremeMarginWarning,
+    MissingColumnError,
+    MissingLabelWarning,
+)
 from dropoutrisk.models import RiskModel
 from dropoutrisk.models._calibration import MARGIN_CLIP, PlattCalibrator
 
 SMALL = {"n_estimators": 10, "min_child_samples": 2, "random_state": 0, "n_jobs": 1}
 
-# Every check passes today; a failure that has to be accepted goes here with its reason.
+# A failure that has to be accepted goes here with its reason.
 EXPECTED_FAILED_CHECKS: dict[str, str] = {}
+EXPECTED_FAILED_WITH_EARLY_STOPPING: dict[str, str] = {
+    "check_classifiers_classes": "on 30 noisy rows the held-out log loss is lowest after one "
+    "round, and one round predicts a single class, which this check does not allow",
+}
 
 
 @parametrize_with_checks(
     [
-        RiskModel(**SMALL),
+        RiskModel(**SMALL, early_stopping=False),
         RiskModel(**SMALL, calibration="isotonic", calibration_cv=0.3),
+        RiskModel(**SMALL),
     ],
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS,
+    expected_failed_checks=lambda est: (EXPECTED_FAILED_WITH_EARLY_STOPPING
+                                        if est.get_params() == RiskModel(**SMALL).get_params()
+                                        else EXPECTED_FAILED_CHECKS),
 )
 def test_sklearn_contract(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtremeMarginWarning)
+        warnings.simplefilter("ignore", BaselineWarning)
         check(estimator)
 
 
@@ -211,3 +224,84 @@ def test_student_ids_become_integer_group_codes(frame):
     assert codes.dtype.kind == "i"  # object ids made GroupKFold quadratic in the rows
     assert len(np.unique(codes)) == X.index.nunique()
     assert _resolve_groups(X.reset_index(drop=True), None, len(X)) is None
+
+
+# ---- rounds chosen on held-out students -----------------------------------------------
+def _wavy(n, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.uniform(0, 1, (n, 4)), columns=[f"x{i}" for i in range(4)],
+                     index=pd.Index([f"s{i:05d}" for i in range(n)], name="student_id"))
+    logit = -1 + 2.5 * np.sin(6 * X["x0"]) + 2 * ((X["x1"] > 0.5) & (X["x2"] > 0.5))
+    return X, (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+
+
+def test_more_students_keep_more_rounds():
+    few = RiskModel(learning_rate=0.1, baseline_check=False, random_state=0, n_jobs=1)
+    few.fit(*_wavy(200))
+    many = RiskModel(learning_rate=0.1, baseline_check=False, random_state=0, n_jobs=1)
+    many.fit(*_wavy(20_000))
+    assert few.n_estimators_ < many.n_estimators_ < 300
+    assert many.n_estimators_ >= 2 * few.n_estimators_
+    for model in (few, many):
+        s = model.round_selection_
+        assert s["strategy"] == "held_out_students" and s["chosen"] == model.n_estimators_
+        assert model.booster_.num_trees() == model.n_estimators_
+        assert s["held_out_logloss"] <= s["held_out_logloss_last"]
+
+
+def test_rounds_are_capped_by_n_estimators(frame):
+    X, y = frame
+    m = RiskModel(n_estimators=5, learning_rate=0.01, baseline_check=False, random_state=0,
+                  n_jobs=1).fit(X, y)
+    assert m.n_estimators_ == 5 and m.round_selection_["max_rounds"] == 5
+
+
+def test_early_stopping_off_keeps_n_estimators(frame):
+    X, y = frame
+    m = RiskModel(n_estimators=17, early_stopping=False, baseline_check=False, random_state=0,
+                  n_jobs=1).fit(X, y)
+    assert m.n_estimators_ == 17 and m.round_selection_["strategy"] == "fixed"
+
+
+def test_auto_turns_early_stopping_off_at_the_row_limit(frame, monkeypatch):
+    import dropoutrisk.models._risk_model as rm
+
+    X, y = frame
+    monkeypatch.setattr(rm, "AUTO_HOLDOUT_ROWS", 100)
+    m = RiskModel(n_estimators=12, random_state=0, n_jobs=1).fit(X, y)
+    assert m.round_selection_["strategy"] == "fixed" and m.n_estimators_ == 12
+    assert m.baseline_comparison_ is None and m.calibration_info_["strategy"] == "holdout"
+
+
+@pytest.mark.parametrize("calib", [False, True])
+def test_selection_folds_keep_a_students_snapshots_together(frame, monkeypatch, calib):
+    X, y = frame
+    seen = []
+    original = RiskModel._folds
+
+    def spy(y01, groups, k, seed):
+        folds = original(y01, groups, k, seed)
+        seen.append(folds)
+        return folds
+
+    monkeypatch.setattr(RiskModel, "_folds", staticmethod(spy))
+    half = X.index.isin(X.index.unique()[:200])
+    kw = {"X_calib": X[~half], "y_calib": y[~half]} if calib else {}
+    Xt, yt = (X[half], y[half]) if calib else (X, y)
+    RiskModel(n_estimators=20, random_state=0, n_jobs=1).fit(Xt, yt, **kw)
+    (folds,) = seen
+    ids = Xt.index.to_numpy()[np.flatnonzero(yt.notna().to_numpy())]
+    fold_of = {}
+    for f, (_, test_idx) in enumerate(folds):
+        for sid in ids[test_idx]:
+            assert fold_of.setdefault(sid, f) == f, sid
+    assert len(fold_of) == len(set(ids))  # every student held out once
+
+
+def test_early_stopping_gives_the_same_model_twice(frame):
+    X, y = frame
+    a = RiskModel(random_state=5, n_jobs=1).fit(X, y)
+    b = RiskModel(random_state=5, n_jobs=1).fit(X, y)
+    assert a.n_estimators_ == b.n_estimators_
+    assert a.booster_.model_to_string() == b.booster_.model_to_string()
+    assert a.baseline_comparison_ == b.baseline_comparison_

@@ -1,6 +1,6 @@
 """Fairness and intersectional audit, background-feature comparison, pseudonyms.
 
-DESIGN.md, "Trust": measure by group and by intersection of groups at the
+docs/architecture.md, "Trust": measure by group and by intersection of groups at the
 operating point (flag rate, TPR, FPR, precision, calibration), with
 bootstrap intervals; a disparity ratio outside [0.8, 1.25] is a finding;
 cells with fewer than 10 students are suppressed in every output.

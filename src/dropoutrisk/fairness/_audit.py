@@ -30,7 +30,7 @@ Rules, exactly
   ``{grouping: group}`` names it. The ratio's interval is the percentile
   interval of the ratio computed within each replicate (paired).
 * **Findings.** A ratio whose point estimate lies outside ``[0.8, 1.25]``
-  is a finding (DESIGN.md: "ratio outside [0.8, 1.25] is flagged").
+  is a finding (docs/architecture.md, "Trust").
   ``excludes_parity`` says whether its interval excludes 1; a finding whose
   interval includes 1 may be noise.
 * **Small cells.** See :mod:`dropoutrisk.fairness._suppress`: cells with
@@ -67,7 +67,7 @@ from dropoutrisk.fairness._suppress import MIN_CELL, complementary_suppression
 
 __all__ = ["BAND", "DISPARITY_METRICS", "Audit", "OperatingPoint", "audit"]
 
-#: Ratios inside this band are not findings (DESIGN.md, "Trust").
+#: Ratios inside this band are not findings (docs/architecture.md, "Trust").
 BAND: tuple[float, float] = (0.8, 1.25)
 
 #: Measures compared across groups by default.

@@ -1,7 +1,7 @@
 """What including background features changes: two audits side by side.
 
 Background features (gender, newly arrived, parental education, ...) are
-off by default (DESIGN.md): they correlate with risk but are not causes.
+off by default (docs/architecture.md, "Trust"): they correlate with risk but are not causes.
 :func:`compare_background` audits a model without them and one with them
 on the same rows, groups, operating point and bootstrap seed, so that the
 two audits resample the same rows and their differences are paired.

@@ -6,7 +6,7 @@ cell of a grouping is listed, including combinations that no student falls
 into, so that an absent row cannot reveal a zero.
 
 **Primary suppression.** A cell with fewer than ``min_cell`` students
-(default 10, DESIGN.md "Trust") is suppressed: its measures are NaN and its
+(default 10, docs/architecture.md, "Trust") is suppressed: its measures are NaN and its
 ``n`` reads ``"<10"``, never the count.
 
 **Complementary suppression.** Published counts add up: the cells of a

@@ -1,6 +1,6 @@
 """Feature sets: the indicator catalogue and leak-free longitudinal features.
 
-Two ways in, one feature matrix out (DESIGN.md, "Data contract"):
+Two ways in, one feature matrix out (docs/architecture.md, "Data contract"):
 
 - canonical tables -> :func:`build_features` (pandas or DuckDB engine, the same
   result), with :func:`build_labels` and :func:`build_training_frame` for

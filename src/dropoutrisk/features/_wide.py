@@ -1,6 +1,6 @@
 """The wide-table path: one row per student plus a dataset spec (TOML).
 
-A dataset spec maps an external table onto the catalogue (DESIGN.md, part B).
+A dataset spec maps an external table onto the catalogue (docs/architecture.md, "Data contract", part B).
 Its layout::
 
     name = "uci-student-performance-por"

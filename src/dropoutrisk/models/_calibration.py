@@ -12,7 +12,7 @@ Two methods, both fitted on margins that the final model did not train on
 
 Margins fed to the calibrator are clipped to ``[-MARGIN_CLIP, MARGIN_CLIP]``.
 Without ``reg_lambda`` a LightGBM model on a million rows produced margins of
--1.7e5 and Platt scaling failed (DESIGN.md, "Model"); the clip keeps the fit
+-1.7e5 and Platt scaling failed (docs/architecture.md, "Model"); the clip keeps the fit
 well conditioned, and a :class:`~dropoutrisk.errors.ExtremeMarginWarning` says
 when more than ``EXTREME_MARGIN_SHARE`` of the margins hit it. A margin of 15
 is a probability of 1 - 3e-7, far past the output clip of 1e-4, so the clip

@@ -15,13 +15,25 @@ from sklearn.utils.validation import check_is_fitted
 from dropoutrisk.errors import MissingLabelWarning
 from dropoutrisk.models._calibration import make_calibrator
 from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, FlagTierMixin
-from dropoutrisk.models._input import FeatureFrame, TabularClassifierTags, training_references
+from dropoutrisk.models._input import (
+    FeatureFrame,
+    TabularClassifierTags,
+    to_frame,
+    training_references,
+)
 
 __all__ = ["AUTO_HOLDOUT_ROWS", "RiskModel"]
 
 #: With ``calibration_cv="auto"``, data with at least this many rows use a
-#: 10% held-out calibration split instead of 5-fold out-of-fold margins.
+#: 10% held-out calibration split instead of 5-fold out-of-fold margins; with
+#: ``early_stopping="auto"`` and ``baseline_check="auto"``, data below it
+#: choose the rounds and compare with the baselines on held-out students.
 AUTO_HOLDOUT_ROWS = 200_000
+#: Grouped folds over the training students that choose the rounds when the
+#: calibration does not already provide them.
+SELECTION_FOLDS = 5
+#: Early stopping ends once the held-out log loss has not improved for this many rounds.
+PATIENCE = 50
 
 
 def _encode_labels(y: Any, estimator: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -99,7 +111,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
     Parameters
     ----------
     n_estimators : int, default=300
-        Boosting rounds.
+        Boosting rounds, or with early stopping the most rounds tried; the
+        rounds used are in ``n_estimators_``.
     learning_rate : float, default=0.05
     num_leaves : int, default=8
     max_depth : int, default=3
@@ -145,6 +158,26 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
     catalogue : Catalogue, optional
         Select the catalogue's model features; without one, every
         non-context column of ``X`` is used (see :mod:`dropoutrisk.models._input`).
+    early_stopping : bool or "auto", default="auto"
+        Choose the number of rounds on students held out inside the training
+        data: every fold booster (grouped by student, so that a student's
+        snapshots are on one side) records its held-out log loss after each
+        round up to ``n_estimators``; the final booster trains on all rows
+        with the rounds of the lowest mean. The folds are the out-of-fold
+        calibration folds when ``calibration_cv`` is an int (no extra
+        boosters), else 5 extra folds. ``"auto"``: on below
+        :data:`AUTO_HOLDOUT_ROWS` rows, where a few thousand students overfit
+        a fixed 300 rounds; off above, where the default was tuned and the
+        extra boosters cost minutes. See ``round_selection_``.
+    baseline_check : bool or "auto", default="auto"
+        After fitting, compare the model's held-out margins (the same folds,
+        or the calibration hold-out) with the logistic baseline refitted on
+        each fold and the ABC rule, by a paired bootstrap over students
+        (:func:`~dropoutrisk.models.compare_models`). A baseline whose
+        ROC-AUC interval lies wholly above the model's raises a
+        :class:`~dropoutrisk.errors.BaselineWarning`; the comparison is in
+        ``baseline_comparison_`` and the bundle manifest. ``"auto"``: on
+        below :data:`AUTO_HOLDOUT_ROWS` rows.
     random_state : int, optional
         Seed for LightGBM and the calibration split. The same data and seed
         give identical predictions.
@@ -178,6 +211,18 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
     monotone_constraints_ : dict of str to int
         The constraint of every model feature (+1 increasing, -1 decreasing,
         0 none), in model order.
+    n_estimators_ : int
+        Boosting rounds of ``booster_``.
+    round_selection_ : dict
+        How they were chosen: ``strategy`` ("held_out_students" or "fixed"),
+        ``max_rounds``, ``chosen``; with early stopping also ``n_folds``,
+        ``metric`` and the mean held-out log loss at the chosen and at the
+        most rounds.
+    baseline_comparison_ : dict or None
+        The held-out comparison with the baselines (aggregates only):
+        ``metrics`` per model, ``differences`` model - baseline with 95%
+        intervals, ``ahead`` (the baselines that rank better beyond noise);
+        None without ``baseline_check``.
 
     Examples
     --------
@@ -212,6 +257,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         monotone_method: Literal["basic", "intermediate", "advanced"] = "advanced",
         include_background: bool = False,
         catalogue: Any = None,
+        early_stopping: bool | Literal["auto"] = "auto",
+        baseline_check: bool | Literal["auto"] = "auto",
         random_state: int | None = None,
         n_jobs: int | None = None,
     ) -> None:
@@ -229,6 +276,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         self.monotone_method = monotone_method
         self.include_background = include_background
         self.catalogue = catalogue
+        self.early_stopping = early_stopping
+        self.baseline_check = baseline_check
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -264,6 +313,11 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
                 f"monotone={self.monotone!r} is not supported. Allowed: 'catalogue' (default), "
                 "a mapping {feature: +1, -1 or 0}, or None (no constraints)."
             )
+        for name in ("early_stopping", "baseline_check"):
+            value = getattr(self, name)
+            if not (value == "auto" if isinstance(value, str) else isinstance(value, bool)):
+                raise ValueError(f"{name}={value!r} is not supported. Allowed: 'auto' (default: "
+                                 f"on below {AUTO_HOLDOUT_ROWS:,} rows), True or False.")
         cv = self.calibration_cv
         ok = (cv == "auto" if isinstance(cv, str) else
               (isinstance(cv, numbers.Integral) and not isinstance(cv, bool) and cv >= 2)
@@ -341,12 +395,93 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         return out
 
     # ---- fitting --------------------------------------------------------------------
-    def _train(self, Xm: pd.DataFrame, y: np.ndarray, params: dict[str, Any]):
+    def _train(self, Xm: pd.DataFrame, y: np.ndarray, params: dict[str, Any],
+               rounds: int | None = None):
         import lightgbm as lgb
 
         data = lgb.Dataset(Xm, label=y, categorical_feature="auto", params={"verbosity": -1},
                            free_raw_data=True)
-        return lgb.train(params, data, num_boost_round=int(self.n_estimators))
+        rounds = int(self.n_estimators) if rounds is None else int(rounds)
+        return lgb.train(params, data, num_boost_round=rounds)
+
+    def _use(self, name: str, n_rows: int) -> bool:
+        value = getattr(self, name)
+        return n_rows < AUTO_HOLDOUT_ROWS if isinstance(value, str) else bool(value)
+
+    @staticmethod
+    def _folds(y01, groups, k, seed) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``k`` folds, grouped by student when ``groups`` is given, else stratified by label."""
+        from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+        if groups is None:
+            splits = StratifiedKFold(k, shuffle=True, random_state=seed).split(
+                np.zeros(y01.size), y01)
+        else:
+            splits = GroupKFold(k, shuffle=True, random_state=seed).split(
+                np.zeros(y01.size), y01, groups)
+        return list(splits)
+
+    @staticmethod
+    def _n_folds(y01, groups, k) -> int:
+        n_minority = int(min(y01.sum(), y01.size - y01.sum()))
+        return min(k, n_minority) if groups is None else min(k, len(np.unique(groups)))
+
+    def _held_out_margins(self, Xm, y01, folds, params, choose: bool
+                          ) -> tuple[int, dict[str, Any], np.ndarray]:
+        """Rounds, how they were chosen, and every row's margin from the fold that held it out.
+
+        With ``choose``, the fold boosters grow in step, one round at a time,
+        each scoring its held-out students' log loss; the rounds are those of
+        the lowest mean over the folds, found once the mean has not improved
+        for :data:`PATIENCE` rounds (or at ``n_estimators``). The margins are
+        taken at that round.
+        """
+        if not choose:
+            boosters = [self._train(Xm.iloc[tr], y01[tr], params) for tr, _ in folds]
+            rounds = int(self.n_estimators)
+            selection: dict[str, Any] = {"strategy": "fixed", "max_rounds": rounds,
+                                         "chosen": rounds}
+        else:
+            boosters, rounds, selection = self._grow_in_step(Xm, y01, folds, params)
+        margin = np.empty(y01.size, dtype=np.float64)
+        for booster, (_, test_idx) in zip(boosters, folds, strict=True):
+            margin[test_idx] = booster.predict(Xm.iloc[test_idx], raw_score=True,
+                                               num_iteration=rounds)
+        return rounds, selection, margin
+
+    def _grow_in_step(self, Xm, y01, folds, params):
+        import lightgbm as lgb
+
+        cap = int(self.n_estimators)
+        boosters = []
+        for train_idx, test_idx in folds:
+            data = lgb.Dataset(Xm.iloc[train_idx], label=y01[train_idx],
+                               categorical_feature="auto", params={"verbosity": -1})
+            booster = lgb.Booster(params={**params, "metric": "binary_logloss"}, train_set=data)
+            booster.add_valid(lgb.Dataset(Xm.iloc[test_idx], label=y01[test_idx],
+                                          reference=data), "held_out")
+            boosters.append(booster)
+        weights = np.array([test.size for _, test in folds], dtype=np.float64)
+        weights /= weights.sum()
+        curve: list[float] = []
+        best = 0
+        for r in range(cap):
+            losses = []
+            for booster in boosters:
+                booster.update()
+                losses.append(booster.eval_valid()[0][2])
+            curve.append(float(np.dot(weights, losses)))  # log loss over all held-out rows
+            if curve[r] < curve[best]:
+                best = r
+            elif r - best >= PATIENCE:
+                break
+        rounds = best + 1
+        selection = {"strategy": "held_out_students", "n_folds": len(folds),
+                     "metric": "binary_logloss", "max_rounds": cap, "chosen": rounds,
+                     "rounds_tried": len(curve), "patience": PATIENCE,
+                     "held_out_logloss": round(curve[best], 6),
+                     "held_out_logloss_last": round(curve[-1], 6)}
+        return boosters, rounds, selection
 
     def fit(
         self,
@@ -357,7 +492,7 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         y_calib: Any = None,
         groups: Any = None,
     ) -> RiskModel:
-        """Train the booster and fit the calibrator.
+        """Choose the rounds, train the booster, fit the calibrator, compare with the baselines.
 
         Parameters
         ----------
@@ -377,6 +512,12 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         Returns
         -------
         self
+
+        Warns
+        -----
+        BaselineWarning
+            A baseline ranked the held-out students better, beyond noise
+            (``baseline_check``).
         """
         self._check_params()
         if (X_calib is None) != (y_calib is None):
@@ -393,11 +534,17 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
             Xm = Xm.iloc[np.flatnonzero(keep)]
             groups = groups[keep] if groups is not None else None
         params = self.lightgbm_params(seed=self._seed())
+        seed = params["seed"]
         monotone = self._monotone_constraints(features)
         if any(monotone.values()):
             params["monotone_constraints"] = list(monotone.values())
             params["monotone_constraints_method"] = self.monotone_method
         calibrator = make_calibrator(self.calibration)
+        choose = self._use("early_stopping", y01.size)
+        check = self._use("baseline_check", y01.size)
+        selection: dict[str, Any] = {"strategy": "fixed", "max_rounds": int(self.n_estimators),
+                                     "chosen": int(self.n_estimators)}
+        held_out = None  # (splits, margins) the baselines are compared on
 
         if X_calib is not None:
             c_classes, yc, kc = _encode_labels(y_calib, name)
@@ -405,7 +552,13 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
                 raise ValueError(f"y_calib has classes {c_classes.tolist()}, y has {classes.tolist()}.")
             Xc = features.transform(X_calib)
             Xc = Xc.iloc[np.flatnonzero(kc)] if not kc.all() else Xc
-            booster = self._train(Xm, y01, params)
+            rounds = int(self.n_estimators)
+            k = self._n_folds(y01, groups, SELECTION_FOLDS)
+            if (choose or check) and k >= 2:
+                folds = self._folds(y01, groups, k, seed)
+                rounds, selection, margin = self._held_out_margins(Xm, y01, folds, params, choose)
+                held_out = (folds, margin)
+            booster = self._train(Xm, y01, params, rounds)
             calibrator.fit(booster.predict(Xc, raw_score=True), yc)
             info = {"strategy": "calibration_set", "n_calibration": int(yc.size),
                     "n_train": int(y01.size), "n_folds": None}
@@ -414,21 +567,43 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
             if cv == "auto":
                 cv = 5 if y01.size < AUTO_HOLDOUT_ROWS else 0.1
             if isinstance(cv, numbers.Integral):
-                margin, n_folds = self._out_of_fold_margin(Xm, y01, groups, int(cv), params)
+                k = self._n_folds(y01, groups, int(cv))
+                if k < 2:
+                    raise ValueError(
+                        "Too few rows to calibrate out of fold: the smaller class has "
+                        f"{int(min(y01.sum(), y01.size - y01.sum()))} rows. Pass "
+                        "X_calib/y_calib or more data."
+                    )
+                folds = self._folds(y01, groups, k, seed)
+                # the calibration folds choose the rounds too: no extra booster
+                rounds, selection, margin = self._held_out_margins(Xm, y01, folds, params, choose)
                 calibrator.fit(margin, y01)
-                booster = self._train(Xm, y01, params)
+                booster = self._train(Xm, y01, params, rounds)
+                held_out = (folds, margin)
                 info = {"strategy": "out_of_fold", "n_calibration": int(y01.size),
-                        "n_train": int(y01.size), "n_folds": n_folds}
+                        "n_train": int(y01.size), "n_folds": k}
             else:
-                train_idx, calib_idx = self._holdout_split(y01, groups, float(cv), params["seed"])
-                booster = self._train(Xm.iloc[train_idx], y01[train_idx], params)
-                calibrator.fit(booster.predict(Xm.iloc[calib_idx], raw_score=True), y01[calib_idx])
+                train_idx, calib_idx = self._holdout_split(y01, groups, float(cv), seed)
+                Xt, yt = Xm.iloc[train_idx], y01[train_idx]
+                gt = groups[train_idx] if groups is not None else None
+                rounds = int(self.n_estimators)
+                k = self._n_folds(yt, gt, SELECTION_FOLDS)
+                if choose and k >= 2:
+                    rounds, selection, _ = self._held_out_margins(
+                        Xt, yt, self._folds(yt, gt, k, seed), params, True)
+                booster = self._train(Xt, yt, params, rounds)
+                margin = np.full(y01.size, np.nan)
+                margin[calib_idx] = booster.predict(Xm.iloc[calib_idx], raw_score=True)
+                calibrator.fit(margin[calib_idx], y01[calib_idx])
+                held_out = ([(train_idx, calib_idx)], margin)
                 info = {"strategy": "holdout", "n_calibration": int(calib_idx.size),
                         "n_train": int(train_idx.size), "n_folds": None}
 
         self.booster_ = booster
         self.calibrator_ = calibrator
         self.calibration_info_ = info
+        self.n_estimators_ = int(booster.num_trees())
+        self.round_selection_ = selection
         self.monotone_constraints_ = monotone
         # what the SHAP contributions are measured against: a reason may print it
         self.reference_values_ = training_references(Xm)
@@ -437,28 +612,17 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         self.feature_names_in_ = np.asarray(features.names, dtype=object)
         self.n_features_in_ = len(features.names)
         self.features_left_out_ = list(features.left_out)
+        self.baseline_comparison_ = None
+        if check and held_out is not None:
+            from dropoutrisk.models._baseline_check import held_out_comparison, warn_if_beaten
+
+            frame, _ = to_frame(X, estimator=name)
+            frame = frame.iloc[np.flatnonzero(keep)] if not keep.all() else frame
+            self.baseline_comparison_ = held_out_comparison(
+                frame, y01, groups, held_out[0], held_out[1], catalogue=self.catalogue,
+                include_background=self.include_background, seed=seed)
+            warn_if_beaten(self.baseline_comparison_, stacklevel=2)
         return self
-
-    def _out_of_fold_margin(self, Xm, y01, groups, k, params) -> tuple[np.ndarray, int]:
-        from sklearn.model_selection import GroupKFold, StratifiedKFold
-
-        n_minority = int(min(y01.sum(), y01.size - y01.sum()))
-        k = min(k, n_minority) if groups is None else min(k, len(np.unique(groups)))
-        if k < 2:
-            raise ValueError(
-                f"Too few rows to calibrate out of fold: the smaller class has {n_minority} "
-                "rows. Pass X_calib/y_calib or more data."
-            )
-        seed = params["seed"]
-        if groups is None:
-            splits = StratifiedKFold(k, shuffle=True, random_state=seed).split(Xm, y01)
-        else:
-            splits = GroupKFold(k, shuffle=True, random_state=seed).split(Xm, y01, groups)
-        margin = np.empty(y01.size, dtype=np.float64)
-        for train_idx, test_idx in splits:
-            booster = self._train(Xm.iloc[train_idx], y01[train_idx], params)
-            margin[test_idx] = booster.predict(Xm.iloc[test_idx], raw_score=True)
-        return margin, k
 
     @staticmethod
     def _holdout_split(y01, groups, fraction, seed) -> tuple[np.ndarray, np.ndarray]:

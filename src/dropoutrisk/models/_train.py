@@ -1,6 +1,6 @@
 """train_model(): fit the model and its baselines, save them as one bundle folder.
 
-One training workflow for both ways in (DESIGN.md, data contract):
+One training workflow for both ways in (docs/architecture.md, "Data contract"):
 
 - **Canonical tables** (a mapping of validated tables): the rows are the
   students of ``cohorts`` at ``weeks`` of those school years, labelled by

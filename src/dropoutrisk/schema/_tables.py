@@ -1,7 +1,7 @@
 """The canonical tables: one pydantic row model per table.
 
 The row models are the single source of truth for the data contract
-(DESIGN.md, "Data contract"). Frame validation is vectorised and derives
+(docs/architecture.md, "Data contract"). Frame validation is vectorised and derives
 its column specs from these models with :func:`table_spec`; it never
 validates row by row.
 
