@@ -68,7 +68,7 @@ class _CachedShap:
         outer.transform_input = model.transform_input
         outer.tier = model.tier
         outer.reference_values_ = model.reference_values_
-        outer._default_flags = model._default_flags
+        outer.default_flags = model.default_flags
 
 
 def _tree_stats(booster) -> dict:

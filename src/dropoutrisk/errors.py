@@ -56,6 +56,7 @@ __all__ = [
     "MissingTableError",
     "MissingValueError",
     "ModelError",
+    "OperatingPointError",
     "OptionalDataWarning",
     "OutOfRangeError",
     "ParameterError",
@@ -410,6 +411,42 @@ class IncompatibleModelError(ModelError):
 
 class UntrustedModelError(ModelError):
     """A model file that holds types outside the list of types trusted on load."""
+
+
+class OperatingPointError(ParameterError):
+    """An operating point that cannot be used (exit code 2).
+
+    Raised by :class:`~dropoutrisk.models.OperatingPoint`, the one place that
+    checks threshold, capacity, by, flag rate and cost; ``parameter`` names
+    the field (``"by"``), which the command line shows as its option (``--by``).
+
+    Examples
+    --------
+    >>> from dropoutrisk.errors import OperatingPointError
+    >>> err = OperatingPointError(parameter="by", value="school_id",
+    ...                           problem="by only applies with capacity")
+    >>> isinstance(err, ValueError), err.exit_code, err.parameter
+    (True, 2, 'by')
+    >>> OperatingPointError(parameter="capacity", value=5, problem="give only one",
+    ...                     conflicts=("threshold", "capacity")).for_option("--capacity")
+    "Options '--threshold' and '--capacity': give only one."
+    """
+
+    def __init__(self, *, conflicts: Sequence[str] = (), **kwargs: Any) -> None:
+        #: The fields given together that exclude each other, e.g. ("threshold", "capacity").
+        self.conflicts = tuple(conflicts)
+        super().__init__(**kwargs)
+
+    def for_option(self, option: str) -> str:
+        """The message for the command line; options given together are all named."""
+        if not self.conflicts:
+            return super().for_option(option)
+        names = " and ".join(f"'--{c.replace('_', '-')}'" for c in self.conflicts)
+        text = f"Options {names}: {self.problem}"
+        text += "" if text.endswith(".") else "."
+        if self.fix:
+            text += f" Fix: {self.fix}" + ("" if self.fix.endswith(".") else ".")
+        return text
 
 
 class DriftError(ValueError):

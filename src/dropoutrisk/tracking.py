@@ -259,8 +259,7 @@ def _input_schema(model: Any):
     names = [str(n) for n in getattr(model, "feature_names_in_", [])]
     if not names:
         raise ValueError("The model has no feature_names_in_: fit it on a DataFrame first.")
-    features = getattr(model, "_features", None)
-    categorical = set(getattr(features, "categories", None) or {})
+    categorical = set(getattr(model, "categorical_features_", ()) or ())
     return Schema([ColSpec("string" if n in categorical else "double", n) for n in names])
 
 

@@ -257,7 +257,7 @@ def test_against_a_bundle_with_its_own_catalogue_scores_it_on_its_features(ws, t
     X, y = build_training_frame(ws["tables"], snapshot_dates([2024], [6, 20]),
                                 catalogue=default_catalogue().subset(ws["attendance"]))
     keep = (X["cohort"] == 2024).to_numpy() & y.notna().to_numpy()
-    expected = roc_auc_score(y[keep].astype(int), previous._rank_score(X[keep]))
+    expected = roc_auc_score(y[keep].astype(int), previous.rank_score(X[keep]))
     assert doc["metrics"]["previous"]["roc_auc"] == pytest.approx(expected, abs=1e-12)
 
 

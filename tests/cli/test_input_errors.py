@@ -38,9 +38,6 @@ AUDIT = ("audit", "--model", "{model}", "--data", "{data}", "--cohorts", "2024",
 TRAIN = ("train", "--data", "{data}", "--cohorts", "2021", "--out", "{out}",
          "--n-estimators", "5")
 
-_OP = ("audit accepts --capacity 0 and --flag-rate 0 (flags nobody) where predict and explain "
-       "refuse them: one OperatingPoint is to validate all of them (issue 13, part 2)")
-
 CASES = [
     # synth
     Case("synth-cohorts-backwards", ("synth", "--students", "50", "--cohorts", "2024-2020",
@@ -162,8 +159,8 @@ CASES = [
                                 "--cohorts", "x", "--groups", "gender", "--out", "{out}"),
          ("--cohorts",)),
     Case("audit-weeks-99", (*AUDIT, "--weeks", "99"), ("--weeks",)),
-    Case("audit-flag-rate-0", (*AUDIT, "--flag-rate", "0"), ("--flag-rate",), xfail=_OP),
-    Case("audit-capacity-0", (*AUDIT, "--capacity", "0"), ("--capacity",), xfail=_OP),
+    Case("audit-flag-rate-0", (*AUDIT, "--flag-rate", "0"), ("--flag-rate",)),
+    Case("audit-capacity-0", (*AUDIT, "--capacity", "0"), ("--capacity",)),
     Case("audit-by-unknown-column", (*AUDIT, "--capacity", "5", "--by", "house"),
          ("--by", "house")),
     Case("audit-n-boot-negative", (*AUDIT[:-2], "--n-boot", "-5"), ("--n-boot",)),

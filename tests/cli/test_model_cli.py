@@ -459,10 +459,29 @@ def test_predict_rejects_threshold_with_capacity(workspace, tmp_path, capsys):
         ]
     )
     assert code == 2
-    assert "either --threshold or --capacity" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--capacity" in err and "got threshold and capacity" in err
 
 
 def test_bundle_hashes_match_after_the_cli_wrote_it(workspace):
     manifest = _manifest(workspace["model"])
     for rel, digest in manifest["files"].items():
         assert hashlib.sha256((workspace["model"] / rel).read_bytes()).hexdigest() == digest
+
+
+def test_train_prints_the_rounds_and_the_held_out_baseline_comparison(workspace, tmp_path,
+                                                                       capsys, run):
+    code = run(["train", "--data", workspace["data"], "--cohorts", "2021-2022",
+                "--calib-cohort", "2023", "--weeks", "6,20", "--out", tmp_path / "m",
+                "--n-estimators", 20, "--seed", 1])
+    out = capsys.readouterr().out
+    assert code == 0
+    manifest = _manifest(tmp_path / "m")["model_checks"]
+    assert (f"rounds: {manifest['n_estimators']} of at most 20, chosen on held-out students "
+            "(5 folds grouped by student)") in out
+    comparison = manifest["baseline_comparison"]
+    n = comparison["held_out_students"]
+    for name in ("logistic", "abc"):
+        auc = comparison["differences"][name]["roc_auc"]["difference"]
+        assert f"on {n} held-out training students, model - {name}: ROC-AUC {auc:+.3f}" in out
+    assert ("WARNING" in out) == bool(comparison["ahead"])

@@ -143,7 +143,7 @@ class _FixedShap:
         self.transform_input = model.transform_input
         self.reference_values_ = model.reference_values_
         self.predict_proba = model.predict_proba
-        self._default_flags = model._default_flags
+        self.default_flags = model.default_flags
 
 
 def _fill(template, value, reference):

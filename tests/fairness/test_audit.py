@@ -218,10 +218,10 @@ def test_missing_group_column_names_it(frame):
 
 
 @pytest.mark.parametrize("op, message", [
-    ({"threshold": 0.2, "capacity": 3}, "exactly one of threshold, flag_rate and capacity"),
-    (1.5, "must be a probability"),
+    ({"threshold": 0.2, "capacity": 3}, "exactly one of threshold, capacity, flag_rate and cost"),
+    (1.5, "not a probability"),
     ({"capacity": 10, "size": 3}, "unknown keys"),
-    ({"flag_rate": 0.1, "by": "school_id"}, "by= only applies to capacity"),
+    ({"flag_rate": 0.1, "by": "school_id"}, "by only applies with capacity"),
 ])
 def test_bad_operating_points(frame, op, message):
     X, y, p = frame

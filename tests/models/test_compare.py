@@ -362,7 +362,7 @@ def test_single_class_labels_are_refused():
     ({"confidence": 0}, r"confidence=0 must be strictly between 0 and 1"),
     ({"n_boot": -1}, r"n_boot=-1 must be a whole number >= 0"),
     ({"n_boot": 2.5}, r"n_boot=2\.5 must be a whole number >= 0"),
-    ({"flag_rate": 0}, r"flag_rate holds 0; a flag rate is a share in \(0, 1\]"),
+    ({"flag_rate": 0}, r"'flag_rate' = 0: not a share of the students"),
     ({"k_rates": (0.1, 1.2)}, r"k_rates holds 1\.2"),
     ({"reference": "old"}, r"reference='old' is not one of the models \['a', 'b'\]"),
     ({"metrics": ["roc_auc", "auc"]}, r"unknown names \['auc'\]; choose from"),

@@ -48,11 +48,11 @@ def test_threshold_and_default(fitted_model, frame):
 
 def test_only_one_rule_at_a_time(fitted_model, frame):
     X, _ = frame
-    with pytest.raises(ValueError, match="only one of threshold, capacity and cost"):
+    with pytest.raises(ValueError, match="exactly one of threshold, capacity, flag_rate and cost"):
         fitted_model.flag(X, threshold=0.5, capacity=3)
-    with pytest.raises(ValueError, match="by='nope' must be a column of X"):
+    with pytest.raises(ValueError, match="'nope': not a column of X"):
         fitted_model.flag(X, capacity=3, by="nope")
-    with pytest.raises(ValueError, match="by= only applies to capacity="):
+    with pytest.raises(ValueError, match="by only applies with capacity"):
         fitted_model.flag(X, threshold=0.5, by="school_id")
 
 
@@ -84,4 +84,4 @@ def test_capacity_follows_probabilities_when_the_platt_slope_is_negative():
     model.calibrator_ = SimpleNamespace(slope_=-0.5, intercept_=0.0)
     X = pd.DataFrame(index=pd.Index(list("abcd"), name="student_id"))
     # probabilities fall as the margin rises, so the two lowest margins are the riskiest
-    assert set(X.index[np.argsort(-model._rank_score(X))[:2]]) == {"d", "b"}
+    assert set(X.index[np.argsort(-model.rank_score(X))[:2]]) == {"d", "b"}

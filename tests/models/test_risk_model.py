@@ -226,6 +226,13 @@ def test_student_ids_become_integer_group_codes(frame):
     assert _resolve_groups(X.reset_index(drop=True), None, len(X)) is None
 
 
+def test_categorical_features_are_public(fitted_model):
+    assert "programme_type" in fitted_model.categorical_features_
+    assert "attendance_rate" not in fitted_model.categorical_features_
+    with pytest.raises(NotFittedError):
+        RiskModel().categorical_features_  # noqa: B018
+
+
 # ---- rounds chosen on held-out students -----------------------------------------------
 def _wavy(n, seed=0):
     rng = np.random.default_rng(seed)

@@ -144,3 +144,16 @@ def test_a_single_table_without_a_spec_is_refused(tmp_path):
     with pytest.raises(ParameterError, match="dataset") as info:
         train_model(frame, tmp_path / "m", cohorts=[2021])
     assert info.value.parameter == "data"
+
+
+def test_manifest_records_the_rounds_and_the_baseline_comparison(trained):
+    model, checks = trained.bundle.model, trained.bundle.manifest["model_checks"]
+    assert checks["n_estimators"] == model.n_estimators_ == model.booster_.num_trees()
+    assert checks["round_selection"] == model.round_selection_
+    assert checks["round_selection"]["strategy"] == "held_out_students"
+    assert checks["round_selection"]["max_rounds"] == 20
+    comparison = checks["baseline_comparison"]
+    assert comparison == json.loads(json.dumps(model.baseline_comparison_))
+    # 200 training students: too few dropouts for every fold, so the reason is recorded
+    assert set(comparison["differences"]) | set(comparison["not_compared"]) == {"logistic", "abc"}
+    assert comparison["held_out_students"] == trained.params["n_students"]

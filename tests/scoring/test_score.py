@@ -217,7 +217,7 @@ def test_bad_feature_rows_raise_data_errors(setup):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"threshold": 0.2, "capacity": 3}, "either threshold= or capacity="),
+        ({"threshold": 0.2, "capacity": 3}, "exactly one of threshold, capacity"),
         ({"by": "school_id"}, "only applies with capacity"),
         ({"reasons": -1}, "reasons=-1"),
         ({"reasons_for": "some"}, "'flagged' or 'all'"),

@@ -61,15 +61,15 @@ def audit_command(
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option("--threshold", min=0.0, max=1.0, help="Flag at this probability or above."),
+        typer.Option("--threshold", help="Flag at this probability or above."),
     ] = None,
     flag_rate: Annotated[
         float | None,
-        typer.Option("--flag-rate", min=0.0, max=1.0, help="Flag this share of students."),
+        typer.Option("--flag-rate", help="Flag this share of students."),
     ] = None,
     capacity: Annotated[
         int | None,
-        typer.Option("--capacity", min=0, help="Flag this many students (per --by group)."),
+        typer.Option("--capacity", help="Flag this many students (per --by group)."),
     ] = None,
     by: Annotated[
         str | None, typer.Option("--by", help="Column for a capacity per group: school_id.")
@@ -85,18 +85,15 @@ def audit_command(
 ) -> None:
     from dropoutrisk._atomic import check_folder_replaceable, write_folder
     from dropoutrisk.features import default_catalogue
-    from dropoutrisk.models import load_bundle
+    from dropoutrisk.models import OperatingPoint, load_bundle
 
     audit_cohorts = parse_cohorts(cohorts)
     group_list = [g.strip() for g in groups.split(",") if g.strip()]
     if not group_list:
         raise typer.BadParameter("name at least one group column.", param_hint="--groups")
-    chosen = [n for n, v in (("--threshold", threshold), ("--flag-rate", flag_rate),
-                             ("--capacity", capacity)) if v is not None]
-    if len(chosen) > 1:
-        raise typer.BadParameter(f"use only one of {', '.join(chosen)}.", param_hint=chosen[1])
-    if by is not None and capacity is None:
-        raise typer.BadParameter("--by applies to --capacity only.", param_hint="--by")
+    # checked before any work; its errors name the option (--capacity, --by, ...)
+    operating_point = OperatingPoint.from_options(threshold=threshold, flag_rate=flag_rate,
+                                                  capacity=capacity, by=by)
     try:  # before any work: never replace a folder that is not an earlier audit
         check_folder_replaceable(out, AUDIT_FILES, "a fairness audit")
     except FileExistsError as exc:
@@ -111,14 +108,6 @@ def audit_command(
     _check_groups(group_list, catalogue, "--groups")
     if by:
         _check_groups([by], catalogue, "--by")
-
-    operating_point: dict[str, Any] | None = None
-    if threshold is not None:
-        operating_point = {"threshold": threshold}
-    elif flag_rate is not None:
-        operating_point = {"flag_rate": flag_rate}
-    elif capacity is not None:
-        operating_point = {"capacity": capacity, "by": by}
 
     from dropoutrisk.fairness import audit
     from dropoutrisk.report import model_card

@@ -89,7 +89,8 @@ def evaluate(
         typer.Option("--horizon-days", min=1, help="Label horizon; default: the training one."),
     ] = None,
     flag_rate: Annotated[
-        float, typer.Option("--flag-rate", min=0.001, max=1.0, help="Operating point.")
+        float, typer.Option("--flag-rate", help="Operating point: the share of each snapshot "
+                            "flagged.")
     ] = 0.10,
     against: Annotated[
         Path | None,
@@ -110,10 +111,12 @@ def evaluate(
 ) -> None:
     from dropoutrisk._atomic import check_folder_replaceable
     from dropoutrisk.features import default_catalogue
-    from dropoutrisk.models import compare_models, load_bundle
+    from dropoutrisk.models import OperatingPoint, compare_models, load_bundle
     from dropoutrisk.models import evaluate as evaluate_models
 
     test_cohorts = parse_cohorts(cohorts)
+    # checked before any work; an error names --flag-rate
+    point = OperatingPoint(flag_rate=flag_rate)
     try:  # before any work: never replace a folder that is not an earlier report
         check_folder_replaceable(out, REPORT_FILES, "an evaluation report")
     except FileExistsError as exc:
@@ -157,7 +160,7 @@ def evaluate(
             models=models,
             X=X,
             truth=truth,
-            flag_rate=flag_rate,
+            operating_point=point,
             dropout_dates=tables.get("outcomes"),
         )
         reference = _reference(models)
@@ -169,7 +172,7 @@ def evaluate(
                 X,
                 y,
                 reference=reference,
-                flag_rate=flag_rate,
+                operating_point=point,
                 n_boot=n_boot,
                 random_state=seed,
             )
@@ -326,7 +329,7 @@ class _Scores:
 
     ``evaluate`` and ``compare_models`` score every model on one ``X``; this stands in
     for a model that needs other columns. Ranking follows the model's own flag order
-    (``_rank_score``: the margin, reversed for a negative Platt slope), as those
+    (``rank_score``: the margin, reversed for a negative Platt slope), as those
     functions do.
     """
 
@@ -334,8 +337,8 @@ class _Scores:
         import numpy as np
 
         self._proba = np.asarray(model.predict_proba(X_own), dtype=np.float64)
-        if hasattr(model, "_rank_score"):
-            self._rank = np.asarray(model._rank_score(X_own), dtype=np.float64)
+        if hasattr(model, "rank_score"):
+            self._rank = np.asarray(model.rank_score(X_own), dtype=np.float64)
         elif hasattr(model, "decision_function"):
             self._rank = np.asarray(model.decision_function(X_own), dtype=np.float64)
         else:
@@ -349,7 +352,7 @@ class _Scores:
         self._check(X)
         return self._proba
 
-    def decision_function(self, X: Any) -> Any:
+    def rank_score(self, X: Any) -> Any:
         self._check(X)
         return self._rank
 

@@ -42,11 +42,11 @@ def explain(
         int, typer.Option("--reasons", min=1, max=20, help="Reasons and protective factors shown.")
     ] = 4,
     threshold: Annotated[
-        float | None, typer.Option("--threshold", min=0.0, max=1.0,
+        float | None, typer.Option("--threshold",
                                    help="Flag students with probability >= P (as predict).")
     ] = None,
     capacity: Annotated[
-        int | None, typer.Option("--capacity", min=1,
+        int | None, typer.Option("--capacity",
                                  help="Flag the K highest-risk students (per --by), as predict.")
     ] = None,
     by: Annotated[
@@ -57,7 +57,7 @@ def explain(
     from dropoutrisk.errors import EmptyTableError
     from dropoutrisk.explain import explain_students
     from dropoutrisk.features import build_features, default_catalogue
-    from dropoutrisk.models import fingerprint_frame, load_bundle
+    from dropoutrisk.models import OperatingPoint, fingerprint_frame, load_bundle
     from dropoutrisk.report import student_report
     from dropoutrisk.scoring import score
 
@@ -70,11 +70,8 @@ def explain(
         raise typer.BadParameter(f"{fmt!r} is not a report format; use html or json.",
                                  param_hint="--format")
     day = parse_date(as_of, "--as-of")
-    if threshold is not None and capacity is not None:
-        raise typer.BadParameter("give --threshold or --capacity, not both.",
-                                 param_hint="--threshold")
-    if by is not None and capacity is None:
-        raise typer.BadParameter("--by only applies with --capacity K.", param_hint="--by")
+    # checked before any work; its errors name the option (--capacity, --by, ...)
+    point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, by=by)
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     estimator = bundle.model
@@ -96,7 +93,7 @@ def explain(
             raise typer.BadParameter(f"{by!r} is not a column of the features; use school_id.",
                                      param_hint="--by")
         # every student at the date: flags, ranks and medians need them; one is explained
-        scored = score(bundle, X, day, threshold=threshold, capacity=capacity, by=by,
+        scored = score(bundle, X, day, operating_point=point,
                        drift="off").predictions.set_index("student_id")
         scored = scored.reindex(X.index.astype(str))
         flags = scored["flag"].to_numpy(dtype=bool)

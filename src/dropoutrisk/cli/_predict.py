@@ -221,10 +221,10 @@ def predict(
     ] = None,
     threshold: Annotated[
         float | None,
-        typer.Option("--threshold", min=0.0, max=1.0, help="Flag probability >= this."),
+        typer.Option("--threshold", help="Flag probability >= this."),
     ] = None,
     capacity: Annotated[
-        int | None, typer.Option("--capacity", min=1, help="Flag the top K (per --by group).")
+        int | None, typer.Option("--capacity", help="Flag the top K (per --by group).")
     ] = None,
     by: Annotated[
         str | None, typer.Option("--by", help="Group column for --capacity, e.g. school_id.")
@@ -250,7 +250,7 @@ def predict(
     import pyarrow.parquet as pq
 
     from dropoutrisk._atomic import atomic_path
-    from dropoutrisk.models import load_bundle
+    from dropoutrisk.models import OperatingPoint, load_bundle
     from dropoutrisk.scoring import score
 
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
@@ -272,12 +272,8 @@ def predict(
             f"{str(data)!r} is a file: a wide table needs its dataset spec, --spec SPEC.toml; "
             "canonical tables are given as a folder, feature rows with --features.",
             param_hint="--data")
-    if threshold is not None and capacity is not None:
-        raise typer.BadParameter(
-            "use either --threshold or --capacity, not both.", param_hint="--threshold"
-        )
-    if by is not None and capacity is None:
-        raise typer.BadParameter("--by only applies with --capacity K.", param_hint="--by")
+    # checked before any work; its errors name the option (--capacity, --by, ...)
+    point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, by=by)
     if reasons_for not in ("flagged", "all"):
         raise typer.BadParameter(f"{reasons_for!r}: use flagged or all.",
                                  param_hint="--reasons-for")
@@ -306,16 +302,12 @@ def predict(
             source = tables
         else:
             source = _read_features(features, stream=reasons == 0, size=chunk_size)
-        try:
-            result = score(
-                bundle, source, day, threshold=threshold, capacity=capacity, by=by,
-                reasons=reasons, reasons_for=reasons_for, chunk_size=chunk_size,
-                drift="fail" if fail_on_drift else "warn", progress=_progress(),
-            )
-        except ValueError as exc:
-            if type(exc) is ValueError and "by=" in str(exc):
-                raise typer.BadParameter(str(exc), param_hint="--by") from None
-            raise
+        # a --by that is not a column raises OperatingPointError, shown as --by (exit 2)
+        result = score(
+            bundle, source, day, operating_point=point,
+            reasons=reasons, reasons_for=reasons_for, chunk_size=chunk_size,
+            drift="fail" if fail_on_drift else "warn", progress=_progress(),
+        )
 
     record = {
         "format": "dropoutrisk-run-record",

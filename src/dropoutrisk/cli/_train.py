@@ -152,6 +152,7 @@ def train(
 
     folder, params, evaluation = result.bundle.path, result.params, result.evaluation
     print(f"Model {result.model_id} written to {folder}")
+    _print_model_checks(result.bundle.model)
     if wide:
         print(f"  trained on {params['n_rows']} rows of the wide table ({params['dataset_spec']}); "
               f"calibration: {params['calibration']['strategy']}; ABC rule "
@@ -198,3 +199,39 @@ def train(
             tracking_uri=tracking_uri,
         )
         print(f"  MLflow run {run_id}")
+
+
+def _print_model_checks(model: Any) -> None:
+    """The rounds the model kept and how it compares with the baselines on held-out students."""
+    selection = getattr(model, "round_selection_", None)
+    if selection is None:
+        return
+    if selection["strategy"] == "held_out_students":
+        print(f"  rounds: {model.n_estimators_} of at most {selection['max_rounds']}, chosen on "
+              f"held-out students ({selection['n_folds']} folds grouped by student)")
+    else:
+        print(f"  rounds: {model.n_estimators_} (fixed)")
+    comparison = model.baseline_comparison_
+    if comparison is None:
+        return
+
+    def signed(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:+.3f}"
+
+    for name, d in comparison["differences"].items():
+        auc, recall = d["roc_auc"], d["recall_at_10pct"]
+        if name in comparison["ahead"]:
+            verdict = f"{name} ahead beyond noise"
+        elif auc["ci_low"] is not None and auc["ci_low"] > 0:
+            verdict = "model ahead beyond noise"
+        else:
+            verdict = "within noise"
+        print(f"  on {comparison['held_out_students']} held-out training students, model - "
+              f"{name}: ROC-AUC {signed(auc['difference'])} [{signed(auc['ci_low'])}, "
+              f"{signed(auc['ci_high'])}], recall@10% {signed(recall['difference'])}: {verdict}")
+    for name, reason in comparison["not_compared"].items():
+        print(f"  {name} not compared on held-out students: {reason}")
+    if comparison["ahead"]:
+        print(f"  WARNING: {' and '.join(comparison['ahead'])} ranked the held-out students "
+              "better than the model (BaselineWarning); on data this small consider the "
+              "baseline, or compare on a later cohort with 'dropoutrisk evaluate'.")

@@ -322,10 +322,8 @@ def _flags_of(model: Any, features: pd.DataFrame, flags: Any, pos: np.ndarray,
     if flags is None:
         from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS
 
-        if hasattr(model, "_default_flags"):
-            default = model._default_flags(features.iloc[pos], proba)
-            if default is not None:
-                return np.asarray(default, dtype=bool)
+        if hasattr(model, "default_flags"):  # the estimators' public default flags
+            return np.asarray(model.default_flags(features.iloc[pos], proba), dtype=bool)
         return proba >= DEFAULT_TIER_CUTS[0]
     arr = np.asarray(flags)
     if arr.shape != (len(features),):

@@ -47,7 +47,6 @@ import itertools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -64,6 +63,7 @@ from dropoutrisk.fairness._bootstrap import (
     stratified_weights,
 )
 from dropoutrisk.fairness._suppress import MIN_CELL, complementary_suppression
+from dropoutrisk.models._operating_point import OperatingPoint, index_rank
 
 __all__ = ["BAND", "DISPARITY_METRICS", "Audit", "OperatingPoint", "audit"]
 
@@ -75,83 +75,6 @@ DISPARITY_METRICS: tuple[str, ...] = ("flag_rate", "tpr", "fpr", "precision")
 
 MISSING = "missing"
 SEP = " × "
-
-
-@dataclass(frozen=True)
-class OperatingPoint:
-    """Where flags are raised: one of a threshold, a flag rate or a capacity.
-
-    Parameters
-    ----------
-    threshold : float, optional
-        Flag where the probability is at or above it.
-    flag_rate : float, optional
-        Flag this share of rows, highest probabilities first.
-    capacity : int, optional
-        Flag this many rows, per group of the column ``by`` when given
-        ("our coach can take 40 students per school").
-    by : str, optional
-        Column of the features for a capacity per group.
-
-    Examples
-    --------
-    >>> OperatingPoint.coerce(0.3)
-    OperatingPoint(threshold=0.3, flag_rate=None, capacity=None, by=None)
-    >>> OperatingPoint.coerce({"capacity": 40, "by": "school_id"}).describe()
-    'capacity 40 per school_id'
-    """
-
-    threshold: float | None = None
-    flag_rate: float | None = None
-    capacity: int | None = None
-    by: str | None = None
-
-    def __post_init__(self) -> None:
-        chosen = [k for k in ("threshold", "flag_rate", "capacity") if getattr(self, k) is not None]
-        if len(chosen) != 1:
-            raise ValueError(
-                "operating_point needs exactly one of threshold, flag_rate and capacity; "
-                f"got {chosen or 'none'}."
-            )
-        if self.threshold is not None and not 0.0 <= float(self.threshold) <= 1.0:
-            raise ValueError(f"threshold={self.threshold!r} must be a probability in [0, 1].")
-        if self.flag_rate is not None and not 0.0 <= float(self.flag_rate) <= 1.0:
-            raise ValueError(f"flag_rate={self.flag_rate!r} must be a share in [0, 1].")
-        if self.capacity is not None and (
-            isinstance(self.capacity, bool) or int(self.capacity) != self.capacity
-            or self.capacity < 0
-        ):
-            raise ValueError(f"capacity={self.capacity!r} must be a whole number >= 0.")
-        if self.by is not None and self.capacity is None:
-            raise ValueError("by= only applies to capacity=: pass capacity=K with by=COLUMN.")
-
-    @classmethod
-    def coerce(cls, value: Any) -> OperatingPoint:
-        """An ``OperatingPoint`` from itself, a threshold (float) or a mapping."""
-        if isinstance(value, OperatingPoint):
-            return value
-        if isinstance(value, Mapping):
-            unknown = set(value) - {"threshold", "flag_rate", "capacity", "by"}
-            if unknown:
-                raise ValueError(
-                    f"operating_point has unknown keys {sorted(unknown)}; allowed: "
-                    "'threshold', 'flag_rate', 'capacity', 'by'."
-                )
-            return cls(**dict(value))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return cls(threshold=float(value))
-        raise TypeError(
-            f"operating_point={value!r} must be a threshold (float), a mapping such as "
-            "{'capacity': 40, 'by': 'school_id'}, or an OperatingPoint."
-        )
-
-    def describe(self) -> str:
-        """A short readable description."""
-        if self.threshold is not None:
-            return f"threshold {self.threshold:g}"
-        if self.flag_rate is not None:
-            return f"flag rate {self.flag_rate:g}"
-        return f"capacity {self.capacity}" + (f" per {self.by}" if self.by else "")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -762,9 +685,10 @@ def audit(
     intersections : bool or int, default=True
         Also audit every combination of 2..k groupings (k = all, or the int).
     operating_point : float, mapping or OperatingPoint, optional
-        A threshold (``0.3``), ``{"flag_rate": 0.1}``, or
-        ``{"capacity": 40, "by": "school_id"}``. Threshold and capacity are
-        delegated to ``model.flag`` when the model has one. Without it (and
+        A :class:`~dropoutrisk.models.OperatingPoint`, a threshold (``0.3``),
+        ``{"flag_rate": 0.1}``, or ``{"capacity": 40, "by": "school_id"}``.
+        Threshold, capacity and cost are delegated to ``model.flag`` when the
+        model has one. Without it (and
         without ``flags``), the model's default flag is used.
     scores : array-like, optional
         Precomputed probabilities, instead of ``model.predict_proba``.
@@ -829,6 +753,7 @@ def audit(
         description = "precomputed flags"
     else:
         from dropoutrisk.models._flagging import flag_scores
+        from dropoutrisk.models._operating_point import flags_at
 
         op = None if operating_point is None else OperatingPoint.coerce(operating_point)
         index = features.index if features is not None else pd.RangeIndex(scores.size)
@@ -850,19 +775,19 @@ def audit(
             flags = np.asarray(model.flag(x_model), dtype=bool)
             description = "model default"
         elif op.flag_rate is not None:
-            k = int(round(op.flag_rate * scores.size))
-            flags = flag_scores(scores, scores, index, capacity=k).to_numpy()
+            # the audit's own share: ranked on the probabilities, ties by index value
+            flags = flags_at(op, scores, scores, tie=index_rank(index))
             description = op.describe()
         elif model is not None and hasattr(model, "flag") and x_model is not None:
+            point = {"threshold": op.threshold, "capacity": op.capacity, "by": by,
+                     "cost": op.cost}
             flags = np.asarray(
-                model.flag(x_model, threshold=op.threshold, capacity=op.capacity, by=by),
+                model.flag(x_model, **{k: v for k, v in point.items() if v is not None}),
                 dtype=bool,
             )
             description = op.describe()
         else:
-            flags = flag_scores(
-                scores, scores, index, threshold=op.threshold, capacity=op.capacity, groups=by
-            ).to_numpy()
+            flags = flag_scores(scores, scores, index, groups=by, operating_point=op).to_numpy()
             description = op.describe()
     return Audit(
         y_true=labels,

@@ -13,6 +13,7 @@ from dropoutrisk.models._compare import ModelComparison, compare_models
 from dropoutrisk.models._evaluate import Evaluation, OutOfTimeSplit, evaluate, out_of_time_split
 from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, TIER_LABELS
 from dropoutrisk.models._logistic import LogisticBaseline
+from dropoutrisk.models._operating_point import OperatingPoint
 from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION, PublishedFlag
 from dropoutrisk.models._risk_model import RiskModel
 from dropoutrisk.models._train import TrainingResult, train_model
@@ -48,6 +49,7 @@ __all__ = [
     "LogisticBaseline",
     "ModelBundle",
     "ModelComparison",
+    "OperatingPoint",
     "OutOfTimeSplit",
     "PlattCalibrator",
     "PublishedFlag",

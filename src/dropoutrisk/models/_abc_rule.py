@@ -173,8 +173,10 @@ class ABCRule(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstimat
         check_is_fitted(self, "rates_")
         return self.classes_[(self.indicator_counts(X).to_numpy() >= 1).astype(int)]
 
-    def _rank_score(self, X: Any) -> np.ndarray:
+    def rank_score(self, X: Any) -> np.ndarray:
+        """The ranking score for capacity and flag-rate flags: :meth:`decision_function`."""
         return self.decision_function(X)
 
-    def _default_flags(self, X: Any, proba: np.ndarray) -> np.ndarray:
+    def default_flags(self, X: Any, proba: np.ndarray | None = None) -> np.ndarray:
+        """The rule's own flags: one or more indicators raised (``proba`` is not used)."""
         return self.indicator_counts(X).to_numpy() >= 1

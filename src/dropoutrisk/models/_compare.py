@@ -43,9 +43,10 @@ import pandas as pd
 
 from dropoutrisk._json import to_jsonable
 from dropoutrisk._result import Result, copied
-from dropoutrisk.errors import AlignmentError
+from dropoutrisk.errors import AlignmentError, OperatingPointError
 from dropoutrisk.models._evaluate import _pct, _scored_rows
 from dropoutrisk.models._metrics import top_fraction_flags
+from dropoutrisk.models._operating_point import OperatingPoint
 
 __all__ = ["ModelComparison", "compare_models"]
 
@@ -339,6 +340,20 @@ class ModelComparison(Result):
         return ax
 
 
+def _flag_rate_of(operating_point: Any, flag_rate: Any) -> float:
+    """The flag rate of the operating point (default 0.10): comparisons are at a share."""
+    point = OperatingPoint.from_options(operating_point, flag_rate=flag_rate)
+    if point is None:
+        return 0.10
+    if point.flag_rate is None:
+        raise OperatingPointError(
+            parameter="operating_point", value=point.describe(),
+            problem="compare_models compares models at the same share of each snapshot",
+            allowed="an operating point with flag_rate",
+            fix="Pass OperatingPoint(flag_rate=0.1), or evaluate() for a threshold or capacity")
+    return point.flag_rate
+
+
 def _check_params(models: Any, reference: Any, flag_rate: Any, k_rates: Any, n_boot: Any,
                   confidence: Any) -> tuple[str, list[float]]:
     if not isinstance(models, Mapping):
@@ -437,7 +452,8 @@ def compare_models(
     y: Any = None,
     *,
     reference: str | None = None,
-    flag_rate: float = 0.10,
+    operating_point: Any = None,
+    flag_rate: float | None = None,
     k_rates: Sequence[float] = (0.05, 0.10, 0.20),
     metrics: Sequence[str] | None = None,
     n_boot: int = 1000,
@@ -462,9 +478,12 @@ def compare_models(
         Labels (1 = dropout within the horizon); rows with NaN are left out.
     reference : str, optional
         The model the others are compared with; default the first one.
-    flag_rate : float, default=0.10
-        The operating point: precision and recall at this share of each
-        snapshot are always compared (added to ``k_rates`` when missing).
+    operating_point : OperatingPoint or mapping, optional
+        The operating point, a flag rate (``OperatingPoint(flag_rate=0.1)``):
+        precision and recall at this share of each snapshot are always
+        compared (added to ``k_rates`` when missing). Default 0.10.
+    flag_rate : float, optional
+        The same as ``operating_point=OperatingPoint(flag_rate=...)``.
     k_rates : sequence of float, default=(0.05, 0.10, 0.20)
         Shares of each snapshot for precision@k and recall@k.
     metrics : sequence of str, optional
@@ -527,6 +546,7 @@ def compare_models(
     >>> float(cmp.differences.set_index("metric").loc["roc_auc", "p_not_better"])
     0.0
     """
+    flag_rate = _flag_rate_of(operating_point, flag_rate)
     reference, k_all = _check_params(models, reference, flag_rate, k_rates, n_boot, confidence)
     wanted = _check_metrics(metrics, _metric_names(k_all))
     if y is None:

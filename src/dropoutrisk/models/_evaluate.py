@@ -27,12 +27,14 @@ import pandas as pd
 from dropoutrisk._disclosure import MIN_CELL
 from dropoutrisk._json import to_jsonable
 from dropoutrisk._result import Result, copied
+from dropoutrisk.errors import OperatingPointError
 from dropoutrisk.models._metrics import (
     calibration_table,
     confusion_at,
     expected_calibration_error,
     top_fraction_flags,
 )
+from dropoutrisk.models._operating_point import OperatingPoint, flags_at
 from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION
 
 __all__ = ["Evaluation", "OutOfTimeSplit", "evaluate", "out_of_time_split"]
@@ -51,8 +53,8 @@ def _scores_of(name: str, obj: Any, X: Any, n: int) -> tuple[np.ndarray, np.ndar
         if X is None:
             raise ValueError(f"Model {name!r} needs X to score; pass X=.")
         proba = np.asarray(obj.predict_proba(X))[:, 1].astype(np.float64)
-        if hasattr(obj, "_rank_score"):  # our estimators: the order their flags follow
-            rank = np.asarray(obj._rank_score(X), dtype=np.float64)
+        if hasattr(obj, "rank_score"):  # our estimators: the order their flags follow
+            rank = np.asarray(obj.rank_score(X), dtype=np.float64)
         elif hasattr(obj, "decision_function"):
             rank = np.asarray(obj.decision_function(X), dtype=np.float64)
         else:
@@ -119,6 +121,15 @@ def _scored_rows(entries: Mapping[str, Any], X: Any, labels: Any, *, as_of: Any,
             f"rows ({int((~keep).sum())} unlabelled rows left out). Pass labels of rows that "
             "include both outcomes.")
     return _ScoredRows(y_all, keep, y01, as_of_all, ids_all, scores)
+
+
+def _by_column(X: Any, by: str) -> np.ndarray:
+    if not isinstance(X, pd.DataFrame) or by not in X.columns:
+        raise OperatingPointError(
+            parameter="by", value=by, problem="not a column of X",
+            allowed="a column of the feature rows X, e.g. 'school_id'",
+            fix="Pass X with that column, or a capacity without by")
+    return X[by].to_numpy()
 
 
 def _dropout_dates(dropout_dates: Any) -> pd.Series:
@@ -306,7 +317,8 @@ def evaluate(
     models: Mapping[str, Any] | None = None,
     y: Any = None,
     truth: Any = None,
-    flag_rate: float = 0.10,
+    operating_point: Any = None,
+    flag_rate: float | None = None,
     threshold: float | None = None,
     k_rates: Sequence[float] = (0.05, 0.10, 0.20),
     n_bins: int = 10,
@@ -336,10 +348,16 @@ def evaluate(
         The true risk per row, or a table with ``student_id``, ``as_of`` and
         ``true_risk`` (e.g. the synthetic ``truth`` table). Adds an
         ``"oracle"`` row and model/oracle ratios.
-    flag_rate : float, default=0.10
-        The operating point: the top share of each snapshot is flagged.
+    operating_point : OperatingPoint, mapping or float, optional
+        Where the operating-point metrics are taken (see
+        :class:`~dropoutrisk.models.OperatingPoint`). A flag rate or a
+        capacity applies per snapshot (``as_of``), a capacity ``by`` a column
+        of ``X`` per group too. Default: ``flag_rate=0.10``.
+    flag_rate : float, optional
+        The same as ``operating_point=OperatingPoint(flag_rate=...)``: the top
+        share of each snapshot is flagged.
     threshold : float, optional
-        Use a probability threshold as the operating point instead.
+        The same as ``operating_point=OperatingPoint(threshold=...)``.
     k_rates : sequence of float, default=(0.05, 0.10, 0.20)
         Shares for precision@k and recall@k.
     n_bins : int, default=10
@@ -385,6 +403,8 @@ def evaluate(
     if _ORACLE in entries:
         raise ValueError("'oracle' is reserved for the truth table; rename that model.")
 
+    point = OperatingPoint.from_options(operating_point, threshold=threshold,
+                                        flag_rate=flag_rate) or OperatingPoint(flag_rate=0.10)
     rows = _scored_rows(entries, X, labels, as_of=as_of, student_ids=student_ids,
                         caller="evaluate")
     y_all, keep, y01, as_of_all, ids_all, scores = rows
@@ -395,6 +415,7 @@ def evaluate(
 
     as_of_k = None if as_of_all is None else as_of_all[keep]
     ids_k = None if ids_all is None else ids_all[keep]
+    by_k = None if point.by is None else _by_column(X, point.by)[keep]
     dates = None if dropout_dates is None else _dropout_dates(dropout_dates)
     if dates is not None and (as_of_k is None or ids_k is None):
         raise ValueError("Lead times need as_of and student ids per row (X with an 'as_of' "
@@ -427,8 +448,7 @@ def evaluate(
         fpr, tpr, _ = roc_curve(y01, rank)
         roc_parts.append(pd.DataFrame({"model": name, "fpr": grid,
                                        "tpr": np.interp(grid, fpr, tpr)}))
-        flags = (proba >= threshold) if threshold is not None else \
-            top_fraction_flags(rank, flag_rate, as_of_k)
+        flags = flags_at(point, proba, rank, groups=by_k, snapshots=as_of_k)
         op_rows[name] = confusion_at(y01, flags)
         if dates is not None:
             lead = _lead_times(name, flags, y01, ids_k, as_of_k, dates)
@@ -443,7 +463,8 @@ def evaluate(
 
     metrics = pd.DataFrame.from_dict(metric_rows, orient="index")
     if _ORACLE in metrics.index:
-        ratio_of = ["roc_auc", "pr_auc", f"recall_at_{_pct(flag_rate)}"]
+        rate = point.flag_rate if point.flag_rate is not None else 0.10
+        ratio_of = ["roc_auc", "pr_auc", f"recall_at_{_pct(rate)}"]
         for col in ratio_of:
             if col in metrics.columns:
                 metrics[f"{col}_oracle_ratio"] = metrics[col] / metrics.loc[_ORACLE, col]
@@ -457,13 +478,15 @@ def evaluate(
                                         "dropout_date", "weeks"]))
     settings = {
         "n": int(y01.size), "n_unlabelled_dropped": int((~keep).sum()),
-        "flag_rate": None if threshold is not None else float(flag_rate),
-        "threshold": None if threshold is None else float(threshold),
+        "flag_rate": point.flag_rate,
+        "threshold": point.threshold,
         "k_rates": [float(k) for k in k_rates], "n_bins": int(n_bins),
         "per_snapshot": as_of_k is not None,
         "n_snapshots": None if as_of_k is None else int(pd.Series(as_of_k).nunique()),
         "reference": BOWERS_2013_CITATION,
     }
+    if point.kind in ("capacity", "cost"):
+        settings["operating_point"] = point.to_dict()
     return Evaluation(metrics=metrics, operating_point=operating, calibration_curve=calibration,
                       roc_curve=pd.concat(roc_parts, ignore_index=True), lead_times=lead_times,
                       settings=settings)

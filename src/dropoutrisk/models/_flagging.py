@@ -1,6 +1,7 @@
 """Turning probabilities into flags and support tiers.
 
-Three ways to flag, one at a time:
+The operating point (:class:`~dropoutrisk.models.OperatingPoint`) says where;
+one at a time:
 
 * **threshold**: flag where the probability is at or above ``threshold``.
 * **capacity**: flag the ``capacity`` highest-ranked rows, per group when
@@ -8,6 +9,8 @@ Three ways to flag, one at a time:
   school"). Rows are ranked by the estimator's ranking score (the margin for
   :class:`~dropoutrisk.models.RiskModel`); ties are broken by the row's
   index value, then by its position, so the same input gives the same flags.
+* **flag_rate**: flag that share of the rows (``round(flag_rate * n)``, halves
+  up), ranked and tie-broken as for capacity.
 * **cost**: expected-cost minimisation. With the cost of a missed dropout
   ``fn`` and of an unneeded flag ``fp``, flagging costs ``(1 - p) * fp`` in
   expectation and not flagging costs ``p * fn``; flag where
@@ -28,6 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk.errors import OperatingPointError
+from dropoutrisk.models._operating_point import OperatingPoint, flags_at, index_rank
+
 __all__ = ["DEFAULT_TIER_CUTS", "TIER_LABELS", "flag_scores", "tier_scores"]
 
 #: Support-level labels, lowest first.
@@ -43,32 +49,6 @@ def _index_of(X: Any, n: int) -> pd.Index:
     return X.index if isinstance(X, pd.DataFrame | pd.Series) else pd.RangeIndex(n)
 
 
-def _tie_break_order(score: np.ndarray, index: pd.Index) -> np.ndarray:
-    """Row order by descending score, then index value, then position."""
-    position = np.arange(score.size)
-    try:
-        index_rank = np.argsort(np.argsort(index.to_numpy(), kind="stable"), kind="stable")
-    except TypeError:  # mixed, unorderable index values: fall back to position
-        index_rank = position
-    return np.lexsort((position, index_rank, -score))
-
-
-def _cost_threshold(cost: Sequence[float] | Mapping[str, float]) -> float:
-    if isinstance(cost, Mapping):
-        unknown = set(cost) - {"fn", "fp"}
-        if unknown or len(cost) != 2:
-            raise ValueError(
-                f"cost={dict(cost)!r} must have exactly the keys 'fn' (cost of a missed "
-                "dropout) and 'fp' (cost of an unneeded flag)."
-            )
-        fn, fp = float(cost["fn"]), float(cost["fp"])
-    else:
-        fn, fp = (float(c) for c in cost)
-    if fn < 0 or fp < 0 or fn + fp == 0:
-        raise ValueError(f"cost=(fn={fn}, fp={fp}) must be >= 0 and not both 0.")
-    return fp / (fn + fp)
-
-
 def flag_scores(
     proba: np.ndarray,
     rank_score: np.ndarray,
@@ -79,21 +59,25 @@ def flag_scores(
     groups: np.ndarray | None = None,
     cost: Sequence[float] | Mapping[str, float] | None = None,
     default_threshold: float = DEFAULT_TIER_CUTS[0],
+    operating_point: OperatingPoint | None = None,
 ) -> pd.Series:
-    """Flag rows by threshold, capacity (per group) or cost.
+    """Flag rows at an operating point: threshold, capacity (per group), flag rate or cost.
 
     Parameters
     ----------
     proba : ndarray of shape (n,)
         Calibrated probability of dropout.
     rank_score : ndarray of shape (n,)
-        Score used to rank rows for ``capacity`` (higher is riskier).
+        Score used to rank rows for capacity and flag rate (higher is riskier).
     index : pandas.Index
-        Index of the returned Series.
-    threshold, capacity, groups, cost
-        See the module docstring; at most one of threshold, capacity and cost.
+        Index of the returned Series; its values break ties, then positions.
+    threshold, capacity, cost
+        Conveniences for ``operating_point`` (see :class:`OperatingPoint`).
+    groups : ndarray of shape (n,), optional
+        Group labels for a capacity per group (the operating point's ``by``).
     default_threshold : float
-        The threshold used when none of them is given.
+        The threshold used when no operating point is given.
+    operating_point : OperatingPoint, optional
 
     Returns
     -------
@@ -108,34 +92,21 @@ def flag_scores(
     >>> flag_scores(p, p, pd.Index(list("abcd")), cost=(4, 1)).tolist()
     [True, False, True, True]
     """
-    chosen = [name for name, v in [("threshold", threshold), ("capacity", capacity),
-                                   ("cost", cost)] if v is not None]
-    if len(chosen) > 1:
-        raise ValueError(
-            f"Pass only one of threshold, capacity and cost; got {', '.join(chosen)}."
-        )
-    proba = np.asarray(proba, dtype=np.float64)
-    if groups is not None and capacity is None:
-        raise ValueError("by= only applies to capacity=: pass capacity=K with by=COLUMN.")
-    if capacity is not None:
-        if isinstance(capacity, bool) or not float(capacity).is_integer() or capacity < 0:
-            raise ValueError(f"capacity={capacity!r} must be a whole number of students >= 0.")
-        order = _tie_break_order(np.asarray(rank_score, dtype=np.float64), index)
-        if groups is None:
-            rank_in_group = np.empty(order.size, dtype=np.int64)
-            rank_in_group[order] = np.arange(order.size)
-        else:
-            g = pd.Series(np.asarray(groups, dtype=object)[order])
-            rank_in_group = np.empty(order.size, dtype=np.int64)
-            rank_in_group[order] = g.groupby(g, sort=False, dropna=False).cumcount().to_numpy()
-        flags = rank_in_group < int(capacity)
-    elif cost is not None:
-        flags = proba > _cost_threshold(cost)
+    labels = None if groups is None else "group labels"
+    if operating_point is None:
+        point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, cost=cost,
+                                            by=labels)
     else:
-        t = default_threshold if threshold is None else float(threshold)
-        if not 0.0 <= t <= 1.0:
-            raise ValueError(f"threshold={threshold!r} must be a probability in [0, 1].")
-        flags = proba >= t
+        point = OperatingPoint.from_options(operating_point, threshold=threshold,
+                                            capacity=capacity, cost=cost)
+        if labels is not None and point.by is None:
+            point = OperatingPoint(**{**point.to_dict(), "by": labels})  # by needs capacity
+    if point is None:
+        if labels is not None:
+            OperatingPoint(threshold=default_threshold, by=labels)  # raises: by needs capacity
+        point = OperatingPoint(threshold=default_threshold)
+    tie = index_rank(index) if point.kind in ("capacity", "flag_rate") else None
+    flags = flags_at(point, proba, rank_score, tie=tie, groups=groups)
     return pd.Series(flags, index=index, name="flag", dtype=bool)
 
 
@@ -188,26 +159,58 @@ def tier_scores(
 
 
 class FlagTierMixin:
-    """``flag`` and ``tier`` for any estimator with ``predict_proba``.
+    """``flag``, ``tier``, ``rank_score`` and ``default_flags`` for any estimator with ``predict_proba``.
 
-    Subclasses may override ``_rank_score`` (default: the positive-class
-    probability) and ``_default_flags`` (default: probability at or above the
-    ``targeted`` cut).
+    Subclasses may override :meth:`rank_score` (default: the positive-class
+    probability) and :meth:`default_flags` (default: probability at or above
+    the ``targeted`` cut).
     """
 
-    def _rank_score(self, X: Any) -> np.ndarray:
-        return self.predict_proba(X)[:, 1]  # type: ignore[attr-defined]
+    def rank_score(self, X: Any) -> np.ndarray:
+        """The score that orders rows for capacity and flag-rate flags (higher is riskier).
 
-    def _default_flags(self, X: Any, proba: np.ndarray) -> np.ndarray | None:
-        return None
+        Here the probability of dropout; ``RiskModel`` ranks on its margin
+        (no ties where isotonic calibration has them) and ``ABCRule`` on its
+        indicator count. ``evaluate`` and ``compare_models`` rank on it too.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Feature rows, as for ``predict_proba``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return np.asarray(self.predict_proba(X)[:, 1], dtype=np.float64)  # type: ignore[attr-defined]
+
+    def default_flags(self, X: Any, proba: np.ndarray | None = None) -> np.ndarray:
+        """The flags without an operating point: probability at or above the ``targeted`` cut.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Feature rows, as for ``predict_proba``.
+        proba : ndarray of shape (n_samples,), optional
+            The rows' probabilities when already computed.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_samples,)
+        """
+        if proba is None:
+            proba = self.predict_proba(X)[:, 1]  # type: ignore[attr-defined]
+        return np.asarray(proba, dtype=np.float64) >= DEFAULT_TIER_CUTS[0]
 
     def flag(
         self,
         X: Any,
+        operating_point: OperatingPoint | Mapping[str, Any] | float | None = None,
         *,
         threshold: float | None = None,
         capacity: int | None = None,
         by: str | Sequence[Any] | None = None,
+        flag_rate: float | None = None,
         cost: Sequence[float] | Mapping[str, float] | None = None,
     ) -> pd.Series:
         """Flag rows of ``X`` for follow-up.
@@ -216,20 +219,25 @@ class FlagTierMixin:
         ----------
         X : DataFrame or array-like
             Feature rows, as for ``predict_proba``.
+        operating_point : OperatingPoint, mapping or float, optional
+            Where to flag; see :class:`~dropoutrisk.models.OperatingPoint`.
+            The keywords below are the same thing spelt separately.
         threshold : float, optional
             Flag where the probability is at or above it.
         capacity : int, optional
-            Flag the ``capacity`` highest-ranked rows (per group with ``by``).
-            Ties are broken by index value, then by row position.
+            Flag the ``capacity`` highest-ranked rows (by :meth:`rank_score`,
+            per group with ``by``). Ties are broken by index value, then by
+            row position.
         by : str or array-like, optional
             A column of ``X`` (e.g. ``"school_id"``), or group labels aligned
             with ``X``, for a capacity per group.
+        flag_rate : float, optional
+            Flag this share of the rows, highest-ranked first.
         cost : (fn, fp) or {"fn": ..., "fp": ...}, optional
             Costs of a missed dropout and of an unneeded flag; flag where
             ``p * fn > (1 - p) * fp``.
 
-        With none of threshold, capacity and cost, the estimator's default
-        flag applies (see the class docstring).
+        Without an operating point, :meth:`default_flags` applies.
 
         Returns
         -------
@@ -237,67 +245,69 @@ class FlagTierMixin:
         """
         proba = self.predict_proba(X)[:, 1]  # type: ignore[attr-defined]
         index = _index_of(X, proba.size)
+        labels = by is not None and not isinstance(by, str)
+        point = OperatingPoint.from_options(
+            operating_point, threshold=threshold, capacity=capacity,
+            by="group labels" if labels else by, flag_rate=flag_rate, cost=cost)
+        if point is None:
+            return pd.Series(self.default_flags(X, proba), index=index, name="flag", dtype=bool)
         groups = None
-        if by is not None:
-            if isinstance(by, str):
-                if not isinstance(X, pd.DataFrame) or by not in X.columns:
-                    raise ValueError(
-                        f"by={by!r} must be a column of X; X has no column {by!r}."
-                    )
-                groups = X[by].to_numpy()
-            else:
-                groups = np.asarray(by)
-                if groups.shape[0] != proba.size:
-                    raise ValueError(
-                        f"by has {groups.shape[0]} labels but X has {proba.size} rows."
-                    )
-        rank = self._rank_score(X) if capacity is not None else proba
-        if threshold is None and capacity is None and cost is None:
-            default = self._default_flags(X, proba)
-            if default is not None:
-                if by is not None:
-                    raise ValueError("by= only applies to capacity=: pass capacity=K with by=COLUMN.")
-                return pd.Series(default, index=index, name="flag", dtype=bool)
-        return flag_scores(
-            proba, rank, index, threshold=threshold, capacity=capacity, groups=groups, cost=cost
-        )
+        if labels:
+            groups = np.asarray(by)
+            if groups.shape[0] != proba.size:
+                raise OperatingPointError(
+                    parameter="by", value=f"{groups.shape[0]} group labels",
+                    problem=f"X has {proba.size} rows", allowed="one group label per row of X")
+        elif point.by is not None:
+            if not isinstance(X, pd.DataFrame) or point.by not in X.columns:
+                raise OperatingPointError(
+                    parameter="by", value=point.by, problem="not a column of X",
+                    allowed="a column of X, e.g. 'school_id'",
+                    fix="Keep that column in the feature rows, or pass the group labels")
+            groups = X[point.by].to_numpy()
+        rank = self.rank_score(X) if point.kind in ("capacity", "flag_rate") else proba
+        return flag_scores(proba, rank, index, groups=groups, operating_point=point)
 
     def tier(
         self,
         X: Any,
+        operating_point: OperatingPoint | Mapping[str, Any] | float | None = None,
         *,
         cuts: Sequence[float] | None = None,
         threshold: float | None = None,
         capacity: int | None = None,
         by: str | Sequence[Any] | None = None,
+        flag_rate: float | None = None,
         cost: Sequence[float] | Mapping[str, float] | None = None,
     ) -> pd.Series:
         """Support tier of each row: ``universal``, ``targeted`` or ``intensive``.
 
-        Tiers agree with the flags of the operating point given (the same
-        ``threshold``, ``capacity``/``by`` or ``cost`` as :meth:`flag`, default
-        the estimator's default flag): rows that are not flagged are
-        ``universal``, flagged rows ``targeted``, or ``intensive`` from the
-        intensive cut. These are support-level labels, not prescriptions.
+        Tiers agree with the flags of the operating point given (as for
+        :meth:`flag`; default the estimator's default flag): rows that are
+        not flagged are ``universal``, flagged rows ``targeted``, or
+        ``intensive`` from the intensive cut. These are support-level labels,
+        not prescriptions.
 
         Parameters
         ----------
         X : DataFrame or array-like
+        operating_point, threshold, capacity, by, flag_rate, cost : optional
+            The operating point, as for :meth:`flag`.
         cuts : (float, float), optional
             Probabilities where ``targeted`` and ``intensive`` start; default
             :data:`~dropoutrisk.models.DEFAULT_TIER_CUTS` = (0.20, 0.50).
-        threshold, capacity, by, cost : optional
-            The operating point, as for :meth:`flag`.
 
         Returns
         -------
         pandas.Series, ordered categorical, named ``"tier"``, indexed like ``X``.
         """
         proba = self.predict_proba(X)[:, 1]  # type: ignore[attr-defined]
-        point = {"threshold": threshold, "capacity": capacity, "by": by, "cost": cost}
-        if cuts is not None and all(v is None for v in point.values()):
+        point = {"threshold": threshold, "capacity": capacity, "by": by,
+                 "flag_rate": flag_rate, "cost": cost}
+        if cuts is not None and operating_point is None and all(
+                v is None for v in point.values()):
             # the default operating point flags at the targeted cut given
             flags = proba >= float(tuple(cuts)[0])
         else:
-            flags = self.flag(X, **point).to_numpy(dtype=bool)
+            flags = self.flag(X, operating_point, **point).to_numpy(dtype=bool)
         return tier_scores(proba, _index_of(X, proba.size), cuts=cuts, flags=flags)

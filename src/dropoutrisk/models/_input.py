@@ -13,12 +13,13 @@ catalogue feature. Context columns are never model inputs.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.errors import MissingColumnError
+from dropoutrisk.errors import MissingColumnError, MissingLabelWarning
 
 __all__ = ["CONTEXT_COLUMNS", "FeatureFrame", "training_references"]
 
@@ -50,6 +51,51 @@ def to_frame(X: Any, *, estimator: str) -> tuple[pd.DataFrame, bool]:
 
     arr = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan", input_name="X")
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])]), False
+
+
+def _encode_labels(y: Any, estimator: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (classes, 0/1 labels, mask of kept rows); NaN labels are dropped."""
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import column_or_1d
+
+    y = column_or_1d(np.asarray(y), warn=True)
+    keep = np.ones(y.shape[0], dtype=bool)
+    if y.dtype.kind == "f":
+        keep = ~np.isnan(y)
+    elif y.dtype == object:
+        keep = ~pd.isna(y)
+    if not keep.all():
+        warnings.warn(
+            f"{int((~keep).sum())} of {keep.size} rows have no label (NaN: censored or outcome "
+            "not yet known) and were dropped from training.",
+            MissingLabelWarning,
+            stacklevel=3,
+        )
+    y_kept = y[keep]
+    check_classification_targets(y_kept)
+    classes = np.unique(y_kept)
+    if classes.size != 2:
+        kind = "one class" if classes.size < 2 else f"{classes.size} classes"
+        raise ValueError(
+            "Only binary classification is supported. "
+            f"{estimator} needs exactly two classes in y "
+            f"(dropout / no dropout); got {kind}: {classes[:5].tolist()}."
+        )
+    return classes, (y_kept == classes[1]).astype(np.float64), keep
+
+
+def _resolve_groups(X: Any, groups: Any, n: int) -> np.ndarray | None:
+    """Integer group codes (student ids factorised), or None."""
+    if groups is not None:
+        g = np.asarray(groups)
+        if g.shape[0] != n:
+            raise ValueError(f"groups has {g.shape[0]} labels but X has {n} rows.")
+    elif isinstance(X, pd.DataFrame) and X.index.name == "student_id":
+        g = X.index.to_numpy()  # a student's snapshots stay in one fold
+    else:
+        return None
+    # integer codes: np.isin on object ids inside GroupKFold is O(n_rows * n_groups)
+    return pd.factorize(pd.Series(g), sort=True)[0]
 
 
 class TabularClassifierTags:

@@ -123,6 +123,12 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
         return self._as_object(Xm, [c for c in self._features.names
                                     if c in self._features.categories])
 
+    @property
+    def categorical_features_(self) -> tuple[str, ...]:
+        """The model columns read as categories (the others must be numbers)."""
+        check_is_fitted(self, "pipeline_")
+        return tuple(str(c) for c in self._features.categories)
+
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of dropout, shape (n_samples,)."""
         prepared = self._prepared(X)
@@ -138,5 +144,6 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
         p = self.predict_proba(X)[:, 1]
         return self.classes_[(p >= 0.5).astype(int)]
 
-    def _rank_score(self, X: Any) -> np.ndarray:
+    def rank_score(self, X: Any) -> np.ndarray:
+        """The ranking score for capacity and flag-rate flags: the log-odds."""
         return self.decision_function(X)

@@ -7,6 +7,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from dropoutrisk.models._operating_point import top_share_flags
+
 __all__ = [
     "calibration_bins",
     "calibration_table",
@@ -95,8 +97,9 @@ def top_fraction_flags(
 ) -> np.ndarray:
     """Flag the top ``rate`` share of rows by ``score``, within each group.
 
-    Each group flags ``round(rate * n_group)`` rows; ties are broken by row
-    position so the result is deterministic.
+    Each group flags ``round(rate * n_group)`` rows (halves up); ties are
+    broken by row position so the result is deterministic (see
+    :func:`~dropoutrisk.models._operating_point.group_ranks`).
 
     Examples
     --------
@@ -108,19 +111,7 @@ def top_fraction_flags(
     """
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"flag rate {rate!r} must be a share in [0, 1].")
-    score = np.asarray(score, dtype=np.float64)
-    if groups is None:
-        groups = np.zeros(score.size, dtype=np.int64)
-    codes, _ = pd.factorize(pd.Series(groups), sort=True)
-    order = np.lexsort((np.arange(score.size), -score, codes))
-    sorted_codes = codes[order]
-    counts = np.bincount(codes)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.arange(score.size) - starts[sorted_codes]
-    k = np.floor(rate * counts + 0.5).astype(np.int64)
-    flags = np.empty(score.size, dtype=bool)
-    flags[order] = rank < k[sorted_codes]
-    return flags
+    return top_share_flags(score, rate, groups=groups)
 
 
 def confusion_at(y: np.ndarray, flags: np.ndarray) -> dict[str, float]:

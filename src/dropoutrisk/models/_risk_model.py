@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -12,12 +11,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from dropoutrisk.errors import MissingLabelWarning
 from dropoutrisk.models._calibration import make_calibrator
-from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, FlagTierMixin
+from dropoutrisk.models._flagging import FlagTierMixin
+from dropoutrisk.models._held_out import held_out_margins
 from dropoutrisk.models._input import (
     FeatureFrame,
     TabularClassifierTags,
+    _encode_labels,
+    _resolve_groups,
     to_frame,
     training_references,
 )
@@ -32,53 +33,6 @@ AUTO_HOLDOUT_ROWS = 200_000
 #: Grouped folds over the training students that choose the rounds when the
 #: calibration does not already provide them.
 SELECTION_FOLDS = 5
-#: Early stopping ends once the held-out log loss has not improved for this many rounds.
-PATIENCE = 50
-
-
-def _encode_labels(y: Any, estimator: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (classes, 0/1 labels, mask of kept rows); NaN labels are dropped."""
-    from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import column_or_1d
-
-    y = column_or_1d(np.asarray(y), warn=True)
-    keep = np.ones(y.shape[0], dtype=bool)
-    if y.dtype.kind == "f":
-        keep = ~np.isnan(y)
-    elif y.dtype == object:
-        keep = ~pd.isna(y)
-    if not keep.all():
-        warnings.warn(
-            f"{int((~keep).sum())} of {keep.size} rows have no label (NaN: censored or outcome "
-            "not yet known) and were dropped from training.",
-            MissingLabelWarning,
-            stacklevel=3,
-        )
-    y_kept = y[keep]
-    check_classification_targets(y_kept)
-    classes = np.unique(y_kept)
-    if classes.size != 2:
-        kind = "one class" if classes.size < 2 else f"{classes.size} classes"
-        raise ValueError(
-            "Only binary classification is supported. "
-            f"{estimator} needs exactly two classes in y "
-            f"(dropout / no dropout); got {kind}: {classes[:5].tolist()}."
-        )
-    return classes, (y_kept == classes[1]).astype(np.float64), keep
-
-
-def _resolve_groups(X: Any, groups: Any, n: int) -> np.ndarray | None:
-    """Integer group codes (student ids factorised), or None."""
-    if groups is not None:
-        g = np.asarray(groups)
-        if g.shape[0] != n:
-            raise ValueError(f"groups has {g.shape[0]} labels but X has {n} rows.")
-    elif isinstance(X, pd.DataFrame) and X.index.name == "student_id":
-        g = X.index.to_numpy()  # a student's snapshots stay in one fold
-    else:
-        return None
-    # integer codes: np.isin on object ids inside GroupKFold is O(n_rows * n_groups)
-    return pd.factorize(pd.Series(g), sort=True)[0]
 
 
 class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstimator):
@@ -426,62 +380,6 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         n_minority = int(min(y01.sum(), y01.size - y01.sum()))
         return min(k, n_minority) if groups is None else min(k, len(np.unique(groups)))
 
-    def _held_out_margins(self, Xm, y01, folds, params, choose: bool
-                          ) -> tuple[int, dict[str, Any], np.ndarray]:
-        """Rounds, how they were chosen, and every row's margin from the fold that held it out.
-
-        With ``choose``, the fold boosters grow in step, one round at a time,
-        each scoring its held-out students' log loss; the rounds are those of
-        the lowest mean over the folds, found once the mean has not improved
-        for :data:`PATIENCE` rounds (or at ``n_estimators``). The margins are
-        taken at that round.
-        """
-        if not choose:
-            boosters = [self._train(Xm.iloc[tr], y01[tr], params) for tr, _ in folds]
-            rounds = int(self.n_estimators)
-            selection: dict[str, Any] = {"strategy": "fixed", "max_rounds": rounds,
-                                         "chosen": rounds}
-        else:
-            boosters, rounds, selection = self._grow_in_step(Xm, y01, folds, params)
-        margin = np.empty(y01.size, dtype=np.float64)
-        for booster, (_, test_idx) in zip(boosters, folds, strict=True):
-            margin[test_idx] = booster.predict(Xm.iloc[test_idx], raw_score=True,
-                                               num_iteration=rounds)
-        return rounds, selection, margin
-
-    def _grow_in_step(self, Xm, y01, folds, params):
-        import lightgbm as lgb
-
-        cap = int(self.n_estimators)
-        boosters = []
-        for train_idx, test_idx in folds:
-            data = lgb.Dataset(Xm.iloc[train_idx], label=y01[train_idx],
-                               categorical_feature="auto", params={"verbosity": -1})
-            booster = lgb.Booster(params={**params, "metric": "binary_logloss"}, train_set=data)
-            booster.add_valid(lgb.Dataset(Xm.iloc[test_idx], label=y01[test_idx],
-                                          reference=data), "held_out")
-            boosters.append(booster)
-        weights = np.array([test.size for _, test in folds], dtype=np.float64)
-        weights /= weights.sum()
-        curve: list[float] = []
-        best = 0
-        for r in range(cap):
-            losses = []
-            for booster in boosters:
-                booster.update()
-                losses.append(booster.eval_valid()[0][2])
-            curve.append(float(np.dot(weights, losses)))  # log loss over all held-out rows
-            if curve[r] < curve[best]:
-                best = r
-            elif r - best >= PATIENCE:
-                break
-        rounds = best + 1
-        selection = {"strategy": "held_out_students", "n_folds": len(folds),
-                     "metric": "binary_logloss", "max_rounds": cap, "chosen": rounds,
-                     "rounds_tried": len(curve), "patience": PATIENCE,
-                     "held_out_logloss": round(curve[best], 6),
-                     "held_out_logloss_last": round(curve[-1], 6)}
-        return boosters, rounds, selection
 
     def fit(
         self,
@@ -556,7 +454,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
             k = self._n_folds(y01, groups, SELECTION_FOLDS)
             if (choose or check) and k >= 2:
                 folds = self._folds(y01, groups, k, seed)
-                rounds, selection, margin = self._held_out_margins(Xm, y01, folds, params, choose)
+                rounds, selection, margin = held_out_margins(self._train, Xm, y01, folds, params, choose=choose,
+                                                                max_rounds=self.n_estimators)
                 held_out = (folds, margin)
             booster = self._train(Xm, y01, params, rounds)
             calibrator.fit(booster.predict(Xc, raw_score=True), yc)
@@ -576,7 +475,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
                     )
                 folds = self._folds(y01, groups, k, seed)
                 # the calibration folds choose the rounds too: no extra booster
-                rounds, selection, margin = self._held_out_margins(Xm, y01, folds, params, choose)
+                rounds, selection, margin = held_out_margins(self._train, Xm, y01, folds, params, choose=choose,
+                                                                max_rounds=self.n_estimators)
                 calibrator.fit(margin, y01)
                 booster = self._train(Xm, y01, params, rounds)
                 held_out = (folds, margin)
@@ -589,8 +489,9 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
                 rounds = int(self.n_estimators)
                 k = self._n_folds(yt, gt, SELECTION_FOLDS)
                 if choose and k >= 2:
-                    rounds, selection, _ = self._held_out_margins(
-                        Xt, yt, self._folds(yt, gt, k, seed), params, True)
+                    rounds, selection, _ = held_out_margins(
+                        self._train, Xt, yt, self._folds(yt, gt, k, seed), params, choose=True,
+                        max_rounds=self.n_estimators)
                 booster = self._train(Xt, yt, params, rounds)
                 margin = np.full(y01.size, np.nan)
                 margin[calib_idx] = booster.predict(Xm.iloc[calib_idx], raw_score=True)
@@ -637,6 +538,12 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         return np.sort(train_idx), np.sort(calib_idx)
 
     # ---- prediction -----------------------------------------------------------------
+    @property
+    def categorical_features_(self) -> tuple[str, ...]:
+        """The model columns read as categories (the others must be numbers)."""
+        check_is_fitted(self, "booster_")
+        return tuple(str(c) for c in self._features.categories)
+
     def transform_input(self, X: Any) -> pd.DataFrame:
         """The frame ``booster_`` sees: model columns in order, float64 and category.
 
@@ -663,13 +570,23 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         p = self.predict_proba(X)[:, 1]
         return self.classes_[(p >= 0.5).astype(int)]
 
-    def _rank_score(self, X: Any) -> np.ndarray:
-        margin = self.decision_function(X)  # the margin ranks without isotonic ties
+    def rank_score(self, X: Any) -> np.ndarray:
+        """The score capacity and flag-rate flags rank on: the margin, in the probabilities' order.
+
+        The margin has no ties where isotonic calibration has them.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Feature rows, as for ``predict_proba``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        margin = self.decision_function(X)
         # A negative Platt slope (a model no better than chance on the calibration rows)
         # reverses the order: capacity flags must follow the probabilities.
         if float(getattr(self.calibrator_, "slope_", 1.0)) < 0:
             return -margin
         return margin
-
-    def _default_flags(self, X: Any, proba: np.ndarray) -> np.ndarray:
-        return proba >= DEFAULT_TIER_CUTS[0]

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._json import to_jsonable
 from dropoutrisk.errors import DataError, EmptyTableError, MissingLabelWarning, ParameterError
 from dropoutrisk.models._abc_rule import ABCRule
 from dropoutrisk.models._evaluate import Evaluation, evaluate
@@ -375,7 +376,7 @@ def _save(model: RiskModel, target: Path, X: pd.DataFrame, y: pd.Series, *,
 
     bundle = ModelBundle(path=folder, model=model, manifest=MappingProxyType(manifest),
                          baselines=MappingProxyType(dict(saved["baselines"])),
-                         extra=MappingProxyType(json.loads(json.dumps(saved["extra"]))))
+                         extra=MappingProxyType(to_jsonable(saved["extra"])))
     return TrainingResult(bundle=bundle, evaluation=evaluation,
                           _params=MappingProxyType(copy.deepcopy(saved["params"])))
 

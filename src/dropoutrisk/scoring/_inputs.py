@@ -32,16 +32,7 @@ def as_of_date(as_of: Any) -> dt.date:
     return parse_as_of(as_of).date()
 
 
-def check_options(threshold, capacity, by, reasons, reasons_for, chunk_size, drift) -> None:
-    if threshold is not None and capacity is not None:
-        raise ValueError("Pass either threshold= or capacity=, not both.")
-    if by is not None and capacity is None:
-        raise ValueError("by= only applies with capacity=K (flag the top K per group).")
-    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
-        raise ValueError(f"threshold={threshold!r} must be a probability in [0, 1].")
-    if capacity is not None and (isinstance(capacity, bool) or int(capacity) != capacity
-                                 or capacity < 1):
-        raise ValueError(f"capacity={capacity!r} must be a whole number of students >= 1.")
+def check_options(reasons, reasons_for, chunk_size, drift) -> None:
     if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or not (
             0 <= reasons <= MAX_REASONS):
         raise ValueError(f"reasons={reasons!r} must be a whole number from 0 to {MAX_REASONS}.")

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from dropoutrisk._provenance import package_versions
 from dropoutrisk.errors import ModelError
+from dropoutrisk.models._operating_point import OperatingPoint
 from dropoutrisk.scoring._inputs import as_of_date, check_options, resolve_model
 from dropoutrisk.scoring._result import ScoreResult
 from dropoutrisk.scoring._scorer import Scorer
@@ -37,6 +38,7 @@ def score(
     data: Any,
     as_of: Any,
     *,
+    operating_point: Any = None,
     threshold: float | None = None,
     capacity: int | None = None,
     by: str | None = None,
@@ -73,11 +75,17 @@ def score(
         * an iterable of such frames, scored one at a time (streaming).
     as_of : date-like
         The prediction date. Feature rows with an ``as_of`` column must match it.
+    operating_point : OperatingPoint, mapping or float, optional
+        Where to flag (see :class:`~dropoutrisk.models.OperatingPoint`):
+        a threshold, a capacity (per ``by`` group), a flag rate or a cost.
+        Capacity and flag rate rank on the model's margin; ties are broken by
+        student id. Default: the model's own flags (``default_flags``).
     threshold : float, optional
-        Flag where the probability is at or above it.
+        The same as ``operating_point=OperatingPoint(threshold=...)``: flag
+        where the probability is at or above it.
     capacity : int, optional
-        Flag the ``capacity`` highest-risk students (per ``by`` group). Ties
-        are broken by student id.
+        The same as ``OperatingPoint(capacity=...)``: flag the ``capacity``
+        highest-risk students (per ``by`` group).
     by : str, optional
         A column of the feature rows (e.g. ``"school_id"``) for ``capacity``.
     reasons : int, default 0
@@ -139,7 +147,9 @@ def score(
     4
     """
     started = time.perf_counter()
-    check_options(threshold, capacity, by, reasons, reasons_for, chunk_size, drift)
+    point = OperatingPoint.from_options(operating_point, threshold=threshold, capacity=capacity,
+                                        by=by)
+    check_options(reasons, reasons_for, chunk_size, drift)
     day = as_of_date(as_of)
     estimator, model_id, manifest_sha, profile = resolve_model(model, profile, model_id)
     if drift == "fail" and profile is None:
@@ -150,7 +160,7 @@ def score(
     timings: dict[str, float] = {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        core = Scorer(estimator, day, threshold=threshold, capacity=capacity, by=by,
+        core = Scorer(estimator, day, point=point,
                        reasons=int(reasons), reasons_for=reasons_for, chunk_size=int(chunk_size),
                        drift=drift, profile=profile, model_id=model_id, engine=engine,
                        progress=progress, timings=timings, require_school=bool(require_school))
@@ -163,8 +173,13 @@ def score(
             messages.append(line)
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     timings["total"] = time.perf_counter() - started
-    options = {"threshold": threshold, "capacity": capacity, "by": by, "reasons": int(reasons),
+    chosen = {} if point is None else point.to_dict()
+    options = {"threshold": chosen.get("threshold"), "capacity": chosen.get("capacity"),
+               "by": chosen.get("by"), "reasons": int(reasons),
                "reasons_for": reasons_for, "chunk_size": int(chunk_size), "drift": drift}
+    for extra in ("flag_rate", "cost"):  # keys only when used: records stay as they were
+        if chosen.get(extra) is not None:
+            options[extra] = chosen[extra]
     if not require_school:
         options["require_school"] = False
     record = {

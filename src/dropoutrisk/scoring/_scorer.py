@@ -18,7 +18,9 @@ from dropoutrisk.errors import (
     DuplicateKeyError,
     EmptyTableError,
     MissingColumnError,
+    OperatingPointError,
 )
+from dropoutrisk.models._operating_point import flags_at, group_ranks
 from dropoutrisk.scoring._inputs import (
     CONTEXT_COLUMNS,
     check_numeric,
@@ -36,8 +38,7 @@ class Scorer:
         self.model = model
         self.day = day
         self.__dict__.update(options)
-        features = getattr(model, "_features", None)
-        self.categorical = set(getattr(features, "categories", {}) or {})
+        self.categorical = set(getattr(model, "categorical_features_", ()) or ())
         self.names = [str(n) for n in model.feature_names_in_]
 
     def _tick(self, name: str, since: float) -> float:
@@ -101,6 +102,7 @@ class Scorer:
         acc = self.profile.accumulator(self.day) if (self.profile is not None
                                                      and self.drift != "off") else None
         ids, school_codes, groups, proba, margin, default = [], [], [], [], [], []
+        by = None if self.point is None else self.point.by
         school_names: dict[str | None, int] = {}
         offset = 0
         for raw in chunks:
@@ -109,20 +111,20 @@ class Scorer:
                 raw, self.day, offset, require_school=self.require_school)
             if X is None:
                 check_numeric(chunk, self.names, self.categorical, offset)
-            if self.by is not None and self.by not in chunk.columns:
-                raise ValueError(
-                    f"by={self.by!r} is not a column of the feature rows; use one of "
-                    f"{', '.join(c for c in CONTEXT_COLUMNS if c in chunk.columns)}.")
+            if by is not None and by not in chunk.columns:
+                raise OperatingPointError(
+                    parameter="by", value=by, problem="not a column of the feature rows",
+                    allowed=", ".join(c for c in CONTEXT_COLUMNS if c in chunk.columns),
+                    fix="Give one of those columns for a capacity per group")
             if acc is not None:
                 acc.update(chunk)
                 t = self._tick("drift", t)
             p, m = self._predict(chunk)
             proba.append(p)
             margin.append(m)
-            if self.threshold is None and self.capacity is None:
-                d = self.model._default_flags(chunk, p) if hasattr(
-                    self.model, "_default_flags") else None
-                default.append(p >= 0.2 if d is None else np.asarray(d, dtype=bool))
+            if self.point is None:  # the model's own default flags
+                default.append(np.asarray(self.model.default_flags(chunk, p), dtype=bool)
+                               if hasattr(self.model, "default_flags") else p >= 0.2)
             ids.append(pa.array(chunk.index.astype(str).to_numpy(dtype=object), pa.string()))
             # schools as int32 codes: 4 bytes a student instead of a string
             if "school_id" in chunk.columns:
@@ -132,8 +134,8 @@ class Scorer:
             lookup = np.array([school_names.setdefault(u, len(school_names)) for u in uniques],
                               dtype=np.int32)
             school_codes.append(lookup[local])
-            if self.by is not None:
-                groups.append(chunk[self.by].astype(str).to_numpy(dtype=object))
+            if by is not None:
+                groups.append(chunk[by].astype(str).to_numpy(dtype=object))
             offset += len(chunk)
             self._tick("scoring", t)
             if self.progress is not None:
@@ -241,15 +243,11 @@ class Scorer:
         return order, id_rank, sorted_ids
 
     def _flags(self, proba, margin, id_rank, groups, default) -> np.ndarray:
-        from dropoutrisk.models._flagging import flag_scores
-
-        if self.threshold is None and self.capacity is None:
+        if self.point is None:
             return np.concatenate(default)
         g = np.concatenate(groups) if groups else None
         # the student id's sort position breaks ties exactly as the id itself would
-        flags = flag_scores(proba, margin, pd.Index(id_rank), threshold=self.threshold,
-                            capacity=self.capacity, groups=g)
-        return flags.to_numpy(dtype=bool)
+        return flags_at(self.point, proba, margin, tie=id_rank, groups=g)
 
     @staticmethod
     def _tier_labels() -> list[str]:
@@ -267,14 +265,7 @@ class Scorer:
 
     @staticmethod
     def _rank_in_school(codes: np.ndarray, proba: np.ndarray, id_rank: np.ndarray) -> np.ndarray:
-        order = np.lexsort((id_rank, -proba, codes))
-        sorted_codes = codes[order]
-        starts = np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]
-        del sorted_codes
-        first = np.maximum.accumulate(np.where(starts, np.arange(order.size), 0))
-        rank = np.empty(order.size, dtype=np.int64)
-        rank[order] = np.arange(order.size) - first + 1
-        return rank
+        return group_ranks(proba, tie=id_rank, groups=codes) + 1
 
     def _explained(self, flags: np.ndarray) -> np.ndarray:
         return np.ones(flags.size, dtype=bool) if self.reasons_for == "all" else flags

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -162,6 +163,7 @@ def save_model(
         "training_data": training,
         "params": dict(params) if params is not None else {},
         "metrics": dict(metrics) if metrics is not None else {},
+        "model_checks": model_checks(model),
         "baselines": baseline_files,
         "extra": extra_files,
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
@@ -197,3 +199,24 @@ def check_replaceable(target: Path) -> None:
                 f"{target} is a non-empty folder that is not a dropoutrisk model; it is left "
                 "untouched. Choose an empty or new folder."
             )
+
+
+def model_checks(model: Any) -> dict[str, Any] | None:
+    """What the model found out about itself while training, for the manifest.
+
+    The rounds it kept (``n_estimators_``) and how they were chosen, and its
+    comparison with the baselines on held-out training students (aggregates
+    only); None for a model that records neither.
+
+    Examples
+    --------
+    >>> model_checks(object()) is None
+    True
+    """
+    if not hasattr(model, "round_selection_"):
+        return None
+    return {
+        "n_estimators": int(model.n_estimators_),
+        "round_selection": copy.deepcopy(dict(model.round_selection_)),
+        "baseline_comparison": copy.deepcopy(model.baseline_comparison_),
+    }
