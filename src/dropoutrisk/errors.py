@@ -176,7 +176,7 @@ class DataError(ValueError):
             text += f"{self.n_bad} {noun} {self.problem} ("
             text += format_rows(self.rows, self.values if self.values else None, self.n_bad) + ")."
         else:
-            text += self.problem + "."
+            text += self.problem + ("" if self.problem.endswith(".") else ".")
         if self.allowed:
             text += f" Allowed: {self.allowed}."
         if self.fix:
@@ -323,6 +323,9 @@ class ParameterError(ValueError):
         What is allowed.
     fix : str, optional
         How to fix it.
+    message : str, optional
+        Instead of ``value``, ``problem``, ``allowed`` and ``fix``: the whole
+        message, which names the parameter and the value itself.
 
     Examples
     --------
@@ -341,19 +344,25 @@ class ParameterError(ValueError):
         self,
         *,
         parameter: str,
-        value: Any,
-        problem: str,
+        value: Any = None,
+        problem: str | None = None,
         allowed: str | None = None,
         fix: str | None = None,
+        message: str | None = None,
     ) -> None:
+        if problem is None and message is None:
+            raise TypeError("ParameterError needs problem= (with value=) or message=.")
         self.parameter = parameter
         self.value = value
         self.problem = problem
         self.allowed = allowed
         self.fix = fix
+        self.message = message
         super().__init__(self._message())
 
     def _message(self, name: str | None = None) -> str:
+        if self.message is not None:  # a message written whole, naming the parameter itself
+            return self.message if name is None else f"{name}: {self.message}"
         label = name if name is not None else f"Parameter '{self.parameter}'"
         text = f"{label} = {self.value!r}: {self.problem}"
         text += "" if text.endswith(".") else "."
@@ -372,6 +381,9 @@ class ParameterError(ValueError):
         >>> ParameterError(parameter="flag_rate", value=2.0, problem="not a share",
         ...                allowed="0 < flag_rate <= 1").for_option("--flag-rate")
         "Option '--flag-rate' = 2.0: not a share. Allowed: 0 < flag_rate <= 1."
+        >>> ParameterError(parameter="lang", message="lang='de' is not supported; use 'sv' or "
+        ...                "'en'.").for_option("--lang")
+        "Option '--lang': lang='de' is not supported; use 'sv' or 'en'."
         """
         return self._message(f"Option '{option}'")
 
@@ -484,7 +496,7 @@ class ExtremeMarginWarning(UserWarning):
 
 
 class BaselineWarning(UserWarning):
-    """A baseline ranked the held-out training students better than the model, beyond noise.
+    """A baseline did better than the model on held-out training students, beyond noise.
 
     :class:`~dropoutrisk.models.RiskModel` compares itself with the logistic
     baseline and the ABC rule on students held out inside the training data

@@ -32,6 +32,7 @@ from dropoutrisk.errors import (
     DataError,
     DataQualityWarning,
     MissingTableError,
+    ParameterError,
     TextEncodingWarning,
     UnknownTableError,
 )
@@ -179,7 +180,8 @@ def write_tables(
     from dropoutrisk._atomic import write_bytes
 
     if format not in ("parquet", "csv"):
-        raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}.")
+        raise ParameterError(parameter="format", message=
+            f"format must be 'parquet' or 'csv', got {format!r}.")
     root = Path(folder)
     written: dict[str, Path] = {}
     for name, frame in tables.items():

@@ -6,51 +6,22 @@ import re
 import pandas as pd
 import pytest
 
-from dropoutrisk.cli import main
 from dropoutrisk.cli._audit import AUDIT_FILES
 
 GROUPS = "gender,newly_arrived,special_support,in_care"
 KEY_ENV = "DROPOUTRISK_PSEUDONYM_KEY"
 
 
-def run(argv):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in argv])
-    return info.value.code
-
-
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("audit_cli")
-    data, model, out = root / "data", root / "model", root / "audit"
-    assert run(["synth", "--out", data, "--students", 800, "--cohorts", "2022-2023",
-                "--seed", 3, "--schools", 4, "--canonical-only"]) == 0
-    _train(data, model)
-    code = run(["audit", "--model", model, "--data", data, "--cohorts", 2023, "--groups", GROUPS,
+def audited(workspace, run, tmp_path_factory):
+    """The shared workspace's bundle (trained on 2021-2022), audited on cohort 2024."""
+    data, model = workspace["data"], workspace["model"]
+    out = tmp_path_factory.mktemp("audit_cli") / "audit"
+    code = run(["audit", "--model", model, "--data", data, "--cohorts", 2024, "--groups", GROUPS,
                 "--capacity", 15, "--by", "school_id", "--n-boot", 100, "--out", out])
     assert code == 0
     ids = pd.read_parquet(data / "students.parquet", columns=["student_id"])["student_id"]
-    return {"root": root, "data": data, "model": model, "out": out, "ids": set(map(str, ids))}
-
-
-def _train(data, model):
-    """A bundle like ``dropoutrisk train --cohorts 2022 --weeks 10`` writes (made in process,
-    so that this test does not depend on the baselines that ``train`` also fits)."""
-    from dropoutrisk.cli._cohorts import cohort_frame, read_data
-    from dropoutrisk.features import default_catalogue
-    from dropoutrisk.models import RiskModel, save_model
-
-    catalogue = default_catalogue()
-    tables, _ = read_data(data)
-    X, y = cohort_frame(tables, [2022], [10], horizon_days=365, catalogue=catalogue,
-                        what="training")
-    fitted = RiskModel(n_estimators=20, catalogue=catalogue, random_state=1,
-                       calibration_cv=0.3).fit(X, y)
-    params = {"cohorts": [2022], "weeks": [10], "horizon_days": 365,
-              "include_background": False, "n_rows": len(X),
-              "calibration": dict(fitted.calibration_info_)}
-    save_model(fitted, model, training_data=X.assign(label=y.to_numpy()), params=params,
-               metrics={"data": None, "note": "no held-out data"}, catalogue=catalogue)
+    return {"data": data, "model": model, "out": out, "ids": set(map(str, ids))}
 
 
 def _written_text(folders):
@@ -59,11 +30,11 @@ def _written_text(folders):
             yield path, path.read_bytes().decode("utf-8", errors="replace")
 
 
-def test_audit_writes_its_files(workspace):
-    out = workspace["out"]
+def test_audit_writes_its_files(audited):
+    out = audited["out"]
     assert sorted(p.name for p in out.iterdir()) == sorted(AUDIT_FILES)
     doc = json.loads((out / "audit.json").read_text())
-    assert doc["cohorts"] == [2023] and doc["trained_on_cohorts"] == [2022]
+    assert doc["cohorts"] == [2024] and doc["trained_on_cohorts"] == [2021, 2022]
     assert doc["params"]["operating_point"] == "capacity 15 per school_id"
     assert doc["params"]["groups"] == GROUPS.split(",")
     assert {c["grouping"] for c in doc["by_group"]} == set(GROUPS.split(","))
@@ -72,12 +43,12 @@ def test_audit_writes_its_files(workspace):
     card = (out / "model_card.md").read_text()
     assert "never for sanctions, admission or grading" in card
     assert "Contributions are not causes" in card and "local recording practice" in card
-    assert "Training cohorts: 2022" in card and "Out of time (cohorts 2023)" in card
+    assert "Training cohorts: 2021, 2022" in card and "Out of time (cohorts 2024)" in card
     assert (out / "model_card.html").read_text().startswith("<!DOCTYPE html>")
 
 
-def test_small_cells_never_appear(workspace):
-    doc = json.loads((workspace["out"] / "audit.json").read_text())
+def test_small_cells_never_appear(audited):
+    doc = json.loads((audited["out"] / "audit.json").read_text())
     cells = doc["by_group"] + doc["by_intersection"]
     assert any(c["n"] == "<10" for c in cells)  # in_care is rare: some cells are small
     for c in cells:
@@ -90,16 +61,16 @@ def test_small_cells_never_appear(workspace):
             assert d["ratio"] is None and d["ratio_lo"] is None
 
 
-def test_no_student_id_or_row_in_any_written_file(workspace):
-    ids = workspace["ids"]
+def test_no_student_id_or_row_in_any_written_file(audited):
+    ids = audited["ids"]
     pattern = re.compile(r"S\d{4}-\d{6}")  # the synthetic id format
     assert all(pattern.fullmatch(i) for i in list(ids)[:5])
-    for path, text in _written_text([workspace["out"], workspace["model"]]):
+    for path, text in _written_text([audited["out"], audited["model"]]):
         if path.suffix == ".skops":
             continue  # the model file itself: checked by the bundle's own tests
         found = set(pattern.findall(text)) & ids
         assert not found, f"{path.name} holds student ids {sorted(found)[:3]}"
-    doc = json.loads((workspace["out"] / "audit.json").read_text())
+    doc = json.loads((audited["out"] / "audit.json").read_text())
 
     # Aggregates only: the document holds the known tables of cells and ratios, keyed by
     # group, and calibration curves of at most n_bins points; nothing keyed by student.
@@ -116,9 +87,9 @@ def test_no_student_id_or_row_in_any_written_file(workspace):
     assert all(len(c["observed"]) <= n_bins for c in doc["calibration_curves"])
 
 
-def test_pseudonymise_needs_the_key_and_never_writes_it(workspace, tmp_path, monkeypatch):
-    args = ["audit", "--model", workspace["model"], "--data", workspace["data"], "--cohorts",
-            2023, "--groups", "gender", "--n-boot", 20, "--pseudonymise"]
+def test_pseudonymise_needs_the_key_and_never_writes_it(audited, tmp_path, monkeypatch, run):
+    args = ["audit", "--model", audited["model"], "--data", audited["data"], "--cohorts",
+            2024, "--groups", "gender", "--n-boot", 20, "--pseudonymise"]
     monkeypatch.delenv(KEY_ENV, raising=False)
     assert run([*args, "--out", tmp_path / "a"]) == 2
     assert not (tmp_path / "a").exists()
@@ -132,9 +103,9 @@ def test_pseudonymise_needs_the_key_and_never_writes_it(workspace, tmp_path, mon
         assert not re.search(r"S\d{4}-\d{6}", text)
 
 
-def test_bad_inputs_exit_with_the_documented_codes(workspace, tmp_path):
-    base = ["--data", workspace["data"], "--cohorts", 2023, "--out", tmp_path / "x"]
+def test_bad_inputs_exit_with_the_documented_codes(audited, tmp_path, run):
+    base = ["--data", audited["data"], "--cohorts", 2024, "--out", tmp_path / "x"]
     assert run(["audit", "--model", tmp_path / "missing", "--groups", "gender", *base]) == 3
-    assert run(["audit", "--model", workspace["model"], "--groups", "shoe_size", *base]) == 2
-    assert run(["audit", "--model", workspace["model"], "--groups", "gender",
+    assert run(["audit", "--model", audited["model"], "--groups", "shoe_size", *base]) == 2
+    assert run(["audit", "--model", audited["model"], "--groups", "gender",
                 "--threshold", 0.2, "--capacity", 3, *base]) == 2

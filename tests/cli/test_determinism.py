@@ -16,18 +16,11 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from dropoutrisk.cli import main
 from dropoutrisk.features import AUTO_DUCKDB_ROWS
 
 TRAIN = ["train", "--cohorts", "2020-2021", "--weeks", "6,20", "--seed", "0",
          "--n-estimators", "100"]
 AS_OF = "2023-10-02"
-
-
-def _run(argv):
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in argv])
-    assert exc.value.code == 0
 
 
 def _run_elsewhere(argv, *, hash_seed, source_date_epoch=None):
@@ -53,9 +46,9 @@ def data(large_sample):
 
 
 @pytest.fixture(scope="module")
-def model(data, tmp_path_factory):
+def model(data, tmp_path_factory, run):
     folder = tmp_path_factory.mktemp("determinism") / "model"
-    _run([*TRAIN, "--data", data, "--out", folder])
+    assert run([*TRAIN, "--data", data, "--out", folder]) == 0
     return folder
 
 
@@ -72,12 +65,12 @@ def test_two_trainings_give_one_model_id(data, model, tmp_path):
 
 
 @pytest.mark.slow
-def test_six_predict_runs_give_one_sha256(data, model, tmp_path):
+def test_six_predict_runs_give_one_sha256(data, model, tmp_path, run):
     args = ["predict", "--model", model, "--data", data, "--as-of", AS_OF,
             "--reasons", 4, "--reasons-for", "all"]
     outs = [tmp_path / f"run{i}" / "scores.parquet" for i in range(6)]
     for out in outs[:4]:
-        _run([*args, "--out", out])
+        assert run([*args, "--out", out]) == 0
     for seed, out in enumerate(outs[4:], start=2):
         _run_elsewhere([*args, "--out", out], hash_seed=seed)
     digests = {hashlib.sha256(out.read_bytes()).hexdigest() for out in outs}

@@ -12,18 +12,8 @@ import shutil
 import numpy as np
 import pytest
 
-from dropoutrisk.cli import main
-
 TRAIN_COHORTS = [2022, 2023]
 N_BOOT = 200
-
-
-def run(argv):
-    """Run the CLI in process; return its exit code."""
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in argv])
-    return info.value.code
-
 
 def names(err, path):
     """Whether a message wrapped at 100 columns (and at hyphens) names ``path``."""
@@ -86,7 +76,7 @@ def ws(tmp_path_factory):
     }
 
 
-def evaluate(ws, out, *extra):
+def evaluate(run, ws, out, *extra):
     return run(["evaluate", "--model", ws["model"], "--data", ws["data"], "--cohorts", 2024,
                 "--out", out, "--n-boot", N_BOOT, *extra])
 
@@ -102,9 +92,9 @@ def _model_rows(doc):
 # ---------------------------------------------------------------- against the baselines
 
 
-def test_without_against_compares_with_the_logistic_baseline(ws, tmp_path, capsys):
+def test_without_against_compares_with_the_logistic_baseline(ws, tmp_path, capsys, run):
     out = tmp_path / "r"
-    assert evaluate(ws, out) == 0
+    assert evaluate(run, ws, out) == 0
     stdout = capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == [
         "calibration.png", "comparison.json", "metrics.json", "report.html", "roc.png"]
@@ -131,27 +121,27 @@ def test_without_against_compares_with_the_logistic_baseline(ws, tmp_path, capsy
     assert html.index("Against the logistic baseline") < html.index("<h2>Plots</h2>")
 
 
-def test_metrics_json_does_not_depend_on_the_comparison_options(ws, tmp_path):
+def test_metrics_json_does_not_depend_on_the_comparison_options(ws, tmp_path, run):
     a, b = tmp_path / "a", tmp_path / "b"
-    assert evaluate(ws, a) == 0
-    assert evaluate(ws, b, "--seed", 5, "--n-boot", 0) == 0
+    assert evaluate(run, ws, a) == 0
+    assert evaluate(run, ws, b, "--seed", 5, "--n-boot", 0) == 0
     assert (a / "metrics.json").read_bytes() == (b / "metrics.json").read_bytes()
     assert "previous" not in _read(a / "metrics.json")["metrics"]
 
 
-def test_the_same_seed_gives_the_same_comparison(ws, tmp_path):
+def test_the_same_seed_gives_the_same_comparison(ws, tmp_path, run):
     outs = [tmp_path / "a", tmp_path / "b", tmp_path / "c"]
     for out, seed in zip(outs, (3, 3, 4), strict=True):
-        assert evaluate(ws, out, "--seed", seed) == 0
+        assert evaluate(run, ws, out, "--seed", seed) == 0
     a, b, c = ((o / "comparison.json").read_bytes() for o in outs)
     assert a == b
     assert _model_rows(json.loads(a))["roc_auc"]["ci_low"] != (
         _model_rows(json.loads(c))["roc_auc"]["ci_low"])
 
 
-def test_n_boot_0_gives_point_estimates_and_null_intervals(ws, tmp_path, capsys):
+def test_n_boot_0_gives_point_estimates_and_null_intervals(ws, tmp_path, capsys, run):
     out = tmp_path / "r"
-    assert evaluate(ws, out, "--n-boot", 0) == 0
+    assert evaluate(run, ws, out, "--n-boot", 0) == 0
     assert "(no interval)" in capsys.readouterr().out
     text = (out / "comparison.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
@@ -166,9 +156,9 @@ def test_n_boot_0_gives_point_estimates_and_null_intervals(ws, tmp_path, capsys)
         assert row["ci_low"] is row["ci_high"] is row["p_not_better"] is None
 
 
-def test_comparison_holds_no_student_id(ws, tmp_path):
+def test_comparison_holds_no_student_id(ws, tmp_path, run):
     out = tmp_path / "r"
-    assert evaluate(ws, out, "--against", ws["other"]) == 0
+    assert evaluate(run, ws, out, "--against", ws["other"]) == 0
     ids = ws["tables"]["students"]["student_id"].astype(str)
     assert len(ids) > 100
     for name in ("comparison.json", "report.html"):
@@ -179,9 +169,9 @@ def test_comparison_holds_no_student_id(ws, tmp_path):
 # ---------------------------------------------------------------- against the previous model
 
 
-def test_against_the_same_bundle_differs_by_exactly_zero(ws, tmp_path, capsys):
+def test_against_the_same_bundle_differs_by_exactly_zero(ws, tmp_path, capsys, run):
     out = tmp_path / "r"
-    assert evaluate(ws, out, "--against", ws["model"]) == 0
+    assert evaluate(run, ws, out, "--against", ws["model"]) == 0
     stdout = capsys.readouterr().out
     doc = _read(out / "comparison.json")
     assert doc["settings"]["reference"] == "previous"
@@ -197,9 +187,9 @@ def test_against_the_same_bundle_differs_by_exactly_zero(ws, tmp_path, capsys):
     assert "  model vs previous: roc_auc +0.0000 [+0.0000, +0.0000]" in stdout
 
 
-def test_against_a_bundle_with_other_settings(ws, tmp_path, capsys):
+def test_against_a_bundle_with_other_settings(ws, tmp_path, capsys, run):
     out = tmp_path / "r"
-    assert evaluate(ws, out, "--against", ws["other"]) == 0
+    assert evaluate(run, ws, out, "--against", ws["other"]) == 0
     stdout = capsys.readouterr().out
     doc = _read(out / "comparison.json")
     previous = json.loads((ws["other"] / "manifest.json").read_text())
@@ -242,7 +232,7 @@ def test_against_a_bundle_with_other_settings(ws, tmp_path, capsys):
     assert previous["model_id"] in section
 
 
-def test_against_a_bundle_with_its_own_catalogue_scores_it_on_its_features(ws, tmp_path):
+def test_against_a_bundle_with_its_own_catalogue_scores_it_on_its_features(ws, tmp_path, run):
     from sklearn.metrics import roc_auc_score
 
     from dropoutrisk.features import build_training_frame, default_catalogue
@@ -250,7 +240,7 @@ def test_against_a_bundle_with_its_own_catalogue_scores_it_on_its_features(ws, t
     from dropoutrisk.schema import snapshot_dates
 
     out = tmp_path / "r"
-    assert evaluate(ws, out, "--against", ws["attendance_only"]) == 0
+    assert evaluate(run, ws, out, "--against", ws["attendance_only"]) == 0
     doc = _read(out / "comparison.json")
     assert doc["against"]["features"] == "own catalogue"
     previous = load_bundle(ws["attendance_only"]).model
@@ -261,9 +251,9 @@ def test_against_a_bundle_with_its_own_catalogue_scores_it_on_its_features(ws, t
     assert doc["metrics"]["previous"]["roc_auc"] == pytest.approx(expected, abs=1e-12)
 
 
-def test_against_a_model_that_needs_missing_features_exits_3(ws, tmp_path, capsys):
+def test_against_a_model_that_needs_missing_features_exits_3(ws, tmp_path, capsys, run):
     out = tmp_path / "r"
-    code = evaluate(ws, out, "--against", ws["extra_feature"])
+    code = evaluate(run, ws, out, "--against", ws["extra_feature"])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 3
     assert "Model problem" in err and "wellbeing_index" in err
@@ -271,17 +261,17 @@ def test_against_a_model_that_needs_missing_features_exits_3(ws, tmp_path, capsy
     assert not out.exists()
 
 
-def test_against_a_missing_folder_exits_3_naming_it(ws, tmp_path, capsys):
+def test_against_a_missing_folder_exits_3_naming_it(ws, tmp_path, capsys, run):
     missing = tmp_path / "no-such-model"
     out = tmp_path / "r"
-    code = evaluate(ws, out, "--against", missing)
+    code = evaluate(run, ws, out, "--against", missing)
     err = " ".join(capsys.readouterr().err.split())
     assert code == 3
     assert "--against" in err and names(err, missing)
     assert not out.exists()
 
 
-def test_against_a_tampered_bundle_exits_3_naming_it(ws, tmp_path, capsys):
+def test_against_a_tampered_bundle_exits_3_naming_it(ws, tmp_path, capsys, run):
     copy = tmp_path / "previous"
     shutil.copytree(ws["other"], copy)
     path = copy / "model.skops"
@@ -289,7 +279,7 @@ def test_against_a_tampered_bundle_exits_3_naming_it(ws, tmp_path, capsys):
     data[100] ^= 0x01
     path.write_bytes(bytes(data))
     out = tmp_path / "r"
-    code = evaluate(ws, out, "--against", copy)
+    code = evaluate(run, ws, out, "--against", copy)
     err = " ".join(capsys.readouterr().err.split())
     assert code == 3
     assert "--against" in err and names(err, copy) and "model.skops" in err
@@ -297,7 +287,7 @@ def test_against_a_tampered_bundle_exits_3_naming_it(ws, tmp_path, capsys):
     assert not out.exists()
 
 
-def test_against_a_model_trained_on_the_test_cohort_exits_2(ws, tmp_path, capsys):
+def test_against_a_model_trained_on_the_test_cohort_exits_2(ws, tmp_path, capsys, run):
     copy = tmp_path / "previous"
     shutil.copytree(ws["model"], copy)
     manifest_path = copy / "manifest.json"
@@ -305,21 +295,21 @@ def test_against_a_model_trained_on_the_test_cohort_exits_2(ws, tmp_path, capsys
     manifest["params"]["cohorts"] = [2023, 2024]
     manifest_path.write_text(json.dumps(manifest))
     out = tmp_path / "r"
-    code = evaluate(ws, out, "--against", copy)
+    code = evaluate(run, ws, out, "--against", copy)
     err = capsys.readouterr().err
     assert code == 2
     assert "--against" in err and "out-of-time" in err
     assert not out.exists()
 
 
-def test_help_documents_the_comparison_options(capsys):
+def test_help_documents_the_comparison_options(capsys, run):
     assert run(["evaluate", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     for option in ("--against", "--n-boot", "--seed", "comparison.json"):
         assert option in text
 
 
-def test_without_any_reference_an_old_comparison_is_removed(ws, tmp_path, capsys):
+def test_without_any_reference_an_old_comparison_is_removed(ws, tmp_path, capsys, run):
     """No baseline and no --against: no comparison.json, and none left from an earlier run."""
     bare = _train(ws["tables"], tmp_path / "bare", weeks=[6, 20], with_baselines=False)
     out = tmp_path / "r"

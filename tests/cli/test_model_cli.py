@@ -1,7 +1,8 @@
 """End to end: ``dropoutrisk train``, ``evaluate`` and ``predict`` on a small synthetic set.
 
-One synthetic data folder and one trained bundle serve the whole module; tests
-that damage a bundle work on a copy.
+They run on the session's shared workspace (``tests/cli/conftest.py``: one
+synthetic data folder and one bundle trained by ``dropoutrisk train``); tests
+that damage a bundle work on a copy (``model_copy``).
 """
 
 import hashlib
@@ -12,73 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dropoutrisk.cli import main
 from dropoutrisk.cli._predict import PREDICTION_COLUMNS
 
 AS_OF = "2024-10-01"
-
-
-def run(argv):
-    """Run the CLI in process; return its exit code."""
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in argv])
-    return info.value.code
-
-
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli")
-    data, model = root / "data", root / "model"
-    assert (
-        run(
-            [
-                "synth",
-                "--out",
-                data,
-                "--students",
-                500,
-                "--cohorts",
-                "2021-2024",
-                "--seed",
-                7,
-                "--schools",
-                4,
-                "--canonical-only",
-            ]
-        )
-        == 0
-    )
-    code = run(
-        [
-            "train",
-            "--data",
-            data,
-            "--cohorts",
-            "2021-2022",
-            "--calib-cohort",
-            2023,
-            "--weeks",
-            "6,20",
-            "--out",
-            model,
-            "--n-estimators",
-            20,
-            "--seed",
-            1,
-            "--tracking-uri",
-            f"sqlite:///{(root / 'mlruns.db').as_posix()}",
-        ]
-    )
-    assert code == 0
-    return {"root": root, "data": data, "model": model}
-
-
-@pytest.fixture
-def model_copy(workspace, tmp_path):
-    copy = tmp_path / "model"
-    shutil.copytree(workspace["model"], copy)
-    return copy
-
 
 def _manifest(folder):
     return json.loads((folder / "manifest.json").read_text())
@@ -125,7 +62,7 @@ def test_train_logged_the_run_to_mlflow(workspace):
     assert "model.roc_auc" in run_info.data.metrics
 
 
-def test_train_refuses_a_folder_that_is_not_a_model(workspace, tmp_path, capsys):
+def test_train_refuses_a_folder_that_is_not_a_model(workspace, tmp_path, capsys, run):
     precious = tmp_path / "notes"
     precious.mkdir()
     (precious / "keep.txt").write_text("mine")
@@ -135,7 +72,7 @@ def test_train_refuses_a_folder_that_is_not_a_model(workspace, tmp_path, capsys)
     assert [p.name for p in precious.iterdir()] == ["keep.txt"]
 
 
-def test_train_on_a_cohort_without_rows_exits_2(workspace, tmp_path, capsys):
+def test_train_on_a_cohort_without_rows_exits_2(workspace, tmp_path, capsys, run):
     code = run(["train", "--data", workspace["data"], "--cohorts", "2099", "--out", tmp_path / "m"])
     assert code == 2
     assert "no labelled snapshot rows for the training cohorts [2099]" in " ".join(
@@ -147,7 +84,8 @@ def test_train_on_a_cohort_without_rows_exits_2(workspace, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("option", "value"), [("--cohorts", "20-22"), ("--weeks", "six"), ("--calib-cohort", "2021")]
 )
-def test_train_rejects_bad_options_with_exit_2(workspace, tmp_path, option, value, capsys):
+def test_train_rejects_bad_options_with_exit_2(workspace, tmp_path, option, value, capsys,
+                                              run):
     argv = {"--data": workspace["data"], "--cohorts": "2021-2022", "--out": tmp_path / "m"}
     argv[option] = value
     code = run(["train", *[x for pair in argv.items() for x in pair]])
@@ -156,7 +94,7 @@ def test_train_rejects_bad_options_with_exit_2(workspace, tmp_path, option, valu
     assert not (tmp_path / "m").exists()
 
 
-def test_invalid_data_exits_2_and_names_the_table(workspace, tmp_path, capsys):
+def test_invalid_data_exits_2_and_names_the_table(workspace, tmp_path, capsys, run):
     data = tmp_path / "data"
     shutil.copytree(workspace["data"], data)
     students = pd.read_parquet(data / "students.parquet")
@@ -173,7 +111,7 @@ def test_invalid_data_exits_2_and_names_the_table(workspace, tmp_path, capsys):
 # ---------------------------------------------------------------- evaluate
 
 
-def test_evaluate_writes_metrics_plots_and_html(workspace, tmp_path):
+def test_evaluate_writes_metrics_plots_and_html(workspace, tmp_path, run):
     out = tmp_path / "report"
     assert (
         run(
@@ -215,7 +153,7 @@ def test_evaluate_writes_metrics_plots_and_html(workspace, tmp_path):
     assert not [s for s in ids if s in text]
 
 
-def test_evaluate_refuses_a_cohort_the_model_was_trained_on(workspace, tmp_path, capsys):
+def test_evaluate_refuses_a_cohort_the_model_was_trained_on(workspace, tmp_path, capsys, run):
     code = run(
         [
             "evaluate",
@@ -237,7 +175,7 @@ def test_evaluate_refuses_a_cohort_the_model_was_trained_on(workspace, tmp_path,
 # ---------------------------------------------------------------- predict
 
 
-def test_predict_scores_every_enrolled_student(workspace, tmp_path):
+def test_predict_scores_every_enrolled_student(workspace, tmp_path, run):
     from dropoutrisk.features import build_features
     from dropoutrisk.io import read_tables
     from dropoutrisk.models import load_bundle
@@ -289,7 +227,7 @@ def test_predict_scores_every_enrolled_student(workspace, tmp_path):
     assert (scores["model_id"] == bundle.model_id).all() and (scores["as_of"] == AS_OF).all()
 
 
-def test_predict_is_byte_identical_on_rerun(workspace, tmp_path):
+def test_predict_is_byte_identical_on_rerun(workspace, tmp_path, run):
     outs = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
     for out in outs:
         assert (
@@ -326,7 +264,7 @@ def test_predict_is_byte_identical_on_rerun(workspace, tmp_path):
     ]
 
 
-def test_predict_threshold_flags_at_or_above_it(workspace, tmp_path):
+def test_predict_threshold_flags_at_or_above_it(workspace, tmp_path, run):
     first = tmp_path / "first.parquet"
     assert (
         run(
@@ -370,7 +308,7 @@ def test_predict_threshold_flags_at_or_above_it(workspace, tmp_path):
 
 
 def test_predict_with_tampered_model_exits_3_and_leaves_output_alone(
-    workspace, model_copy, tmp_path, capsys
+    workspace, model_copy, tmp_path, capsys, run
 ):
     path = model_copy / "model.skops"
     data = bytearray(path.read_bytes())
@@ -398,7 +336,7 @@ def test_predict_with_tampered_model_exits_3_and_leaves_output_alone(
     assert out.read_text() == "previous run\n"
 
 
-def test_missing_manifest_exits_3(workspace, model_copy, tmp_path, capsys):
+def test_missing_manifest_exits_3(workspace, model_copy, tmp_path, capsys, run):
     (model_copy / "manifest.json").unlink()
     code = run(
         [
@@ -418,7 +356,8 @@ def test_missing_manifest_exits_3(workspace, model_copy, tmp_path, capsys):
     assert not (tmp_path / "s.csv").exists()
 
 
-def test_wrong_version_in_manifest_exits_3_with_the_fix(workspace, model_copy, tmp_path, capsys):
+def test_wrong_version_in_manifest_exits_3_with_the_fix(workspace, model_copy, tmp_path, capsys,
+                                                        run):
     manifest = _manifest(model_copy)
     manifest["versions"]["lightgbm"] = "3.3.5"
     (model_copy / "manifest.json").write_text(json.dumps(manifest))
@@ -440,7 +379,7 @@ def test_wrong_version_in_manifest_exits_3_with_the_fix(workspace, model_copy, t
     assert "lightgbm 3.3.5" in err and "retrain" in err and "pip install 'lightgbm==3.3.*'" in err
 
 
-def test_predict_rejects_threshold_with_capacity(workspace, tmp_path, capsys):
+def test_predict_rejects_threshold_with_capacity(workspace, tmp_path, capsys, run):
     code = run(
         [
             "predict",

@@ -12,17 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dropoutrisk.cli import main
 from dropoutrisk.cli._predict import VOLATILE_KEYS, run_record_path
 from dropoutrisk.scoring import PREDICTION_COLUMNS, reason_columns
 
 from ._predict_workspace import AS_OF, shared_workspace
-
-
-def run(argv):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in argv])
-    return info.value.code
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +30,7 @@ def ws(tmp_path_factory):
     return ws
 
 
-def predict(ws, out, *extra, data=True):
+def predict(run, ws, out, *extra, data=True):
     source = ["--data", ws["data"]] if data else []
     return run(["predict", "--model", ws["model"], *source, "--as-of", AS_OF, "--out", out,
                 *extra])
@@ -47,9 +40,9 @@ def _no_temp_files(folder):
     return [p.name for p in folder.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".")]
 
 
-def test_outputs_with_reasons_and_run_record(ws, tmp_path):
+def test_outputs_with_reasons_and_run_record(ws, tmp_path, run):
     out = tmp_path / "scores.parquet"
-    assert predict(ws, out, "--capacity", 4, "--by", "school_id", "--reasons", 3) == 0
+    assert predict(run, ws, out, "--capacity", 4, "--by", "school_id", "--reasons", 3) == 0
     p = pd.read_parquet(out)
     assert p.columns.tolist() == [*PREDICTION_COLUMNS[:6], *reason_columns(3),
                                   *PREDICTION_COLUMNS[6:]]
@@ -78,10 +71,10 @@ def test_outputs_with_reasons_and_run_record(ws, tmp_path):
     assert _no_temp_files(tmp_path) == []
 
 
-def test_rerun_gives_identical_bytes_and_record_but_timings(ws, tmp_path):
+def test_rerun_gives_identical_bytes_and_record_but_timings(ws, tmp_path, run):
     outs = [tmp_path / "a" / "s.csv", tmp_path / "b" / "s.csv"]
     for out in outs:
-        assert predict(ws, out, "--reasons", 2, "--threshold", 0.1) == 0
+        assert predict(run, ws, out, "--reasons", 2, "--threshold", 0.1) == 0
     assert outs[0].read_bytes() == outs[1].read_bytes()
     a, b = (json.loads(run_record_path(o).read_text()) for o in outs)
     for doc in (a, b):
@@ -90,9 +83,9 @@ def test_rerun_gives_identical_bytes_and_record_but_timings(ws, tmp_path):
     assert a == b
 
 
-def test_csv_round_trips_probabilities(ws, tmp_path):
+def test_csv_round_trips_probabilities(ws, tmp_path, run):
     out_csv, out_pq = tmp_path / "s.csv", tmp_path / "s.parquet"
-    assert predict(ws, out_csv) == 0 and predict(ws, out_pq) == 0
+    assert predict(run, ws, out_csv) == 0 and predict(run, ws, out_pq) == 0
     c = pd.read_csv(out_csv, dtype={"student_id": str, "school_id": str, "model_id": str},
                     float_precision="round_trip")
     pq = pd.read_parquet(out_pq)
@@ -100,24 +93,24 @@ def test_csv_round_trips_probabilities(ws, tmp_path):
     assert c["flag"].tolist() == pq["flag"].tolist()
 
 
-def test_features_file_streams_to_the_same_predictions(ws, tmp_path):
+def test_features_file_streams_to_the_same_predictions(ws, tmp_path, run):
     feats = tmp_path / "features.parquet"
     ws["features"].reset_index().to_parquet(feats, row_group_size=50)
     a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
-    assert predict(ws, a, "--capacity", 3, "--by", "school_id") == 0
-    assert predict(ws, b, "--features", feats, "--capacity", 3, "--by", "school_id",
+    assert predict(run, ws, a, "--capacity", 3, "--by", "school_id") == 0
+    assert predict(run, ws, b, "--features", feats, "--capacity", 3, "--by", "school_id",
                    "--chunk-size", 37, data=False) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(a), pd.read_parquet(b))
     record = json.loads(run_record_path(b).read_text())
     assert list(record["inputs"]) == [str(feats)]
 
 
-def test_fail_on_drift_exits_4_and_writes_nothing(ws, tmp_path, capsys):
+def test_fail_on_drift_exits_4_and_writes_nothing(ws, tmp_path, capsys, run):
     feats = tmp_path / "features.parquet"
     ws["features"].assign(attendance_rate_4w=0.3).reset_index().to_parquet(feats)
     out = tmp_path / "s.parquet"
     out.write_bytes(b"previous")
-    code = predict(ws, out, "--features", feats, "--fail-on-drift", data=False)
+    code = predict(run, ws, out, "--features", feats, "--fail-on-drift", data=False)
     err = capsys.readouterr().err
     assert code == 4
     assert "Drift check failed" in err and "attendance_rate_4w" in err and "PSI" in err
@@ -125,22 +118,22 @@ def test_fail_on_drift_exits_4_and_writes_nothing(ws, tmp_path, capsys):
     assert out.read_bytes() == b"previous" and not run_record_path(out).exists()
     assert _no_temp_files(tmp_path) == []
     # without the option the same input is scored, with the drift in the record
-    assert predict(ws, out, "--features", feats, data=False) == 0
+    assert predict(run, ws, out, "--features", feats, data=False) == 0
     record = json.loads(run_record_path(out).read_text())
     assert record["drift"]["drifted"] is True
     assert any("attendance_rate_4w" in w for w in record["warnings"])
 
 
-def test_failed_run_leaves_previous_outputs_byte_identical(ws, tmp_path):
+def test_failed_run_leaves_previous_outputs_byte_identical(ws, tmp_path, run):
     out = tmp_path / "s.parquet"
-    assert predict(ws, out) == 0
+    assert predict(run, ws, out) == 0
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     bad = tmp_path / "bad"
     bad.mkdir()
     students = pd.read_parquet(ws["data"] / "students.parquet")
     students.loc[5, "cohort"] = -3
     students.to_parquet(bad / "students.parquet")
-    assert predict(ws, out, "--data", bad, data=False) == 2
+    assert predict(run, ws, out, "--data", bad, data=False) == 2
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
     assert _no_temp_files(tmp_path) == []
 
@@ -187,7 +180,7 @@ def test_sigkill_during_scoring_leaves_no_partial_file(ws, tmp_path):
     assert sorted(p.name for p in out_dir.iterdir()) == ["s.parquet"]
 
 
-def test_model_without_profile_scores_but_cannot_fail_on_drift(ws, tmp_path, capsys):
+def test_model_without_profile_scores_but_cannot_fail_on_drift(ws, tmp_path, capsys, run):
     from dropoutrisk.models import load_bundle, save_model
 
     bundle = load_bundle(ws["model"])
@@ -202,7 +195,7 @@ def test_model_without_profile_scores_but_cannot_fail_on_drift(ws, tmp_path, cap
     assert json.loads(run_record_path(out).read_text())["drift"]["checked"] is False
 
 
-def test_debug_shows_the_traceback_and_plain_runs_do_not(ws, tmp_path, capsys):
+def test_debug_shows_the_traceback_and_plain_runs_do_not(ws, tmp_path, capsys, run):
     argv = ["predict", "--model", tmp_path / "none", "--data", ws["data"], "--as-of", AS_OF,
             "--out", tmp_path / "s.csv"]
     assert run(argv) == 3
@@ -212,7 +205,7 @@ def test_debug_shows_the_traceback_and_plain_runs_do_not(ws, tmp_path, capsys):
     assert "Traceback" in err and "MissingModelFileError" in err
 
 
-def test_model_with_a_version_1_profile_compares_with_the_pooled_weeks(ws, tmp_path):
+def test_model_with_a_version_1_profile_compares_with_the_pooled_weeks(ws, tmp_path, run):
     from dropoutrisk.models import load_bundle, save_model
 
     bundle = load_bundle(ws["model"])
@@ -230,19 +223,19 @@ def test_model_with_a_version_1_profile_compares_with_the_pooled_weeks(ws, tmp_p
 
 
 def test_pseudonymise_replaces_ids_with_keyed_hashes_and_never_stores_the_key(
-        ws, tmp_path, monkeypatch, capsys):
+        ws, tmp_path, monkeypatch, capsys, run):
     from dropoutrisk.fairness import PSEUDONYM_KEY_ENV, pseudonymise_ids
 
     plain, hashed = tmp_path / "plain.csv", tmp_path / "hashed.csv"
-    assert predict(ws, plain) == 0
+    assert predict(run, ws, plain) == 0
     monkeypatch.delenv(PSEUDONYM_KEY_ENV, raising=False)
-    assert predict(ws, hashed, "--pseudonymise") == 2  # no key: refused before any work
+    assert predict(run, ws, hashed, "--pseudonymise") == 2  # no key: refused before any work
     assert "DROPOUTRISK_PSEUDONYM_KEY" in capsys.readouterr().err
     assert not hashed.exists()
 
     key = "a-test-key-that-is-long-enough"
     monkeypatch.setenv(PSEUDONYM_KEY_ENV, key)
-    assert predict(ws, hashed, "--pseudonymise") == 0
+    assert predict(run, ws, hashed, "--pseudonymise") == 0
     a = pd.read_csv(plain, dtype={"student_id": str})
     b = pd.read_csv(hashed, dtype={"student_id": str})
     assert b["student_id"].tolist() == list(pseudonymise_ids(a["student_id"], key))

@@ -21,20 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dropoutrisk.cli import main
 from dropoutrisk.cli._predict import run_record_path
 
 from ._predict_workspace import AS_OF, shared_workspace
 
 PREVIOUS = b"previous output\n"
 PREVIOUS_RECORD = b'{"previous": true}\n'
-
-
-def run(argv):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in argv])
-    return info.value.code
-
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
@@ -296,7 +288,7 @@ def test_at_least_30_distinct_cases():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case, small, tmp_path, capsys):
+def test_bad_input(case, small, tmp_path, capsys, run):
     data = tmp_path / "data"
     shutil.copytree(small["data"], data)
     work = tmp_path / "work"
@@ -349,7 +341,7 @@ _MUTATIONS = st.sampled_from(["drop", "text", "negative", "none", "duplicate", "
     as_csv=st.booleans(),
 )
 def test_fuzzed_tables_exit_0_or_2_and_never_leave_partial_files(
-        small, tmp_path_factory, table, mutation, column_pick, row_pick, as_csv):
+        small, tmp_path_factory, table, mutation, column_pick, row_pick, as_csv, run):
     root = tmp_path_factory.mktemp("fuzz")
     data = root / "data"
     shutil.copytree(small["data"], data)

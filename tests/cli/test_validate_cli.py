@@ -7,9 +7,7 @@ import subprocess
 import sys
 
 import pandas as pd
-import pytest
 
-from dropoutrisk.cli import main
 from dropoutrisk.io import write_tables
 
 
@@ -30,17 +28,10 @@ def _folder(tmp_path, grade="E"):
     write_tables({"grades": grades}, data, format="csv")
     return data
 
-
-def _run(argv):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    return info.value.code
-
-
-def test_valid_data_exits_0_with_a_line_per_table(tmp_path, capsys):
+def test_valid_data_exits_0_with_a_line_per_table(tmp_path, capsys, run):
     data = _folder(tmp_path)
     report = tmp_path / "report.json"
-    code = _run(["validate", "--data", str(data), "--as-of", "2024-10-01", "--out", str(report)])
+    code = run(["validate", "--data", str(data), "--as-of", "2024-10-01", "--out", str(report)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     lines = captured.out.splitlines()
@@ -55,10 +46,10 @@ def test_valid_data_exits_0_with_a_line_per_table(tmp_path, capsys):
     assert content["tables"]["attendance"]["sources"] == {"attendance": 3, "attendance_daily": 1}
 
 
-def test_invalid_data_exits_2_naming_the_column_without_traceback(tmp_path, capsys):
+def test_invalid_data_exits_2_naming_the_column_without_traceback(tmp_path, capsys, run):
     data = _folder(tmp_path, grade="G")
     report = tmp_path / "report.json"
-    code = _run(["validate", "--data", str(data), "--out", str(report)])
+    code = run(["validate", "--data", str(data), "--out", str(report)])
     err = " ".join(capsys.readouterr().err.split())  # the message is wrapped to 100 columns
     assert code == 2
     assert "Table 'grades', column 'grade'" in err
@@ -70,11 +61,11 @@ def test_invalid_data_exits_2_naming_the_column_without_traceback(tmp_path, caps
     assert content["error"]["column"] == "grade"
 
 
-def test_bad_as_of_and_missing_folder_exit_2(tmp_path, capsys):
+def test_bad_as_of_and_missing_folder_exit_2(tmp_path, capsys, run):
     data = _folder(tmp_path)
-    assert _run(["validate", "--data", str(data), "--as-of", "next week"]) == 2
+    assert run(["validate", "--data", str(data), "--as-of", "next week"]) == 2
     assert "as_of date 'next week'" in capsys.readouterr().err
-    assert _run(["validate", "--data", str(tmp_path / "missing")]) == 2
+    assert run(["validate", "--data", str(tmp_path / "missing")]) == 2
     assert "missing" in capsys.readouterr().err
 
 
@@ -100,17 +91,17 @@ def _synthetic_folder(tmp_path, formats):
     return data
 
 
-def test_synthetic_canonical_data_are_valid(tmp_path, capsys):
+def test_synthetic_canonical_data_are_valid(tmp_path, capsys, run):
     data = _synthetic_folder(tmp_path, "canonical")
-    code = _run(["validate", "--data", str(data), "--as-of", "2023-10-02"])
+    code = run(["validate", "--data", str(data), "--as-of", "2023-10-02"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "students: 60 rows" in captured.out.splitlines()
 
 
-def test_synthetic_mixed_layouts_are_valid(tmp_path, capsys):
+def test_synthetic_mixed_layouts_are_valid(tmp_path, capsys, run):
     data = _synthetic_folder(tmp_path, "mixed")
     assert (data / "attendance_weekly.parquet").is_file()
-    code = _run(["validate", "--data", str(data)])
+    code = run(["validate", "--data", str(data)])
     assert "attendance_weekly" in capsys.readouterr().out
     assert code == 0

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dropoutrisk.cli import main
 from dropoutrisk.cli._wide import SPEC_EXTRA, WIDE_SCHOOL_ID
 
 SPEC = """
@@ -55,15 +54,8 @@ def uci_like_table(n=N, seed=7):
         "G2": np.clip(g3 + rng.integers(-2, 3, n), 0, 20), "G3": g3,
     })
 
-
-def run(argv, capsys=None):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in argv])
-    return info.value.code
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, run):
     root = tmp_path_factory.mktemp("wide")
     table = uci_like_table()
     table.to_csv(root / "student.csv", sep=";", index=False)
@@ -94,7 +86,7 @@ def test_train_writes_a_verified_bundle_with_spec_and_profile(trained):
     assert model.calibration_info_["n_calibration"] == round(0.2 * N)
 
 
-def test_predict_scores_every_row_without_the_label(trained, tmp_path):
+def test_predict_scores_every_row_without_the_label(trained, tmp_path, run):
     root, table, _ = trained
     table.drop(columns=["G3"]).to_csv(tmp_path / "new.csv", sep=";", index=False)
     out = tmp_path / "scores.csv"
@@ -117,7 +109,7 @@ def test_predict_scores_every_row_without_the_label(trained, tmp_path):
     assert str(tmp_path / "new.csv") in record["inputs"]
 
 
-def test_predict_refuses_a_spec_with_other_feature_columns(trained, tmp_path, capsys):
+def test_predict_refuses_a_spec_with_other_feature_columns(trained, tmp_path, capsys, run):
     root, table, _ = trained
     other = SPEC.replace('Dalc = { dimension = "behavioural", actionable = true, '
                          'risk_direction = "higher" }\n', "")
@@ -135,7 +127,7 @@ def test_predict_refuses_a_spec_with_other_feature_columns(trained, tmp_path, ca
 
 
 @pytest.mark.parametrize("command", ["train", "predict"])
-def test_a_table_file_without_spec_is_refused(trained, tmp_path, capsys, command):
+def test_a_table_file_without_spec_is_refused(trained, tmp_path, capsys, command, run):
     root, _, _ = trained
     argv = [command, "--data", root / "student.csv", "--out"]
     if command == "train":
@@ -147,12 +139,12 @@ def test_a_table_file_without_spec_is_refused(trained, tmp_path, capsys, command
     assert "--spec" in err and "is a file" in err
 
 
-def test_train_without_cohorts_or_spec_is_refused(tmp_path, capsys):
+def test_train_without_cohorts_or_spec_is_refused(tmp_path, capsys, run):
     assert run(["train", "--data", tmp_path, "--out", tmp_path / "m"]) == 2
     assert "--cohorts is required" in " ".join(capsys.readouterr().err.split())
 
 
-def test_out_of_fold_calibration_with_calib_share_zero(trained, tmp_path):
+def test_out_of_fold_calibration_with_calib_share_zero(trained, tmp_path, run):
     from dropoutrisk.models import load_model
 
     root, _, _ = trained
@@ -163,7 +155,7 @@ def test_out_of_fold_calibration_with_calib_share_zero(trained, tmp_path):
     assert info["strategy"] != "calibration_set" and info["n_train"] == N
 
 
-def test_predict_refuses_a_model_without_a_training_spec(trained, tmp_path, capsys):
+def test_predict_refuses_a_model_without_a_training_spec(trained, tmp_path, capsys, run):
     from dropoutrisk.features import build_wide_features, load_dataset_spec
     from dropoutrisk.models import RiskModel, save_model
 

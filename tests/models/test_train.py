@@ -146,6 +146,14 @@ def test_a_single_table_without_a_spec_is_refused(tmp_path):
     assert info.value.parameter == "data"
 
 
+def test_a_table_with_one_outcome_names_the_label_column(tmp_path):
+    frame, spec = _wide()
+    with pytest.raises(DataError, match="only one label") as info:
+        train_model(frame.assign(outcome=0), tmp_path / "m", spec=spec, calib_share=0)
+    assert info.value.column == "outcome" and info.value.exit_code == 2
+    assert not (tmp_path / "m").exists()
+
+
 def test_manifest_records_the_rounds_and_the_baseline_comparison(trained):
     model, checks = trained.bundle.model, trained.bundle.manifest["model_checks"]
     assert checks["n_estimators"] == model.n_estimators_ == model.booster_.num_trees()

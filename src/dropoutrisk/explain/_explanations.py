@@ -7,6 +7,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dropoutrisk.errors import ParameterError
 from dropoutrisk.explain._codes import DIMENSION_CODES, feature_table
 from dropoutrisk.explain._narration import narration_plan, reason_inputs
 from dropoutrisk.explain._reasons import reason_texts, select_reasons
@@ -30,7 +31,8 @@ _REASON_COLUMNS = [
 
 def _check_lang(lang: str) -> str:
     if lang not in _LANGS:
-        raise ValueError(f"lang={lang!r} is not supported. Allowed: 'sv' or 'en'.")
+        raise ParameterError(parameter="lang", message=
+            f"lang={lang!r} is not supported. Allowed: 'sv' or 'en'.")
     return lang
 
 
@@ -216,7 +218,8 @@ def explain_students(
     """
     _check_lang(lang)
     if not isinstance(top_n, int | np.integer) or top_n < 0:
-        raise ValueError(f"top_n={top_n!r} must be a non-negative integer.")
+        raise ParameterError(parameter="top_n", message=
+            f"top_n={top_n!r} must be a non-negative integer.")
     if not isinstance(features, pd.DataFrame):
         raise TypeError(
             f"features must be a pandas DataFrame from build_features, got {type(features).__name__}."
@@ -248,7 +251,8 @@ def explain_students(
     if isinstance(reference_frame, ReferenceTable):
         table = reference_frame
         if table.names != names or table.kinds != kinds:
-            raise ValueError("reference_frame is a ReferenceTable for other features; build it "
+            raise ParameterError(parameter="reference_frame", message=
+                "reference_frame is a ReferenceTable for other features; build it "
                              "with the model's features (model.feature_names_in_).")
     else:
         frame = features if reference_frame is None else reference_frame
@@ -327,13 +331,14 @@ def _flags_of(model: Any, features: pd.DataFrame, flags: Any, pos: np.ndarray,
         return proba >= DEFAULT_TIER_CUTS[0]
     arr = np.asarray(flags)
     if arr.shape != (len(features),):
-        raise ValueError(
+        raise ParameterError(parameter="flags", message=
             f"flags has shape {arr.shape}; it needs one flag per row of features "
             f"({len(features)} rows), e.g. model.flag(features, capacity=10, by='school_id')."
         )
     if arr.dtype != bool:
         if not np.isin(arr, (0, 1)).all():
-            raise ValueError("flags must be True/False (or 1/0), one per row of features.")
+            raise ParameterError(parameter="flags", message=
+                "flags must be True/False (or 1/0), one per row of features.")
         arr = arr.astype(bool)
     return arr[pos]
 
@@ -390,7 +395,7 @@ def reasons_frame(explanations: Explanations, n: int = 4, *, lang: str | None = 
     """
     lang = _check_lang(lang or explanations.lang)
     if n > explanations.top_n:
-        raise ValueError(
+        raise ParameterError(parameter="n", message=
             f"n={n} is more than the {explanations.top_n} reasons computed; call "
             f"explain_students(..., top_n={n})."
         )

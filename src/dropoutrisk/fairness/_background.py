@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._result import Result
+from dropoutrisk.errors import ParameterError
 from dropoutrisk.fairness._audit import Audit, _records, audit
 from dropoutrisk.fairness._bootstrap import MEASURE_LABELS
 
@@ -176,10 +177,11 @@ def compare_background(
     [0.2, 0.2]
     """
     if (model_without is None) != (model_with is None):
-        raise ValueError("Pass both model_without and model_with, or neither (and training data).")
+        raise ParameterError(parameter="model_with", message=
+            "Pass both model_without and model_with, or neither (and training data).")
     if model_without is None:
         if train_features is None or train_labels is None:
-            raise ValueError(
+            raise ParameterError(parameter="train_features", message=
                 "Pass fitted model_without and model_with, or train_features and "
                 "train_labels to fit both RiskModels here."
             )

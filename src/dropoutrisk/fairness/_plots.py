@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk.errors import ParameterError
 from dropoutrisk.fairness._bootstrap import MEASURE_LABELS
 
 # The functions take an Audit (its plot and to_html methods call them); they
@@ -40,7 +41,7 @@ def _cells(audit: Any, grouping: str | None) -> tuple[str, pd.DataFrame]:
         grouping = str(table["grouping"].iloc[0])
     cells = table[table["grouping"] == grouping]
     if cells.empty:
-        raise ValueError(
+        raise ParameterError(parameter="grouping", message=
             f"grouping={grouping!r} is not in the audit; groupings: "
             f"{list(dict.fromkeys(table['grouping']))}."
         )
@@ -89,7 +90,8 @@ def plot_rates(
     matplotlib.axes.Axes
     """
     if metric not in MEASURE_LABELS:
-        raise ValueError(f"metric={metric!r} must be one of {list(MEASURE_LABELS)}.")
+        raise ParameterError(parameter="metric", message=
+            f"metric={metric!r} must be one of {list(MEASURE_LABELS)}.")
     grouping, cells = _cells(audit, grouping)
     ax = _new_axes(ax)
     x = np.arange(len(cells))

@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from dropoutrisk.errors import PseudonymKeyError
+from dropoutrisk.errors import ParameterError, PseudonymKeyError
 
 __all__ = ["MIN_KEY_BYTES", "PSEUDONYM_KEY_ENV", "pseudonymise_ids"]
 
@@ -93,7 +93,8 @@ def pseudonymise_ids(ids: Any, key: str | bytes, *, length: int = 16) -> Any:
     """
     raw = _key_bytes(key)
     if not isinstance(length, int) or not 8 <= length <= 64:
-        raise ValueError(f"length={length!r} must be a whole number from 8 to 64.")
+        raise ParameterError(parameter="length", message=
+            f"length={length!r} must be a whole number from 8 to 64.")
 
     def one(value: Any) -> str:
         digest = hmac.new(raw, str(value).encode("utf-8"), hashlib.sha256).hexdigest()
@@ -104,7 +105,7 @@ def pseudonymise_ids(ids: Any, key: str | bytes, *, length: int = 16) -> Any:
     values = list(ids)
     out = [one(v) for v in values]
     if len(set(out)) < len({str(v) for v in values}):
-        raise ValueError(
+        raise ParameterError(parameter="length", message=
             f"Two different ids share a pseudonym at length={length}; use a larger length."
         )
     if isinstance(ids, pd.Series):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.errors import OptionalDataWarning
+from dropoutrisk.errors import OptionalDataWarning, ParameterError
 from dropoutrisk.features import _pandas_engine
 from dropoutrisk.features._catalogue import DEFAULT_ITEM_GROUPS, Catalogue, default_catalogue
 from dropoutrisk.features._custom import custom_indicators, students_value
@@ -88,7 +88,7 @@ def _check_catalogue(catalogue: Catalogue) -> None:
     own = {i.name for i in custom_indicators(catalogue)}
     unknown = [n for n in catalogue.names if n not in _computable(catalogue) and n not in own]
     if unknown:
-        raise ValueError(
+        raise ParameterError(parameter="catalogue", message=
             f"The catalogue lists features that build_features cannot compute: {unknown}. "
             "Use names from default_catalogue(), or map assessment items to a new score "
             "feature with Catalogue.with_item_groups()."
@@ -122,7 +122,7 @@ def _choose(engine: Any, sources: Mapping[str, TableSource]) -> str | DuckDBEngi
     if isinstance(engine, DuckDBEngine):
         return engine
     if engine not in ("auto", "pandas", "duckdb"):
-        raise ValueError(
+        raise ParameterError(parameter="engine", message=
             f"engine={engine!r} is not supported; use 'auto', 'pandas', 'duckdb' or a DuckDBEngine."
         )
     if engine != "auto":
@@ -452,7 +452,8 @@ def build_labels(
     [1.0, nan, 0.0]
     """
     if int(horizon_days) <= 0:
-        raise ValueError(f"horizon_days must be a positive number of days, got {horizon_days!r}.")
+        raise ParameterError(parameter="horizon_days", message=
+            f"horizon_days must be a positive number of days, got {horizon_days!r}.")
     cat, tables, students, outcomes = _prepare(tables, None)
     w = windows_for(as_of)
     ros = roster(students, outcomes, w)
@@ -521,7 +522,8 @@ def build_training_frame(
     (['09-15', '09-15', '10-01', '10-01'], [1.0, nan, 1.0, nan])
     """
     if int(horizon_days) <= 0:
-        raise ValueError(f"horizon_days must be a positive number of days, got {horizon_days!r}.")
+        raise ParameterError(parameter="horizon_days", message=
+            f"horizon_days must be a positive number of days, got {horizon_days!r}.")
     plan = _snapshot_plan(as_of_dates)
     cat, tables, students, outcomes = _prepare(tables, catalogue)
     _warn_left_out(left_out_features(tables, students, cat))
@@ -547,20 +549,22 @@ def _snapshot_plan(as_of_dates: Any) -> list[tuple[Any, set[str] | None]]:
     if isinstance(as_of_dates, pd.DataFrame):
         missing = [c for c in ("student_id", "as_of") if c not in as_of_dates.columns]
         if missing:
-            raise ValueError(
+            raise ParameterError(parameter="as_of_dates", message=
                 f"as_of_dates as a frame needs the columns student_id and as_of (missing: "
-                f"{', '.join(missing)}); build it with snapshot_dates(..., days=..., students=...)."
-            )
+                f"{', '.join(missing)}); build it with snapshot_dates(..., days=..., students=...).")
         if as_of_dates["as_of"].isna().any():
             rows = np.flatnonzero(as_of_dates["as_of"].isna().to_numpy())[:5].tolist()
-            raise ValueError(f"as_of_dates has rows without an as_of date (rows {rows}).")
+            raise ParameterError(parameter="as_of_dates", message=
+                f"as_of_dates has rows without an as_of date (rows {rows}).")
         days = pd.to_datetime(as_of_dates["as_of"]).dt.normalize()
         ids = as_of_dates["student_id"].astype(str)
         plan = [(windows_for(d).as_of, set(ids[days == d])) for d in sorted(days.unique())]
         if not plan:
-            raise ValueError("as_of_dates is empty; pass at least one date.")
+            raise ParameterError(parameter="as_of_dates", message=
+                "as_of_dates is empty; pass at least one date.")
         return plan
     dates = sorted({windows_for(d).as_of for d in as_of_dates})
     if not dates:
-        raise ValueError("as_of_dates is empty; pass at least one date.")
+        raise ParameterError(parameter="as_of_dates", message=
+            "as_of_dates is empty; pass at least one date.")
     return [(d, None) for d in dates]

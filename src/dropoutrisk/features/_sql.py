@@ -48,6 +48,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from dropoutrisk.errors import ParameterError
 from dropoutrisk.features._inputs import Windows
 
 __all__ = [
@@ -665,7 +666,8 @@ def feature_sql(
 
     dialects = {"duckdb": DUCKDB, "spark": SPARK}
     if dialect not in dialects:
-        raise ValueError(f"dialect={dialect!r} is not supported; use 'duckdb' or 'spark'.")
+        raise ParameterError(parameter="dialect", message=
+            f"dialect={dialect!r} is not supported; use 'duckdb' or 'spark'.")
     groups = DEFAULT_ITEM_GROUPS if item_groups is None else tuple(item_groups)
     w = windows_for(as_of)
     return {

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from dropoutrisk.errors import ParameterError
 from dropoutrisk.features._build import build_features
 from dropoutrisk.features._catalogue import CONTEXT_COLUMNS, Catalogue, default_catalogue
 from dropoutrisk.features._duckdb_engine import DuckDBEngine
@@ -74,11 +75,11 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
     def fit(self, X: Mapping[str, Any] | None = None, y: Any = None) -> FeatureBuilder:
         """Validate the parameters and fix the output columns; returns ``self``."""
         if self.as_of is None:
-            raise ValueError(
+            raise ParameterError(parameter="as_of", message=
                 "FeatureBuilder needs as_of: pass FeatureBuilder(as_of='2024-10-28')."
             )
         if self.columns not in _COLUMNS:
-            raise ValueError(
+            raise ParameterError(parameter="columns", message=
                 f"columns={self.columns!r} is not supported; use one of {', '.join(_COLUMNS)}."
             )
         cat = self.catalogue if self.catalogue is not None else default_catalogue()
@@ -106,7 +107,7 @@ class FeatureBuilder(TransformerMixin, BaseEstimator):
     def set_output(self, *, transform: str | None = None) -> FeatureBuilder:
         """Accept ``"pandas"`` or ``"default"``: the output is always a DataFrame."""
         if transform not in (None, "default", "pandas"):
-            raise ValueError(
+            raise ParameterError(parameter="transform", message=
                 f"FeatureBuilder always returns a pandas DataFrame; transform={transform!r} "
                 "is not supported."
             )

@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from dropoutrisk.errors import MissingColumnError
+from dropoutrisk.errors import MissingColumnError, ParameterError
 from dropoutrisk.models._flagging import FlagTierMixin
 from dropoutrisk.models._input import TabularClassifierTags
 from dropoutrisk.models._risk_model import _encode_labels
@@ -137,7 +137,7 @@ class ABCRule(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstimat
     def fit(self, X: Any, y: Any) -> ABCRule:
         """Record the observed dropout rate per indicator count; return ``self``."""
         if not self.severe_attendance_threshold <= self.attendance_threshold:
-            raise ValueError(
+            raise ParameterError(parameter="severe_attendance_threshold", message=
                 f"severe_attendance_threshold={self.severe_attendance_threshold!r} must be "
                 f"<= attendance_threshold={self.attendance_threshold!r}."
             )

@@ -26,7 +26,7 @@ from typing import Literal
 
 import numpy as np
 
-from dropoutrisk.errors import CalibrationWarning, ExtremeMarginWarning
+from dropoutrisk.errors import CalibrationWarning, ExtremeMarginWarning, ParameterError
 
 __all__ = [
     "EXTREME_MARGIN_SHARE",
@@ -195,6 +195,6 @@ def make_calibrator(method: Literal["platt", "isotonic"]) -> PlattCalibrator | I
         return PlattCalibrator()
     if method == "isotonic":
         return IsotonicCalibrator()
-    raise ValueError(
+    raise ParameterError(parameter="calibration", message=
         f"calibration={method!r} is not supported. Allowed: 'platt' (default) or 'isotonic'."
     )

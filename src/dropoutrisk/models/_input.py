@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.errors import MissingColumnError, MissingLabelWarning
+from dropoutrisk.errors import (
+    ColumnTypeError,
+    DuplicateColumnError,
+    MissingColumnError,
+    MissingLabelWarning,
+    MissingValueError,
+    ParameterError,
+)
 
 __all__ = ["CONTEXT_COLUMNS", "FeatureFrame", "training_references"]
 
@@ -45,7 +52,8 @@ def to_frame(X: Any, *, estimator: str) -> tuple[pd.DataFrame, bool]:
     if isinstance(X, pd.DataFrame):
         if X.columns.duplicated().any():
             dup = list(X.columns[X.columns.duplicated()].unique())
-            raise ValueError(f"X has duplicated columns {dup}; {estimator} needs unique names.")
+            raise DuplicateColumnError(table="features", problem=
+                f"X has duplicated columns {dup}; {estimator} needs unique names.")
         return X, all(isinstance(c, str) for c in X.columns)
     from sklearn.utils.validation import check_array
 
@@ -76,7 +84,7 @@ def _encode_labels(y: Any, estimator: str) -> tuple[np.ndarray, np.ndarray, np.n
     classes = np.unique(y_kept)
     if classes.size != 2:
         kind = "one class" if classes.size < 2 else f"{classes.size} classes"
-        raise ValueError(
+        raise ParameterError(parameter="y", message=
             "Only binary classification is supported. "
             f"{estimator} needs exactly two classes in y "
             f"(dropout / no dropout); got {kind}: {classes[:5].tolist()}."
@@ -89,7 +97,8 @@ def _resolve_groups(X: Any, groups: Any, n: int) -> np.ndarray | None:
     if groups is not None:
         g = np.asarray(groups)
         if g.shape[0] != n:
-            raise ValueError(f"groups has {g.shape[0]} labels but X has {n} rows.")
+            raise ParameterError(parameter="groups", message=
+                f"groups has {g.shape[0]} labels but X has {n} rows.")
     elif isinstance(X, pd.DataFrame) and X.index.name == "student_id":
         g = X.index.to_numpy()  # a student's snapshots stay in one fold
     else:
@@ -158,16 +167,17 @@ class FeatureFrame:
                 skip |= _background_names()
             names = [c for c in frame.columns if c not in skip]
         if not names:
-            raise ValueError(f"X has no model feature columns for {estimator}.")
+            raise MissingColumnError(table="features", problem=
+                f"X has no model feature columns for {estimator}.")
         # A feature without a single value (its optional table or column was not given)
         # carries nothing to learn from: leave it out, and say so in features_left_out_.
         left_out = [c for c in names if not frame[c].notna().any()] if named else []
         if left_out and len(left_out) == len(names):
-            raise ValueError(
-                f"Every model feature of X is missing in every row ({len(names)} features, e.g. "
-                f"{names[:5]}); {estimator} has nothing to learn from. Check that the event "
-                "tables were given and share student_id values with the students table."
-            )
+            raise MissingValueError(
+                table="features", problem=f"every model feature of X is missing in every row "
+                f"({len(names)} features, e.g. {names[:5]}): {estimator} has nothing to learn "
+                "from", fix="Check that the event tables were given and share student_id values "
+                "with the students table")
         names = [c for c in names if c not in set(left_out)]
         categories: dict[str, list[Any]] = {}
         for c in names:
@@ -185,7 +195,7 @@ class FeatureFrame:
         frame, named = to_frame(X, estimator=self.estimator)
         if not named:  # arrays and unnamed frames are positional
             if frame.shape[1] != len(self.names):
-                raise ValueError(
+                raise ParameterError(parameter="X", message=
                     f"X has {frame.shape[1]} features, but {self.estimator} is expecting "
                     f"{len(self.names)} features as input."
                 )
@@ -213,7 +223,7 @@ class FeatureFrame:
                 try:
                     out[c] = col.to_numpy(dtype=np.float64, na_value=np.nan)
                 except (TypeError, ValueError) as exc:
-                    raise ValueError(
+                    raise ColumnTypeError(table="features", problem=
                         f"Column {c!r} of X must be numeric for {self.estimator} "
                         f"(it was numeric in fit): {exc}"
                     ) from exc

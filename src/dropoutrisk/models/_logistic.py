@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from dropoutrisk.errors import AlignmentError
 from dropoutrisk.models._flagging import FlagTierMixin
 from dropoutrisk.models._input import FeatureFrame, TabularClassifierTags
 from dropoutrisk.models._risk_model import _encode_labels
@@ -82,7 +83,8 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
                                     include_background=self.include_background, estimator=name)
         Xm = features.transform(X)
         if Xm.shape[0] != keep.size:
-            raise ValueError(f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
+            raise AlignmentError(table="training rows", problem=
+                f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
         Xm = Xm.iloc[np.flatnonzero(keep)]
         categorical = [c for c in features.names if c in features.categories]
         numeric = [c for c in features.names if c not in features.categories]

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from dropoutrisk.errors import AlignmentError, EmptyTableError, ParameterError
 from dropoutrisk.models._calibration import make_calibrator
 from dropoutrisk.models._flagging import FlagTierMixin
 from dropoutrisk.models._held_out import held_out_margins
@@ -128,8 +129,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         or the calibration hold-out) with the logistic baseline refitted on
         each fold and the ABC rule, by a paired bootstrap over students
         (:func:`~dropoutrisk.models.compare_models`). A baseline whose
-        ROC-AUC interval lies wholly above the model's raises a
-        :class:`~dropoutrisk.errors.BaselineWarning`; the comparison is in
+        interval for ROC-AUC or recall at a 10% flag rate lies wholly above
+        the model's raises a :class:`~dropoutrisk.errors.BaselineWarning`; the comparison is in
         ``baseline_comparison_`` and the bundle manifest. ``"auto"``: on
         below :data:`AUTO_HOLDOUT_ROWS` rows.
     random_state : int, optional
@@ -175,7 +176,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
     baseline_comparison_ : dict or None
         The held-out comparison with the baselines (aggregates only):
         ``metrics`` per model, ``differences`` model - baseline with 95%
-        intervals, ``ahead`` (the baselines that rank better beyond noise);
+        intervals, ``ahead`` (the baselines better beyond noise) and
+        ``ahead_on`` (on which metrics);
         None without ``baseline_check``.
 
     Examples
@@ -245,32 +247,34 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
 
     def _check_params(self) -> None:
         if not (isinstance(self.n_estimators, numbers.Integral) and self.n_estimators >= 1):
-            raise ValueError(f"n_estimators={self.n_estimators!r} must be an integer >= 1.")
+            raise ParameterError(parameter="n_estimators", message=
+                f"n_estimators={self.n_estimators!r} must be an integer >= 1.")
         if not self.reg_lambda > 0:
-            raise ValueError(
+            raise ParameterError(parameter="reg_lambda", message=
                 f"reg_lambda={self.reg_lambda!r} must be > 0 (use >= 1): without L2 "
                 "regularisation LightGBM margins explode on large data and calibration fails."
             )
         if self.calibration not in ("platt", "isotonic"):
-            raise ValueError(
+            raise ParameterError(parameter="calibration", message=
                 f"calibration={self.calibration!r} is not supported. Allowed: 'platt' "
                 "(default) or 'isotonic'."
             )
         if self.monotone_method not in ("basic", "intermediate", "advanced"):
-            raise ValueError(
+            raise ParameterError(parameter="monotone_method", message=
                 f"monotone_method={self.monotone_method!r} is not supported. Allowed: 'basic', "
                 "'intermediate' or 'advanced' (default)."
             )
         if not (self.monotone is None or self.monotone == "catalogue"
                 or isinstance(self.monotone, Mapping)):
-            raise ValueError(
+            raise ParameterError(parameter="monotone", message=
                 f"monotone={self.monotone!r} is not supported. Allowed: 'catalogue' (default), "
                 "a mapping {feature: +1, -1 or 0}, or None (no constraints)."
             )
         for name in ("early_stopping", "baseline_check"):
             value = getattr(self, name)
             if not (value == "auto" if isinstance(value, str) else isinstance(value, bool)):
-                raise ValueError(f"{name}={value!r} is not supported. Allowed: 'auto' (default: "
+                raise ParameterError(parameter=name, message=
+                    f"{name}={value!r} is not supported. Allowed: 'auto' (default: "
                                  f"on below {AUTO_HOLDOUT_ROWS:,} rows), True or False.")
         cv = self.calibration_cv
         ok = (cv == "auto" if isinstance(cv, str) else
@@ -278,7 +282,7 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
               or (isinstance(cv, numbers.Real) and not isinstance(cv, numbers.Integral)
                   and 0.0 < cv < 1.0))
         if not ok:
-            raise ValueError(
+            raise ParameterError(parameter="calibration_cv", message=
                 f"calibration_cv={cv!r} is not supported. Allowed: an int >= 2 (out-of-fold "
                 "folds), a float in (0, 1) (held-out fraction) or 'auto'."
             )
@@ -322,13 +326,13 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         if isinstance(self.monotone, Mapping):
             unknown = sorted(set(map(str, self.monotone)) - set(names))
             if unknown:
-                raise ValueError(
+                raise ParameterError(parameter="monotone", message=
                     f"monotone names features that are not model features: {unknown[:10]}. "
                     f"Model features: {names[:10]}{' ...' if len(names) > 10 else ''}."
                 )
             for name, sign in self.monotone.items():
                 if sign not in (-1, 0, 1) or isinstance(sign, bool):
-                    raise ValueError(
+                    raise ParameterError(parameter="monotone", message=
                         f"monotone[{name!r}]={sign!r} must be +1 (higher raises risk), -1 "
                         "(lower raises risk) or 0 (no constraint)."
                     )
@@ -419,14 +423,16 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         """
         self._check_params()
         if (X_calib is None) != (y_calib is None):
-            raise ValueError("Pass both X_calib and y_calib, or neither.")
+            raise ParameterError(parameter="X_calib", message=
+                "Pass both X_calib and y_calib, or neither.")
         name = type(self).__name__
         classes, y01, keep = _encode_labels(y, name)
         features = FeatureFrame.fit(X, catalogue=self.catalogue,
                                     include_background=self.include_background, estimator=name)
         Xm = features.transform(X)
         if Xm.shape[0] != keep.size:
-            raise ValueError(f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
+            raise AlignmentError(table="training rows", problem=
+                f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
         groups = _resolve_groups(X, groups, keep.size)
         if not keep.all():
             Xm = Xm.iloc[np.flatnonzero(keep)]
@@ -447,7 +453,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         if X_calib is not None:
             c_classes, yc, kc = _encode_labels(y_calib, name)
             if not np.array_equal(c_classes, classes):
-                raise ValueError(f"y_calib has classes {c_classes.tolist()}, y has {classes.tolist()}.")
+                raise AlignmentError(table="calibration rows", problem=
+                    f"y_calib has classes {c_classes.tolist()}, y has {classes.tolist()}.")
             Xc = features.transform(X_calib)
             Xc = Xc.iloc[np.flatnonzero(kc)] if not kc.all() else Xc
             rounds = int(self.n_estimators)
@@ -468,7 +475,7 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
             if isinstance(cv, numbers.Integral):
                 k = self._n_folds(y01, groups, int(cv))
                 if k < 2:
-                    raise ValueError(
+                    raise EmptyTableError(table="training rows", problem=
                         "Too few rows to calibrate out of fold: the smaller class has "
                         f"{int(min(y01.sum(), y01.size - y01.sum()))} rows. Pass "
                         "X_calib/y_calib or more data."

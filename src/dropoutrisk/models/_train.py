@@ -38,12 +38,12 @@ import pandas as pd
 from dropoutrisk._json import to_jsonable
 from dropoutrisk.errors import DataError, EmptyTableError, MissingLabelWarning, ParameterError
 from dropoutrisk.models._abc_rule import ABCRule
-from dropoutrisk.models._evaluate import Evaluation, evaluate
 from dropoutrisk.models._logistic import LogisticBaseline
 from dropoutrisk.models._risk_model import RiskModel
 from dropoutrisk.models.bundle import MANIFEST_NAME, ModelBundle, save_model
 from dropoutrisk.models.bundle._save import check_replaceable
 from dropoutrisk.models.drift import TrainingProfile
+from dropoutrisk.models.evaluation import Evaluation, evaluate
 
 __all__ = ["SPEC_EXTRA", "WIDE_SCHOOL_ID", "TrainingResult", "cohort_frame", "train_model"]
 
@@ -249,10 +249,12 @@ def train_model(
 
     frame = dict(horizon_days=horizon_days, catalogue=catalogue, days=snapshot_days)
     X, y = cohort_frame(data, train_cohorts, snapshot_weeks, what="training", **frame)
+    _check_both_classes(y, "outcomes", "event", f"training cohorts {train_cohorts}")
     X_calib = y_calib = None
     if calib_cohort is not None:
         X_calib, y_calib = cohort_frame(data, [calib_cohort], snapshot_weeks,
                                         what="calibration", **frame)
+        _check_both_classes(y_calib, "outcomes", "event", f"calibration cohort {calib_cohort}")
     model, baselines = _fit(X, y, X_calib, y_calib, catalogue=catalogue,
                             include_background=include_background, random_state=random_state,
                             model_params=model_params, abc_rule=True)
@@ -302,6 +304,9 @@ def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: fl
     from dropoutrisk.features import build_wide_features
 
     X_all, y_all, _, catalogue = build_wide_features(frame, spec)
+    _check_both_classes(y_all.dropna(), f"wide table ({spec.name})", spec.label.column,
+                        "the labelled rows", fix="Check the label rule of the dataset spec "
+                        "against the table; it needs rows of both outcomes")
     if calib_share > 0:
         X, y, X_calib, y_calib = _calibration_split(X_all, y_all, calib_share, random_state)
     else:
@@ -432,6 +437,19 @@ def _check_days(days: Sequence[int] | None) -> list[int] | None:
             problem="is not a list of snapshot days",
             allowed="whole days 0 to 3660 after each student's start, e.g. 14,30,60,90")
     return out
+
+
+def _check_both_classes(y: pd.Series, table: str, column: str, rows: str, *,
+                        fix: str = "Train on more cohorts, a longer --horizon-days, or data "
+                        "with both outcomes") -> None:
+    """A model needs dropouts and non-dropouts to learn from: say which rows lack one."""
+    present = sorted({int(v) for v in pd.unique(y)})
+    if len(present) < 2:
+        raise DataError(
+            table=table, column=column,
+            problem=f"{rows} have only one label ({present or 'none'}): "
+            f"{'no dropout' if present == [0] else 'no student without a dropout'}",
+            allowed="rows with both outcomes, dropout (1) and no dropout (0)", fix=fix)
 
 
 def _abc_columns() -> list[str]:

@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from dropoutrisk.errors import ParameterError
+
 __all__ = ["MODEL_CARD_TEMPLATES", "model_card"]
 
 #: Template file names in ``dropoutrisk/report/templates``, by format.
@@ -140,7 +142,8 @@ def model_card(
     import jinja2
 
     if format not in MODEL_CARD_TEMPLATES:
-        raise ValueError(f"format={format!r} must be one of {sorted(MODEL_CARD_TEMPLATES)}.")
+        raise ParameterError(parameter="format", message=
+            f"format={format!r} must be one of {sorted(MODEL_CARD_TEMPLATES)}.")
     params = dict(manifest.get("params") or {})
     training = dict(manifest.get("training_data") or {})
     trained_on = [int(c) for c in params.get("cohorts") or []]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from dropoutrisk._json import to_jsonable
 from dropoutrisk._result import Result, copied
+from dropoutrisk.errors import ParameterError
 
 __all__ = ["StudentReport", "student_report"]
 
@@ -312,7 +313,8 @@ def student_report(
     one = explanations.student(student_id)
     lang = lang or one.lang
     if lang not in TEXT:
-        raise ValueError(f"lang={lang!r} is not supported. Allowed: 'sv' or 'en'.")
+        raise ParameterError(parameter="lang", message=
+            f"lang={lang!r} is not supported. Allowed: 'sv' or 'en'.")
     text = TEXT[lang]
     context = one.context
     as_of = context["as_of"].iat[0]

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from dropoutrisk.errors import ParameterError
+
 __all__ = [
     "programme_starts", "school_year_start", "school_year_of", "snapshot_date", "snapshot_dates",
 ]
@@ -133,19 +135,20 @@ def snapshot_dates(
     if days is None:
         weeks = list(DEFAULT_SNAPSHOT_WEEKS if weeks is None else weeks)
         if any(int(w) < 0 for w in weeks):
-            raise ValueError(f"weeks must be 0 or more weeks after the school-year start, got "
-                             f"{weeks!r}.")
+            raise ParameterError(parameter="weeks", message=f"weeks must be 0 or more weeks "
+                                 f"after the school-year start, got {weeks!r}.")
         return sorted(snapshot_date(y, w) for y in years for w in weeks)
     if weeks is not None:
-        raise ValueError("Give snapshots as weeks after the school-year start or as days after "
-                         "each student's start, not both.")
+        raise ParameterError(parameter="days", message="Give snapshots as weeks after the "
+                             "school-year start or as days after each student's start, not both.")
     days = [int(d) for d in days]
     if not days or any(d < 0 for d in days):
-        raise ValueError(f"days must be one or more whole days after the start (0 or more), got "
-                         f"{days!r}.")
+        raise ParameterError(parameter="days", message=f"days must be one or more whole days "
+                             f"after the start (0 or more), got {days!r}.")
     if students is None or "student_id" not in students.columns or "cohort" not in students:
-        raise ValueError("days= needs students=, the students table with student_id and cohort "
-                         "(and start_date where students start on another day).")
+        raise ParameterError(parameter="students", message="days= needs students=, the students "
+                             "table with student_id and cohort (and start_date where students "
+                             "start on another day).")
     chosen = students.loc[pd.to_numeric(students["cohort"]).isin(years)]
     starts = programme_starts(chosen)
     ids = chosen["student_id"].astype(str).to_numpy()

@@ -19,6 +19,7 @@ from dropoutrisk.errors import (
     EmptyTableError,
     MissingColumnError,
     OperatingPointError,
+    ParameterError,
 )
 from dropoutrisk.models._operating_point import flags_at, group_ranks
 from dropoutrisk.scoring._inputs import (
@@ -92,7 +93,7 @@ class Scorer:
 
         chunks, X, counts = self._inputs(data)
         if X is None and self.reasons:
-            raise ValueError(
+            raise ParameterError(parameter="reasons", message=
                 "reasons need the whole feature frame in memory (reference values are school "
                 "medians); pass a DataFrame instead of an iterable of chunks, or reasons=0.")
         total = len(X) if X is not None else None

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from dropoutrisk.errors import ParameterError
 from dropoutrisk.synthetic import _catalogue as C
 from dropoutrisk.synthetic import _events as E
 from dropoutrisk.synthetic._simulate import (
@@ -63,7 +64,7 @@ def _check_cohorts(cohorts: int | Iterable[int]) -> tuple[int, ...]:
         cohorts = [int(cohorts)]
     out = tuple(int(c) for c in cohorts)
     if not out or len(set(out)) != len(out) or any(not 1990 <= c <= 2100 for c in out):
-        raise ValueError(
+        raise ParameterError(parameter="cohorts", message=
             f"cohorts must be distinct years between 1990 and 2100, e.g. range(2020, 2024); got {out!r}."
         )
     return out
@@ -182,13 +183,13 @@ class SyntheticCohorts(Mapping[str, pd.DataFrame]):
         True
         """
         if not self._include_events:
-            raise ValueError(
+            raise ParameterError(parameter="include_events", message=
                 "These cohorts were made with include_events=False; there are no event tables."
             )
         wanted = EVENT_TABLES if tables is None else tuple(tables)
         unknown = sorted(set(wanted) - set(EVENT_TABLES))
         if unknown:
-            raise ValueError(
+            raise ParameterError(parameter="tables", message=
                 f"Unknown event tables {unknown}; choose from {', '.join(EVENT_TABLES)}."
             )
         per_chunk = max(1, -(-int(chunk_students) // E.BLOCK_SIZE))
@@ -358,20 +359,25 @@ def make_cohorts(
     ['student_id', 'cohort', 'as_of', 'horizon_days', 'true_risk', 'label']
     """
     if not isinstance(n_students, numbers.Integral) or n_students < 1:
-        raise ValueError(f"n_students must be a positive int, got {n_students!r}.")
+        raise ParameterError(parameter="n_students", message=
+            f"n_students must be a positive int, got {n_students!r}.")
     if not isinstance(n_schools, numbers.Integral) or n_schools < 1:
-        raise ValueError(f"n_schools must be a positive int, got {n_schools!r}.")
+        raise ParameterError(parameter="n_schools", message=
+            f"n_schools must be a positive int, got {n_schools!r}.")
     if attendance_formats not in ("mixed", "canonical"):
-        raise ValueError(
+        raise ParameterError(parameter="attendance_formats", message=
             f"attendance_formats must be 'mixed' or 'canonical', got {attendance_formats!r}."
         )
     if attendance_level not in ("day", "lesson"):
-        raise ValueError(f"attendance_level must be 'day' or 'lesson', got {attendance_level!r}.")
+        raise ParameterError(parameter="attendance_level", message=
+            f"attendance_level must be 'day' or 'lesson', got {attendance_level!r}.")
     if not isinstance(horizon_days, numbers.Integral) or horizon_days < 1:
-        raise ValueError(f"horizon_days must be a positive int, got {horizon_days!r}.")
+        raise ParameterError(parameter="horizon_days", message=
+            f"horizon_days must be a positive int, got {horizon_days!r}.")
     weeks = tuple(int(w) for w in snapshot_weeks)
     if any(not 0 <= w <= C.LAST_WEEK for w in weeks):
-        raise ValueError(f"snapshot_weeks must lie in 0..{C.LAST_WEEK}, got {weeks!r}.")
+        raise ParameterError(parameter="snapshot_weeks", message=
+            f"snapshot_weeks must lie in 0..{C.LAST_WEEK}, got {weeks!r}.")
     years = _check_cohorts(cohorts)
     seed = _root_seed(random_state)
     schools = make_schools(

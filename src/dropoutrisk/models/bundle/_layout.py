@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from dropoutrisk._json import dumps
+from dropoutrisk.errors import ParameterError
 
 #: The ``format`` field of every manifest.
 BUNDLE_FORMAT = "dropoutrisk-model"
@@ -24,7 +25,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 def check_name(name: str, what: str) -> None:
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ValueError(
+        raise ParameterError(parameter=what, message=
             f"{what} name {name!r} cannot be used as a file name: use letters, digits, "
             "'_', '-' and '.'."
         )

@@ -16,7 +16,7 @@ import pandas as pd
 
 from dropoutrisk._atomic import write_folder
 from dropoutrisk._provenance import package_versions
-from dropoutrisk.errors import UntrustedModelError
+from dropoutrisk.errors import ParameterError, UntrustedModelError
 from dropoutrisk.models.bundle._fingerprint import fingerprint_frame
 from dropoutrisk.models.bundle._layout import (
     BASELINE_DIR,
@@ -98,7 +98,7 @@ def save_model(
     [1]
     """
     if format != "skops":
-        raise ValueError(
+        raise ParameterError(parameter="format", message=
             f"format={format!r} is not supported: bundles are written with 'skops', which "
             "loads without running pickle. Use export_joblib() for a pickle file."
         )
@@ -111,7 +111,8 @@ def save_model(
         for name in extra:
             check_name(name, "extra")
             if name == "manifest":
-                raise ValueError("extra may not use the name 'manifest'.")
+                raise ParameterError(parameter="extra", message=
+                    "extra may not use the name 'manifest'.")
 
     model_bytes = skops_bytes(model)
     files: dict[str, bytes] = {MODEL_NAME: model_bytes}

@@ -28,14 +28,14 @@ from dropoutrisk._disclosure import MIN_CELL
 from dropoutrisk._json import to_jsonable
 from dropoutrisk._result import Result, copied
 from dropoutrisk.errors import OperatingPointError
-from dropoutrisk.models._metrics import (
+from dropoutrisk.models._operating_point import OperatingPoint, flags_at
+from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION
+from dropoutrisk.models.evaluation._metrics import (
     calibration_table,
     confusion_at,
     expected_calibration_error,
     top_fraction_flags,
 )
-from dropoutrisk.models._operating_point import OperatingPoint, flags_at
-from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION
 
 __all__ = ["Evaluation", "OutOfTimeSplit", "evaluate", "out_of_time_split"]
 

@@ -7,6 +7,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from dropoutrisk.errors import ParameterError
 from dropoutrisk.models._operating_point import top_share_flags
 
 __all__ = [
@@ -30,7 +31,7 @@ def calibration_bins(p: np.ndarray, n_bins: int, strategy: Strategy) -> np.ndarr
     [0, 0, 1, 1]
     """
     if n_bins < 1:
-        raise ValueError(f"n_bins={n_bins!r} must be >= 1.")
+        raise ParameterError(parameter="n_bins", message=f"n_bins={n_bins!r} must be >= 1.")
     if strategy == "equal_width":
         return np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
     if strategy == "equal_mass":
@@ -38,7 +39,8 @@ def calibration_bins(p: np.ndarray, n_bins: int, strategy: Strategy) -> np.ndarr
         out = np.empty(p.size, dtype=np.int64)
         out[order] = (np.arange(p.size) * n_bins) // max(p.size, 1)
         return out
-    raise ValueError(f"strategy={strategy!r} must be 'equal_width' or 'equal_mass'.")
+    raise ParameterError(parameter="strategy", message=
+        f"strategy={strategy!r} must be 'equal_width' or 'equal_mass'.")
 
 
 def calibration_table(
@@ -110,7 +112,8 @@ def top_fraction_flags(
     [False, True, True, False]
     """
     if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"flag rate {rate!r} must be a share in [0, 1].")
+        raise ParameterError(parameter="flag_rate", message=
+            f"flag rate {rate!r} must be a share in [0, 1].")
     return top_share_flags(score, rate, groups=groups)
 
 
