@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk.errors import (
+    AlignmentError,
     ColumnTypeError,
     DuplicateColumnError,
     MissingColumnError,
@@ -254,3 +255,22 @@ def training_references(frame: pd.DataFrame) -> dict[str, Any]:
             present = values[~np.isnan(values)]
             out[str(name)] = float(np.median(present)) if present.size else float("nan")
     return out
+
+
+def fit_features(estimator: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                          FeatureFrame, pd.DataFrame]:
+    """What every estimator's ``fit`` starts with, from its ``catalogue`` and ``include_background``.
+
+    Returns the classes, the 0/1 labels and the mask of labelled rows
+    (:func:`_encode_labels`), the fitted :class:`FeatureFrame` and the model
+    matrix of all rows of ``X`` (not yet restricted to the labelled ones).
+    """
+    name = type(estimator).__name__
+    classes, y01, keep = _encode_labels(y, name)
+    features = FeatureFrame.fit(X, catalogue=estimator.catalogue,
+                                include_background=estimator.include_background, estimator=name)
+    Xm = features.transform(X)
+    if Xm.shape[0] != keep.size:
+        raise AlignmentError(table="training rows", problem=
+            f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
+    return classes, y01, keep, features, Xm

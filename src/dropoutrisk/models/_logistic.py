@@ -8,10 +8,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from dropoutrisk.errors import AlignmentError
 from dropoutrisk.models._flagging import FlagTierMixin
-from dropoutrisk.models._input import FeatureFrame, TabularClassifierTags
-from dropoutrisk.models._risk_model import _encode_labels
+from dropoutrisk.models._input import TabularClassifierTags, fit_features
 
 __all__ = ["LogisticBaseline"]
 
@@ -77,14 +75,7 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
         from sklearn.pipeline import Pipeline, make_pipeline
         from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-        name = type(self).__name__
-        classes, y01, keep = _encode_labels(y, name)
-        features = FeatureFrame.fit(X, catalogue=self.catalogue,
-                                    include_background=self.include_background, estimator=name)
-        Xm = features.transform(X)
-        if Xm.shape[0] != keep.size:
-            raise AlignmentError(table="training rows", problem=
-                f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
+        classes, y01, keep, features, Xm = fit_features(self, X, y)
         Xm = Xm.iloc[np.flatnonzero(keep)]
         categorical = [c for c in features.names if c in features.categories]
         numeric = [c for c in features.names if c not in features.categories]

@@ -20,6 +20,7 @@ from dropoutrisk.models._input import (
     TabularClassifierTags,
     _encode_labels,
     _resolve_groups,
+    fit_features,
     to_frame,
     training_references,
 )
@@ -426,13 +427,7 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
             raise ParameterError(parameter="X_calib", message=
                 "Pass both X_calib and y_calib, or neither.")
         name = type(self).__name__
-        classes, y01, keep = _encode_labels(y, name)
-        features = FeatureFrame.fit(X, catalogue=self.catalogue,
-                                    include_background=self.include_background, estimator=name)
-        Xm = features.transform(X)
-        if Xm.shape[0] != keep.size:
-            raise AlignmentError(table="training rows", problem=
-                f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
+        classes, y01, keep, features, Xm = fit_features(self, X, y)
         groups = _resolve_groups(X, groups, keep.size)
         if not keep.all():
             Xm = Xm.iloc[np.flatnonzero(keep)]
