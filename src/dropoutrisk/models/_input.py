@@ -25,6 +25,7 @@ from dropoutrisk.errors import (
     DuplicateColumnError,
     MissingColumnError,
     MissingLabelWarning,
+    MissingValueError,
     ParameterError,
 )
 
@@ -140,11 +141,13 @@ class FeatureFrame:
     """
 
     def __init__(self, names: list[str], categories: dict[str, list[Any]], named: bool,
-                 estimator: str) -> None:
+                 estimator: str, left_out: list[str] | None = None) -> None:
         self.names = names
         self.categories = categories
         self.named = named
         self.estimator = estimator
+        #: features that had no value at all in fit (an optional table or column absent)
+        self.left_out = list(left_out or [])
 
     @classmethod
     def fit(cls, X: Any, *, catalogue: Any, include_background: bool,
@@ -167,6 +170,16 @@ class FeatureFrame:
         if not names:
             raise MissingColumnError(table="features", problem=
                 f"X has no model feature columns for {estimator}.")
+        # A feature without a single value (its optional table or column was not given)
+        # carries nothing to learn from: leave it out, and say so in features_left_out_.
+        left_out = [c for c in names if not frame[c].notna().any()] if named else []
+        if left_out and len(left_out) == len(names):
+            raise MissingValueError(
+                table="features", problem=f"every model feature of X is missing in every row "
+                f"({len(names)} features, e.g. {names[:5]}): {estimator} has nothing to learn "
+                "from", fix="Check that the event tables were given and share student_id values "
+                "with the students table")
+        names = [c for c in names if c not in set(left_out)]
         categories: dict[str, list[Any]] = {}
         for c in names:
             col = frame[c]
@@ -175,7 +188,8 @@ class FeatureFrame:
             elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
                 if pd.api.types.infer_dtype(col, skipna=True) in ("string", "mixed"):
                     categories[c] = sorted(col.dropna().unique().tolist(), key=str)
-        return cls([str(c) for c in names], categories, named, estimator)
+        return cls([str(c) for c in names], categories, named, estimator,
+                   [str(c) for c in left_out])
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Select the model columns in fit order, numeric as float64 and categorical as category."""

@@ -34,6 +34,9 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
     pipeline_ : sklearn.pipeline.Pipeline
         The fitted preprocessing and ``LogisticRegression``.
     feature_names_in_ : ndarray of str
+    features_left_out_ : list of str
+        Features with no value in any training row (their optional table or column
+        was absent): left out of the model, which then neither needs nor uses them.
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     n_iter_ : ndarray
@@ -96,6 +99,8 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
         self._features = features
         self.feature_names_in_ = np.asarray(features.names, dtype=object)
         self.n_features_in_ = len(features.names)
+        self.features_left_out_ = list(features.left_out)
+        self.features_left_out_ = list(features.left_out)
         return self
 
     @staticmethod

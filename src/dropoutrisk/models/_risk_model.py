@@ -154,6 +154,9 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         ``n_folds``.
     feature_names_in_ : ndarray of str
         Model input columns, in the order the booster sees them.
+    features_left_out_ : list of str
+        Features with no value in any training row (their optional table or column
+        was absent): left out of the model, which then neither needs nor uses them.
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     reference_values_ : dict of str to float or str
@@ -511,6 +514,7 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         self._features = features
         self.feature_names_in_ = np.asarray(features.names, dtype=object)
         self.n_features_in_ = len(features.names)
+        self.features_left_out_ = list(features.left_out)
         self.baseline_comparison_ = None
         if check and held_out is not None:
             from dropoutrisk.models._baseline_check import held_out_comparison, warn_if_beaten
