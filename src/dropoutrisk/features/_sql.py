@@ -13,8 +13,13 @@ Portability rules (keep them when editing):
    "day plus n") goes through :class:`Dialect`. A small numbers table is an
    inline ``(VALUES (1), (2), ...) AS k(n)``.
 3. The tables are referenced by their canonical names (``attendance``,
-   ``grades``, ``assessments``, ``concerns``) with canonical columns; the
-   engine maps files or frames onto those names (DuckDB views, Spark temp views).
+   ``grades``, ``assessments``, ``concerns``, ``activity``) with canonical
+   columns; the engine maps files or frames onto those names (DuckDB views,
+   Spark temp views). ``enrolment`` is one row per student enrolled at
+   ``as_of``: ``student_id``, ``start_day`` (DATE: the later of the school-year
+   start and the student's own start), ``baseline_end`` (DATE),
+   ``baseline_ok`` and ``days_since_start`` (INTEGER); "since the start" and
+   baseline windows count from it (``enrolment_frame`` builds it).
 4. Slopes and standard deviations come from running sums (n, Σx, Σy, Σxy,
    Σx²), which merge across partitions on any engine.
 5. Divide by ``CASE WHEN d > 0 THEN d END`` so that an empty window is NULL,
@@ -48,7 +53,9 @@ from dropoutrisk.features._inputs import Windows
 
 __all__ = [
     "ASSESSMENTS_SQL",
+    "ACTIVITY_SQL",
     "ATTENDANCE_SQL",
+    "BEFORE_START_DAYS",
     "CONCERNS_SQL",
     "DUCKDB",
     "GRADES_SQL",
@@ -157,37 +164,43 @@ def _weekly_parts(dialect: Dialect) -> dict[str, str]:
 
 ATTENDANCE_SQL = """
 WITH att AS (
-    SELECT student_id,
-           CAST(date AS DATE) AS day,
-           CAST(scheduled_minutes AS {double}) AS sched,
-           CAST(absent_minutes AS {double}) AS absent,
-           excused,
-           CAST(late_minutes AS {double}) AS late,
+    SELECT a.student_id,
+           CAST(a.date AS DATE) AS day,
+           CAST(a.scheduled_minutes AS {double}) AS sched,
+           CAST(a.absent_minutes AS {double}) AS absent,
+           a.excused,
+           CAST(a.late_minutes AS {double}) AS late,
            -- minutes as whole units of 1e-9 minute: sums of integers are exact in any order
-           CAST(FLOOR(CAST(scheduled_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS sched_u,
-           CAST(FLOOR(CAST(absent_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS absent_u,
-           CAST(FLOOR(CAST(late_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS late_u
-    FROM attendance
-    WHERE CAST(date AS DATE) >= {attendance_start} AND CAST(date AS DATE) < {as_of}
+           CAST(FLOOR(CAST(a.scheduled_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS sched_u,
+           CAST(FLOOR(CAST(a.absent_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS absent_u,
+           CAST(FLOOR(CAST(a.late_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS late_u,
+           -- the student's own start of "since the start" and baseline windows
+           e.start_day,
+           e.baseline_end,
+           e.baseline_ok
+    FROM attendance a
+    JOIN enrolment e ON e.student_id = a.student_id
+    WHERE CAST(a.date AS DATE) >= {attendance_start} AND CAST(a.date AS DATE) < {as_of}
 ),
 per_student AS (
     SELECT student_id,
-           SUM(CASE WHEN day >= {year_start} THEN sched_u END) AS sched_y,
-           SUM(CASE WHEN day >= {year_start} THEN absent_u END) AS absent_y,
-           SUM(CASE WHEN day >= {year_start} AND excused IS NOT NULL THEN absent_u END)
+           SUM(CASE WHEN day >= start_day THEN sched_u END) AS sched_y,
+           SUM(CASE WHEN day >= start_day THEN absent_u END) AS absent_y,
+           SUM(CASE WHEN day >= start_day AND excused IS NOT NULL THEN absent_u END)
                AS absent_known,
-           SUM(CASE WHEN day < {year_start} OR excused IS NULL THEN NULL
+           SUM(CASE WHEN day < start_day OR excused IS NULL THEN NULL
                     WHEN excused THEN 0 ELSE absent_u END) AS absent_unexcused,
-           SUM(CASE WHEN day < {year_start} THEN NULL
+           SUM(CASE WHEN day < start_day THEN NULL
                     WHEN late > 0 THEN 1 WHEN late IS NOT NULL THEN 0 END) AS late_count,
-           SUM(CASE WHEN day >= {year_start} THEN late_u END) AS late_minutes,
+           SUM(CASE WHEN day >= start_day THEN late_u END) AS late_minutes,
            SUM(CASE WHEN day >= {d4w} THEN sched_u END) AS sched_4w,
            SUM(CASE WHEN day >= {d4w} THEN absent_u END) AS absent_4w,
            SUM(CASE WHEN day >= {d2w} THEN sched_u END) AS sched_2w,
            SUM(CASE WHEN day >= {d2w} THEN absent_u END) AS absent_2w,
-           SUM(CASE WHEN day >= {year_start} AND day < {baseline_end} THEN sched_u END) AS sched_b,
-           SUM(CASE WHEN day >= {year_start} AND day < {baseline_end} THEN absent_u END)
-               AS absent_b
+           SUM(CASE WHEN day >= start_day AND day < baseline_end THEN sched_u END) AS sched_b,
+           SUM(CASE WHEN day >= start_day AND day < baseline_end THEN absent_u END)
+               AS absent_b,
+           MAX(baseline_ok) AS baseline_ok
     FROM att
     GROUP BY student_id
 ),
@@ -226,11 +239,11 @@ trend_sums AS (
 ),
 present_rows AS (
     SELECT student_id, day FROM att
-    WHERE day >= {year_start} AND sched > 0 AND absent < sched
+    WHERE day >= start_day AND sched > 0 AND absent < sched
 ),
 absent_rows AS (
     SELECT DISTINCT student_id, day FROM att
-    WHERE day >= {year_start} AND sched > 0 AND absent >= sched
+    WHERE day >= start_day AND sched > 0 AND absent >= sched
 ),
 absent_days AS (
     -- fully absent: an absent lesson and no attended lesson that day
@@ -293,7 +306,7 @@ SELECT s.student_id,
        CASE WHEN t.n >= 3 AND t.n * t.sxx - t.sx * t.sx <> 0
             THEN (t.n * t.sxy - t.sx * t.sy) / (t.n * t.sxx - t.sx * t.sx) END
            AS attendance_trend_8w,
-       CASE WHEN {baseline_ok} = 1
+       CASE WHEN s.baseline_ok = 1
             THEN (1.0 - CAST(s.absent_4w AS {double})
                         / CASE WHEN s.sched_4w > 0 THEN CAST(s.sched_4w AS {double}) END)
                - (1.0 - CAST(s.absent_b AS {double})
@@ -430,6 +443,77 @@ FROM latest
 GROUP BY student_id
 """
 
+ACTIVITY_SQL = """
+WITH act AS (
+    SELECT a.student_id,
+           CAST(a.date AS DATE) AS day,
+           -- counts as whole units of 1e-9 (as minutes are): exact sums in any order
+           CAST(FLOOR(CAST(a.count AS {double}) * {units} + 0.5) AS BIGINT) AS n_u,
+           e.start_day,
+           e.baseline_end
+    FROM activity a
+    JOIN enrolment e ON e.student_id = a.student_id
+    WHERE CAST(a.date AS DATE) < {as_of} AND CAST(a.count AS {double}) > 0
+),
+per_student AS (
+    SELECT student_id,
+           SUM(CASE WHEN day >= start_day THEN n_u END) AS n_all,
+           SUM(CASE WHEN day >= start_day AND day >= {d2w} THEN n_u END) AS n_2w,
+           SUM(CASE WHEN day >= start_day AND day >= {d4w} THEN n_u END) AS n_4w,
+           COUNT(DISTINCT CASE WHEN day >= start_day AND day >= {d4w} THEN day END) AS days_4w,
+           MIN(CASE WHEN day >= start_day THEN {days_before} END) AS days_since,
+           SUM(CASE WHEN day < start_day AND day >= {before_start} THEN n_u END) AS n_before,
+           SUM(CASE WHEN day >= start_day AND day < baseline_end THEN n_u END) AS n_b,
+{activity_weeks}
+    FROM act
+    GROUP BY student_id
+),
+weekly AS (
+    -- y_k: the count of week k of the last eight (k = 0 oldest), for the weeks that begin
+    -- on or after the student's start (0 when there was no activity that week)
+    SELECT e.student_id, e.days_since_start, e.baseline_ok,
+           p.n_all, p.n_2w, p.n_4w, p.days_4w, p.days_since, p.n_before, p.n_b,
+{activity_week_values}
+    FROM enrolment e
+    LEFT JOIN per_student p ON p.student_id = e.student_id
+),
+changes AS (
+    SELECT student_id, {week_values},
+{week_changes}
+    FROM weekly
+),
+trend_sums AS (
+    SELECT student_id,
+{trend_sums}
+    FROM changes
+)
+SELECT w.student_id,
+       CAST(COALESCE(w.n_all, 0) AS {double}) / {units} AS activity_count,
+       CAST(COALESCE(w.n_2w, 0) AS {double}) / {units} AS activity_count_2w,
+       CAST(COALESCE(w.n_4w, 0) AS {double}) / {units} AS activity_count_4w,
+       CAST(COALESCE(w.days_4w, 0) AS {double}) AS activity_days_4w,
+       CAST(COALESCE(w.days_since, w.days_since_start) AS {double}) AS days_since_activity,
+       CAST(COALESCE(w.n_before, 0) AS {double}) / {units} AS activity_before_start,
+       CASE WHEN t.n >= 3 AND t.n * t.sxx - t.sx * t.sx <> 0
+            THEN (t.n * t.sxy - t.sx * t.sy) / (t.n * t.sxx - t.sx * t.sx) END
+           AS activity_trend_8w,
+       CASE WHEN w.baseline_ok = 1
+            THEN CAST(COALESCE(w.n_4w, 0) AS {double}) / {units} / 28.0
+               - CAST(COALESCE(w.n_b, 0) AS {double}) / {units} / 14.0 END
+           AS activity_change_baseline
+FROM weekly w
+JOIN trend_sums t ON t.student_id = w.student_id
+"""
+"""The activity features: counts since the start, recent counts and active days, days since
+the last activity, activity in the 4 weeks before the start, the 8-week trend of weekly counts
+and the change of the daily mean against the first 2 weeks. One row per enrolled student:
+a student with no activity has zero counts.
+"""
+
+#: Activity in this many days before a student's start counts as "before the start".
+BEFORE_START_DAYS = 28
+
+
 _CORE_PREFIXES = ("SVE", "SVA", "ENG", "MAT")
 
 
@@ -480,8 +564,20 @@ def render(
     core_test = " OR ".join(
         f"SUBSTRING(UPPER(course), 1, {len(p)}) = '{p}'" for p in _CORE_PREFIXES
     )
+    weeks = range(TREND_WEEKS)
+    activity_weeks = ",\n".join(
+        f"           SUM(CASE WHEN day >= {_lit(w.d8w)} AND day >= start_day AND "
+        f"7 - CAST(FLOOR(({dialect.days_between(_lit(w.as_of), 'day')} - 1) / 7.0) AS INTEGER)"
+        f" = {k} THEN n_u END) AS w{k}" for k in weeks)
+    activity_week_values = ",\n".join(
+        f"           CASE WHEN e.days_since_start >= {7 * (TREND_WEEKS - k)} "
+        f"THEN CAST(COALESCE(p.w{k}, 0) AS {dialect.double}) / {UNITS_PER_MINUTE} END AS y{k}"
+        for k in weeks)
     return query.format(
         double=dialect.double,
+        activity_weeks=activity_weeks,
+        activity_week_values=activity_week_values,
+        before_start=dialect.add_days("start_day", str(-BEFORE_START_DAYS)),
         exact=dialect.exact,
         units=UNITS_PER_MINUTE,
         **_weekly_parts(dialect),
@@ -506,11 +602,27 @@ def render(
     )
 
 
+def custom_sql(table: str, indicators: list, w: Windows, dialect: Dialect = DUCKDB) -> str:
+    """The query of the indicators of your own that aggregate ``table`` (see ``_custom``).
+
+    It follows the rules above: per-student conditional aggregates over an inner
+    select of the table, joined to ``enrolment`` (every enrolled student gets a
+    row), integer sums, window dates as literals.
+    """
+    from dropoutrisk.features._custom import sql_for, window_starts
+
+    text = sql_for(table, indicators, _lit, dialect.days_between)
+    minus = {f"as_of_minus_{n}": _lit(w.as_of - dt.timedelta(days=n))
+             for n in window_starts(indicators)}
+    return text.format(as_of=_lit(w.as_of), double=dialect.double, **minus)
+
+
 _TABLE_QUERIES = {
     "attendance": "ATTENDANCE_SQL",
     "grades": "GRADES_SQL",
     "assessments": "ASSESSMENTS_SQL",
     "concerns": "CONCERNS_SQL",
+    "activity": "ACTIVITY_SQL",
 }
 
 
@@ -523,9 +635,10 @@ def feature_sql(
     """Return the feature queries for one ``as_of``, rendered for an SQL engine.
 
     Each query reads the canonical table of the same name (register your data as
-    views ``attendance``, ``grades``, ``assessments``, ``concerns`` with the
-    canonical columns) and returns one row per student with the catalogue's
-    column names. This is the SQL the DuckDB engine runs; with
+    views ``attendance``, ``grades``, ``assessments``, ``concerns``, ``activity``
+    with the canonical columns, plus the per-student ``enrolment`` view described
+    in this module's docstring) and returns one row per student with the
+    catalogue's column names. This is the SQL the DuckDB engine runs; with
     ``dialect="spark"`` it is meant for ``spark.sql``.
 
     Parameters
@@ -544,7 +657,7 @@ def feature_sql(
     --------
     >>> queries = feature_sql("2024-10-28", dialect="spark")
     >>> sorted(queries)
-    ['assessments', 'attendance', 'concerns', 'grades']
+    ['activity', 'assessments', 'attendance', 'concerns', 'grades']
     >>> "datediff(DATE '2024-10-28', day)" in queries["concerns"]
     True
     """

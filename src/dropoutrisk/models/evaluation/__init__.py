@@ -10,6 +10,7 @@ Examples
 ['model']
 """
 
+from dropoutrisk.models.evaluation._bootstrap import bootstrap_quantiles
 from dropoutrisk.models.evaluation._compare import ModelComparison, compare_models
 from dropoutrisk.models.evaluation._evaluate import (
     Evaluation,
@@ -28,6 +29,7 @@ __all__ = [
     "Evaluation",
     "ModelComparison",
     "OutOfTimeSplit",
+    "bootstrap_quantiles",
     "calibration_bins",
     "calibration_table",
     "compare_models",

@@ -6,7 +6,9 @@ Every model is scored on the same resampled students in each replicate
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -140,11 +142,35 @@ def _draw_counts(rng: np.random.Generator, n_clusters: int, size: int) -> np.nda
     return counts.reshape(size, n_clusters).astype(np.float64)
 
 
-def _quantiles(values: np.ndarray, qs: Sequence[float]) -> np.ndarray:
-    """Quantiles over axis 0 ignoring NaN; NaN (without a warning) where all are NaN."""
+def bootstrap_quantiles(
+    replicates: Any, qs: Sequence[float], *, axis: int = 0, method: str = "linear",
+    min_valid_share: float = 0.0,
+) -> np.ndarray:
+    """Percentile-interval ends of bootstrap replicates along ``axis``, ignoring NaN.
+
+    The one quantile helper of the comparison and the fairness audit. The
+    result has the quantiles on its first axis and the other axes of
+    ``replicates`` after it. Where fewer than ``min_valid_share`` of the
+    replicates (and always where none) are defined, the result is NaN,
+    without a warning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reps = np.array([[1.0, np.nan], [2.0, np.nan], [3.0, 5.0]])
+    >>> bootstrap_quantiles(reps, [0.0, 1.0]).tolist()
+    [[1.0, 5.0], [3.0, 5.0]]
+    >>> bootstrap_quantiles(reps, [0.0, 1.0], min_valid_share=0.5).tolist()
+    [[1.0, nan], [3.0, nan]]
+    """
+    values = np.moveaxis(np.asarray(replicates, dtype=np.float64), axis, 0)
+    n = values.shape[0]
     out = np.full((len(qs), *values.shape[1:]), np.nan)
-    valid = ~np.isnan(values).all(axis=0)
-    if values.shape[0] and valid.any():
-        with np.errstate(invalid="ignore"):
-            out[:, valid] = np.nanquantile(values[:, valid], qs, axis=0)
+    if n == 0:
+        return out
+    ok = (~np.isnan(values)).sum(axis=0) >= max(1.0, min_valid_share * n)
+    if ok.any():
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[:, ok] = np.nanquantile(values[:, ok], qs, axis=0, method=method)
     return out

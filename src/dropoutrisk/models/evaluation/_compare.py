@@ -50,7 +50,7 @@ from dropoutrisk.models.evaluation._bootstrap import (
     _draw_counts,
     _Kernel,
     _metric_names,
-    _quantiles,
+    bootstrap_quantiles,
 )
 from dropoutrisk.models.evaluation._evaluate import _pct, _scored_rows
 from dropoutrisk.models.evaluation._metrics import top_fraction_flags
@@ -459,12 +459,12 @@ def compare_models(
     alpha = (1 - confidence) / 2
     qs = (alpha, 1 - alpha)
     ref = names.index(reference)
-    ci = _quantiles(reps, qs)
+    ci = bootstrap_quantiles(reps, qs)
     diff = reps - reps[:, [ref]]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio_reps = reps / reps[:, [ref]]
         ratio_point = point / point[[ref]]
-    diff_ci, ratio_ci = _quantiles(diff, qs), _quantiles(ratio_reps, qs)
+    diff_ci, ratio_ci = bootstrap_quantiles(diff, qs), bootstrap_quantiles(ratio_reps, qs)
     lower = np.array([m in _LOWER_IS_BETTER for m in wanted])
     not_better = np.where(lower, diff >= 0, diff <= 0).astype(np.float64)
     not_better[np.isnan(diff)] = np.nan
