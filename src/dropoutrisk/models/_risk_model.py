@@ -193,6 +193,10 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
     (2, 2)
     >>> model.calibrator_.method, model.calibration_info_["strategy"]
     ('platt', 'out_of_fold')
+    >>> model.round_selection_["strategy"], model.n_estimators_ <= 20
+    ('held_out_students', True)
+    >>> model.baseline_comparison_["ahead_on"]  # a linear risk: logistic ranks better
+    {'logistic': ['roc_auc']}
     >>> model.tier(X.head(3)).tolist()
     ['targeted', 'targeted', 'intensive']
     """
