@@ -105,7 +105,8 @@ def audit_command(
     with warnings_to_stderr():
         tables, _ = read_data(data)
         X, y = cohort_frame(tables, audit_cohorts, snapshot_weeks, horizon_days=horizon,
-                            catalogue=catalogue, what="audit", days=snapshot_days)
+                            catalogue=catalogue, what="audit", days=snapshot_days,
+                            model_features=list(bundle.model.feature_names_in_))
         if key is not None:
             from dropoutrisk.fairness import pseudonymise_ids
 

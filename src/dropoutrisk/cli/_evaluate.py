@@ -142,6 +142,7 @@ def evaluate(
             catalogue=catalogue,
             what="test",
             days=snapshot_days,
+            model_features=list(bundle.model.feature_names_in_),
         )
         if truth is not None:
             truth = _matching_truth(truth, horizon, X)
@@ -282,7 +283,8 @@ def _previous_scorer(previous: Any, tables: Any, X: Any, *, catalogue: Any, coho
     if own != catalogue:
         try:
             X_prev, _ = cohort_frame(tables, cohorts, weeks, horizon_days=horizon,
-                                     catalogue=own, what="test", days=days)
+                                     catalogue=own, what="test", days=days,
+                                     model_features=list(previous.model.feature_names_in_))
         except DataError:
             raise
         except ValueError as exc:  # a catalogue of features canonical tables do not have

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -47,9 +48,9 @@ def explain(
     by: By = None,
 ) -> None:
     from dropoutrisk._atomic import write_text
-    from dropoutrisk.errors import EmptyTableError
+    from dropoutrisk.errors import EmptyTableError, OptionalDataWarning
     from dropoutrisk.explain import explain_students
-    from dropoutrisk.features import build_features, default_catalogue
+    from dropoutrisk.features import build_features, default_catalogue, require_inputs
     from dropoutrisk.models import OperatingPoint, fingerprint_frame, load_bundle
     from dropoutrisk.report import student_report
     from dropoutrisk.scoring import score
@@ -71,7 +72,10 @@ def explain(
     catalogue = getattr(estimator, "catalogue", None) or default_catalogue()
     with warnings_to_stderr():
         tables, _ = read_data(data, as_of=day)
-        X = build_features(tables, day, catalogue=catalogue)
+        require_inputs(tables, list(estimator.feature_names_in_), catalogue)
+        with warnings.catch_warnings():  # what the model needs is there (checked above)
+            warnings.simplefilter("ignore", OptionalDataWarning)
+            X = build_features(tables, day, catalogue=catalogue)
         if len(X) == 0:
             raise EmptyTableError(
                 table="students",

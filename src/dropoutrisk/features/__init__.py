@@ -20,6 +20,7 @@ from dropoutrisk.features._build import (
     build_training_frame,
     inputs_missing_for,
     left_out_features,
+    require_inputs,
 )
 from dropoutrisk.features._catalogue import (
     CONTEXT_COLUMNS,
@@ -70,4 +71,5 @@ __all__ = [
     "load_indicators",
     "load_dataset_spec",
     "read_wide_table",
+    "require_inputs",
 ]

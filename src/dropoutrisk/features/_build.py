@@ -9,7 +9,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.errors import OptionalDataWarning, ParameterError
+from dropoutrisk.errors import (
+    MissingColumnError,
+    MissingTableError,
+    OptionalDataWarning,
+    ParameterError,
+)
 from dropoutrisk.features import _pandas_engine
 from dropoutrisk.features._catalogue import DEFAULT_ITEM_GROUPS, Catalogue, default_catalogue
 from dropoutrisk.features._custom import custom_indicators, students_value
@@ -35,6 +40,7 @@ __all__ = [
     "AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame",
     "inputs_missing_for",
     "left_out_features",
+    "require_inputs",
 ]
 
 #: ``engine="auto"`` switches to DuckDB at this many in-memory event rows.
@@ -264,6 +270,38 @@ def inputs_missing_for(
         students = read_source("students", src).head(0)
     gone = left_out_features(tables, students, cat)
     return {f: gone[f] for f in features if f in gone}
+
+
+def require_inputs(
+    tables: Mapping[str, TableSource], features: Iterable[str], catalogue: Catalogue | None = None
+) -> None:
+    """Refuse tables that lack a table or students column ``features`` come from.
+
+    A model trained with, say, the activity table or a column of your own would
+    otherwise see those features as missing for every student and score them
+    silently wrong. Scoring, evaluation and audits call this with the model's
+    features before building them.
+
+    Raises
+    ------
+    MissingTableError, MissingColumnError
+        Naming the absent table (or students column) and the features that need it.
+    """
+    missing = inputs_missing_for(tables, features, catalogue)
+    if not missing:
+        return
+    first = next(iter(missing.values()))
+    feats = [f for f, src in missing.items() if src == first]
+    problem = (f"the model was trained with {len(missing)} feature(s) these data cannot "
+               f"compute ({', '.join(list(missing)[:8])}); {first} is absent")
+    fix = ("Give the same tables and students columns the model was trained on, or retrain "
+           "without them")
+    if first.startswith("the students column "):
+        raise MissingColumnError(table="students", column=first[len("the students column "):],
+                                 problem=problem, fix=fix)
+    table = first[len("the "):-len(" table")]
+    raise MissingTableError(table=table, problem=problem + f" (needed by {', '.join(feats)})",
+                            fix=fix)
 
 
 def _warn_left_out(gone: Mapping[str, str]) -> None:
