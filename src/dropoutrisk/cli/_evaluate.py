@@ -24,6 +24,7 @@ from dropoutrisk.cli._cohorts import (
     snapshots_of,
     warnings_to_stderr,
 )
+from dropoutrisk.cli._options import HorizonDays, ModelFolder, TablesFolder
 
 _METRIC_COLUMNS = (
     "n",
@@ -71,8 +72,8 @@ _COMPARED = ("roc_auc", "pr_auc", "brier")
     ),
 )
 def evaluate(
-    model: Annotated[Path, typer.Option("--model", help="Model folder written by 'train'.")],
-    data: Annotated[Path, typer.Option("--data", help="Folder of canonical tables.")],
+    model: ModelFolder,
+    data: TablesFolder,
     cohorts: Annotated[str, typer.Option("--cohorts", help="Test cohorts: 2024 or 2023-2024.")],
     out: Annotated[Path, typer.Option("--out", help="Report folder.")],
     weeks: Annotated[
@@ -84,10 +85,7 @@ def evaluate(
         typer.Option("--days", help="Snapshots at days after each student's start; default: "
                      "those the model was trained at, when it was trained that way."),
     ] = None,
-    horizon_days: Annotated[
-        int | None,
-        typer.Option("--horizon-days", min=1, help="Label horizon; default: the training one."),
-    ] = None,
+    horizon_days: HorizonDays = None,
     flag_rate: Annotated[
         float, typer.Option("--flag-rate", help="Operating point: the share of each snapshot "
                             "flagged.")
