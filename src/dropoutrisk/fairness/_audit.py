@@ -54,7 +54,15 @@ import pandas as pd
 
 from dropoutrisk._json import to_jsonable
 from dropoutrisk._result import Result, copied
-from dropoutrisk.errors import AlignmentError, DataQualityWarning, MissingColumnError
+from dropoutrisk.errors import (
+    AlignmentError,
+    DataQualityWarning,
+    EmptyTableError,
+    InvalidCategoryError,
+    MissingColumnError,
+    OutOfRangeError,
+    ParameterError,
+)
 from dropoutrisk.fairness import _metrics
 from dropoutrisk.fairness._bootstrap import (
     MEASURES,
@@ -252,13 +260,16 @@ class Audit(Result):
             cluster_codes = pd.factorize(labels[keep])[0]
         unknown = [m for m in metrics if m not in MEASURES]
         if unknown:
-            raise ValueError(f"metrics={list(metrics)!r}: unknown {unknown}; allowed: {MEASURES}.")
+            raise ParameterError(parameter="metrics", message=
+                f"metrics={list(metrics)!r}: unknown {unknown}; allowed: {MEASURES}.")
         if not 0 < confidence < 1:
-            raise ValueError(f"confidence={confidence!r} must lie strictly between 0 and 1.")
+            raise ParameterError(parameter="confidence", message=
+                f"confidence={confidence!r} must lie strictly between 0 and 1.")
         if int(n_boot) != n_boot or n_boot < 0:
-            raise ValueError(f"n_boot={n_boot!r} must be a whole number >= 0.")
+            raise ParameterError(parameter="n_boot", message=
+                f"n_boot={n_boot!r} must be a whole number >= 0.")
         if isinstance(reference, str) and reference not in ("largest", "overall"):
-            raise ValueError(
+            raise ParameterError(parameter="reference", message=
                 f"reference={reference!r} must be 'largest', 'overall' or a mapping "
                 "{grouping: group}."
             )
@@ -423,15 +434,17 @@ class Audit(Result):
             )
         y = y.to_numpy(dtype=np.float64)[keep]
         if not np.isin(y, (0.0, 1.0)).all():
-            raise ValueError("y_true must be 0/1 (or boolean): 1 for dropout, 0 otherwise.")
+            raise InvalidCategoryError(table="labels", problem=
+                "y_true must be 0/1 (or boolean): 1 for dropout, 0 otherwise.")
         s = s[keep]
         if not np.isfinite(s).all() or s.min(initial=0) < 0 or s.max(initial=0) > 1:
-            raise ValueError("y_score must be probabilities in [0, 1] without missing values.")
+            raise OutOfRangeError(table="scores", problem=
+                "y_score must be probabilities in [0, 1] without missing values.")
         f = f[keep].astype(bool)
         g = groups.reset_index(drop=True).loc[keep].reset_index(drop=True)
         g = pd.DataFrame({str(c): _labels_of(g[c]) for c in g.columns})
         if y.size == 0:
-            raise ValueError("No labelled rows to audit.")
+            raise EmptyTableError(table="labels", problem="No labelled rows to audit.")
         return y.astype(np.int8), s, f, g, keep
 
     @staticmethod
@@ -451,13 +464,13 @@ class Audit(Result):
                 wanted = str(reference[name])
                 match = [k for k in members if _cell_name(k)[1] == wanted]
                 if not match:
-                    raise ValueError(
+                    raise ParameterError(parameter="reference", message=
                         f"reference[{name!r}]={wanted!r} is not a group of {name!r}; "
                         f"groups: {[_cell_name(k)[1] for k in members]}."
                     )
                 ref = match[0]
                 if ref in reasons:
-                    raise ValueError(
+                    raise ParameterError(parameter="reference", message=
                         f"reference[{name!r}]={wanted!r} is a suppressed (small) cell; "
                         "choose a larger reference group."
                     )
@@ -717,9 +730,11 @@ def audit(
     0.2
     """
     if labels is None:
-        raise ValueError("labels are required: 1 for dropout, 0 otherwise, one per row.")
+        raise ParameterError(parameter="labels", message=
+            "labels are required: 1 for dropout, 0 otherwise, one per row.")
     if model is None and scores is None:
-        raise ValueError("Pass a model (with predict_proba) or precomputed scores=.")
+        raise ParameterError(parameter="model", message=
+            "Pass a model (with predict_proba) or precomputed scores=.")
     if isinstance(groups, str):
         groups = [groups]
     if isinstance(groups, pd.Series):
@@ -727,7 +742,8 @@ def audit(
     if not isinstance(groups, pd.DataFrame):
         cols = list(groups)
         if features is None:
-            raise ValueError("groups names columns, so features= is needed (or pass a frame).")
+            raise ParameterError(parameter="features", message=
+                "groups names columns, so features= is needed (or pass a frame).")
         missing = [c for c in cols if c not in features.columns]
         if missing:
             raise MissingColumnError(
@@ -740,7 +756,8 @@ def audit(
     x_model = _model_input(model, features) if (model is not None and features is not None) else None
     if scores is None:
         if x_model is None:
-            raise ValueError("features= is needed to score with the model.")
+            raise ParameterError(parameter="features", message=
+                "features= is needed to score with the model.")
         proba = np.asarray(model.predict_proba(x_model))
         scores = proba[:, 1] if proba.ndim == 2 else proba
     scores = np.asarray(scores, dtype=np.float64).ravel()
@@ -768,7 +785,7 @@ def audit(
             by = features[op.by].to_numpy()
         if op is None:
             if model is None or not hasattr(model, "flag") or x_model is None:
-                raise ValueError(
+                raise ParameterError(parameter="operating_point", message=
                     "Pass operating_point= (threshold, flag_rate or capacity) or flags=; "
                     "without a model that can flag there is no default."
                 )
