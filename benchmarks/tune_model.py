@@ -19,10 +19,18 @@ logistic baseline on the same rows. The candidates are LightGBM's own
 defaults, the library's earlier default (depth 6, 100 rounds at 0.1) and
 shallower, slower-learning trees.
 
+Since the rounds are chosen on held-out students (``early_stopping``),
+``n_estimators`` is the most rounds a candidate may keep; ``--candidates
+small`` compares the default with its rounds fixed at 300 and with stronger
+regularisation, for a few thousand students.
+
 Usage::
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/tune_model.py --students-per-cohort 30000 \\
         --cache-dir /tmp/bench/cache
+    # small data: 3,000 students over five cohorts, the notebook's 8 schools
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/tune_model.py --students-per-cohort 600 \\
+        --n-schools 8 --candidates small --seed 0
 """
 
 from __future__ import annotations
@@ -56,7 +64,23 @@ CANDIDATES: dict[str, dict] = {
                         "max_depth": 2, "min_child_samples": 50},
     "depth4_300x0.05": {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 15,
                         "max_depth": 4, "min_child_samples": 50},
+    # small data (issue 14): the default with its rounds fixed, and stronger regularisation
+    "depth3_300x0.05_fixed": {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 8,
+                              "max_depth": 3, "min_child_samples": 50, "early_stopping": False},
+    "depth3_300x0.05_leaf200": {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 8,
+                                "max_depth": 3, "min_child_samples": 200},
+    "depth3_300x0.05_subsample0.7": {"n_estimators": 300, "learning_rate": 0.05,
+                                     "num_leaves": 8, "max_depth": 3, "min_child_samples": 50,
+                                     "subsample": 0.7},
+    "depth3_300x0.05_lambda5": {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 8,
+                                "max_depth": 3, "min_child_samples": 50, "reg_lambda": 5.0},
+    "depth2_300x0.05_leaf100": {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 4,
+                                "max_depth": 2, "min_child_samples": 100},
 }
+#: The candidates compared at small data (``--candidates small``).
+SMALL_DATA = ("depth3_300x0.05", "depth3_300x0.05_fixed", "depth3_300x0.05_leaf200",
+              "depth3_300x0.05_subsample0.7", "depth3_300x0.05_lambda5",
+              "depth2_300x0.05_leaf100")
 
 FOLDS = {
     "val_2022": ((2020, 2021), 2022),
@@ -72,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--data", default=None, help="folder written by `dropoutrisk synth`")
     parser.add_argument("--n-jobs", type=int, default=None)
-    parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--candidates", default=",".join(c for c in CANDIDATES
+                                                          if c not in SMALL_DATA[1:]),
+                        help="comma-separated names, or 'small' for the small-data set")
     args = parser.parse_args(argv)
 
     from dropoutrisk.models import LogisticBaseline, RiskModel, evaluate
@@ -81,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
                                args.cache_dir, args.data)
     year = _school_year(X["as_of"])
     cohort = X["cohort"].to_numpy()
-    names = args.candidates.split(",")
+    names = list(SMALL_DATA) if args.candidates == "small" else args.candidates.split(",")
     folds: dict = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NaN labels (censored) are dropped with a warning
@@ -93,8 +119,8 @@ def main(argv: list[str] | None = None) -> None:
             seconds = {}
             for name in names:
                 t0 = time.perf_counter()
-                models[name] = RiskModel(**CANDIDATES[name], random_state=args.seed,
-                                         n_jobs=args.n_jobs).fit(Xtr, ytr)
+                models[name] = RiskModel(**CANDIDATES[name], baseline_check=False,
+                                         random_state=args.seed, n_jobs=args.n_jobs).fit(Xtr, ytr)
                 seconds[name] = round(time.perf_counter() - t0, 1)
                 _log(f"{fold}: {name} fitted in {seconds[name]} s")
             m = evaluate(models=models, X=Xv, y=yv, flag_rate=0.10).metrics
@@ -104,7 +130,8 @@ def main(argv: list[str] | None = None) -> None:
                 "metrics": {n: {"roc_auc": round(float(m.loc[n, "roc_auc"]), 4),
                                 "recall_at_10pct": round(float(m.loc[n, "recall_at_10pct"]), 4),
                                 "ece_equal_mass": round(float(m.loc[n, "ece_equal_mass"]), 4),
-                                "fit_seconds": seconds.get(n)}
+                                "fit_seconds": seconds.get(n),
+                                "rounds": getattr(models[n], "n_estimators_", None)}
                             for n in ["logistic", *names]},
             }
     summary = {}

@@ -488,7 +488,7 @@ class ExtremeMarginWarning(UserWarning):
 
 
 class BaselineWarning(UserWarning):
-    """A baseline ranked the held-out training students better than the model, beyond noise.
+    """A baseline did better than the model on held-out training students, beyond noise.
 
     :class:`~dropoutrisk.models.RiskModel` compares itself with the logistic
     baseline and the ABC rule on students held out inside the training data

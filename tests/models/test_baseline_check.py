@@ -43,19 +43,33 @@ def test_linear_signal_on_few_rows_warns_that_logistic_is_ahead():
     X, y = linear_frame(600)
     model, caught = _fit(X, y)
     assert model.baseline_comparison_["ahead"] == ["logistic"]
+    assert "roc_auc" in model.baseline_comparison_["ahead_on"]["logistic"]
     d = model.baseline_comparison_["differences"]["logistic"]["roc_auc"]
     assert d["ci_high"] < 0 and d["ci_low"] <= d["difference"] <= d["ci_high"]
     assert len(caught) == 1
     message = str(caught[0].message)
     assert "logistic baseline" in message and "600 held-out students" in message
-    assert f"{d['difference']:+.4f}" in message
+    assert f"roc_auc model - logistic {d['difference']:+.4f}" in message
+
+
+def test_recall_at_the_operating_point_alone_is_enough_to_warn():
+    from dropoutrisk.models._baseline_check import warn_if_beaten
+
+    within = {"difference": -0.01, "ci_low": -0.03, "ci_high": 0.01}
+    below = {"difference": -0.06, "ci_low": -0.10, "ci_high": -0.03}
+    comparison = {"held_out_students": 900, "ahead": ["logistic"],
+                  "ahead_on": {"logistic": ["recall_at_10pct"]},
+                  "differences": {"logistic": {"roc_auc": within, "recall_at_10pct": below}}}
+    with pytest.warns(BaselineWarning, match=r"recall_at_10pct model - logistic -0\.0600 "
+                                             r"\[-0\.1000, -0\.0300\] \(95% intervals"):
+        warn_if_beaten(comparison)
 
 
 def test_no_warning_where_the_trees_win():
     X, y = wavy_frame(1000)
     model, caught = _fit(X, y)
     assert caught == []
-    assert model.baseline_comparison_["ahead"] == []
+    assert model.baseline_comparison_["ahead"] == [] and model.baseline_comparison_["ahead_on"] == {}
     assert model.baseline_comparison_["differences"]["logistic"]["roc_auc"]["ci_low"] > 0
 
 

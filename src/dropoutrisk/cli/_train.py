@@ -193,7 +193,7 @@ def _print_model_checks(model: Any) -> None:
     for name, d in comparison["differences"].items():
         auc, recall = d["roc_auc"], d["recall_at_10pct"]
         if name in comparison["ahead"]:
-            verdict = f"{name} ahead beyond noise"
+            verdict = f"{name} ahead beyond noise on {', '.join(comparison['ahead_on'][name])}"
         elif auc["ci_low"] is not None and auc["ci_low"] > 0:
             verdict = "model ahead beyond noise"
         else:
@@ -204,6 +204,6 @@ def _print_model_checks(model: Any) -> None:
     for name, reason in comparison["not_compared"].items():
         print(f"  {name} not compared on held-out students: {reason}")
     if comparison["ahead"]:
-        print(f"  WARNING: {' and '.join(comparison['ahead'])} ranked the held-out students "
-              "better than the model (BaselineWarning); on data this small consider the "
+        print(f"  WARNING: {' and '.join(comparison['ahead'])} did better than the model on "
+              "the held-out students (BaselineWarning); on data this small consider the "
               "baseline, or compare on a later cohort with 'dropoutrisk evaluate'.")

@@ -17,8 +17,9 @@ import pandas as pd
 
 from dropoutrisk._result import Result
 from dropoutrisk.errors import ParameterError
-from dropoutrisk.fairness._audit import Audit, _records, audit
+from dropoutrisk.fairness._audit import Audit, audit
 from dropoutrisk.fairness._bootstrap import MEASURE_LABELS
+from dropoutrisk.fairness._cells import _records
 
 __all__ = ["BackgroundComparison", "compare_background"]
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from dropoutrisk.models._metrics import calibration_bins
+from dropoutrisk.models.evaluation import calibration_bins
 
 __all__ = ["MEASURES", "MEASURE_LABELS", "CellData", "cell_measures", "stratified_weights"]
 

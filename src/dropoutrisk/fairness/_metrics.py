@@ -117,7 +117,7 @@ def expected_calibration_error(y_true, y_score, flag=None, *, n_bins: int = 10) 
     >>> expected_calibration_error([0, 1, 1, 0], [0.05, 0.95, 0.55, 0.55])
     0.05
     """
-    from dropoutrisk.models._metrics import expected_calibration_error as ece
+    from dropoutrisk.models.evaluation import expected_calibration_error as ece
 
     y, s, _ = _arrays(y_true, y_score)
     return ece(y, s, n_bins=n_bins, strategy="equal_width")

@@ -20,7 +20,7 @@ from dropoutrisk.fairness._bootstrap import MEASURE_LABELS
 
 # The functions take an Audit (its plot and to_html methods call them); they
 # read it through its public properties only, so this module never imports
-# fairness._audit and the two do not import each other.
+# fairness._audit or _audit_result, and the modules do not import each other.
 __all__ = ["plot_calibration", "plot_rates", "render_html"]
 
 

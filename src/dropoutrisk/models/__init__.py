@@ -9,8 +9,6 @@ Examples
 
 from dropoutrisk.models._abc_rule import ABCRule
 from dropoutrisk.models._calibration import IsotonicCalibrator, PlattCalibrator
-from dropoutrisk.models._compare import ModelComparison, compare_models
-from dropoutrisk.models._evaluate import Evaluation, OutOfTimeSplit, evaluate, out_of_time_split
 from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, TIER_LABELS
 from dropoutrisk.models._logistic import LogisticBaseline
 from dropoutrisk.models._operating_point import OperatingPoint
@@ -33,6 +31,14 @@ from dropoutrisk.models.drift import (
     TrainingProfile,
     check_drift,
     drift_report,
+)
+from dropoutrisk.models.evaluation import (
+    Evaluation,
+    ModelComparison,
+    OutOfTimeSplit,
+    compare_models,
+    evaluate,
+    out_of_time_split,
 )
 
 __all__ = [

@@ -129,8 +129,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         or the calibration hold-out) with the logistic baseline refitted on
         each fold and the ABC rule, by a paired bootstrap over students
         (:func:`~dropoutrisk.models.compare_models`). A baseline whose
-        ROC-AUC interval lies wholly above the model's raises a
-        :class:`~dropoutrisk.errors.BaselineWarning`; the comparison is in
+        interval for ROC-AUC or recall at a 10% flag rate lies wholly above
+        the model's raises a :class:`~dropoutrisk.errors.BaselineWarning`; the comparison is in
         ``baseline_comparison_`` and the bundle manifest. ``"auto"``: on
         below :data:`AUTO_HOLDOUT_ROWS` rows.
     random_state : int, optional
@@ -173,7 +173,8 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
     baseline_comparison_ : dict or None
         The held-out comparison with the baselines (aggregates only):
         ``metrics`` per model, ``differences`` model - baseline with 95%
-        intervals, ``ahead`` (the baselines that rank better beyond noise);
+        intervals, ``ahead`` (the baselines better beyond noise) and
+        ``ahead_on`` (on which metrics);
         None without ``baseline_check``.
 
     Examples

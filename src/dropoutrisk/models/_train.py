@@ -38,12 +38,12 @@ import pandas as pd
 from dropoutrisk._json import to_jsonable
 from dropoutrisk.errors import DataError, EmptyTableError, MissingLabelWarning, ParameterError
 from dropoutrisk.models._abc_rule import ABCRule
-from dropoutrisk.models._evaluate import Evaluation, evaluate
 from dropoutrisk.models._logistic import LogisticBaseline
 from dropoutrisk.models._risk_model import RiskModel
 from dropoutrisk.models.bundle import MANIFEST_NAME, ModelBundle, save_model
 from dropoutrisk.models.bundle._save import check_replaceable
 from dropoutrisk.models.drift import TrainingProfile
+from dropoutrisk.models.evaluation import Evaluation, evaluate
 
 __all__ = ["SPEC_EXTRA", "WIDE_SCHOOL_ID", "TrainingResult", "cohort_frame", "train_model"]
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dropoutrisk.models import ABCRule, Evaluation, evaluate, out_of_time_split
-from dropoutrisk.models._metrics import (
+from dropoutrisk.models.evaluation._metrics import (
     calibration_table,
     expected_calibration_error,
     top_fraction_flags,

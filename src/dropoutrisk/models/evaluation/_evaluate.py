@@ -35,14 +35,14 @@ from dropoutrisk.errors import (
     OperatingPointError,
     ParameterError,
 )
-from dropoutrisk.models._metrics import (
+from dropoutrisk.models._operating_point import OperatingPoint, flags_at
+from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION
+from dropoutrisk.models.evaluation._metrics import (
     calibration_table,
     confusion_at,
     expected_calibration_error,
     top_fraction_flags,
 )
-from dropoutrisk.models._operating_point import OperatingPoint, flags_at
-from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION
 
 __all__ = ["Evaluation", "OutOfTimeSplit", "evaluate", "out_of_time_split"]
 

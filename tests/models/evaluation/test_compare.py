@@ -17,7 +17,7 @@ from dropoutrisk.models import (
     compare_models,
     evaluate,
 )
-from dropoutrisk.models._compare import _Kernel, _Ranking
+from dropoutrisk.models.evaluation._bootstrap import _Kernel, _Ranking
 
 
 def _synthetic(n_students=600, snapshots=1, seed=0):
