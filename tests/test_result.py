@@ -1,6 +1,8 @@
 """The result base class: immutability and copies that share nothing mutable."""
 
+import copy
 import json
+import pickle
 
 import pandas as pd
 import pytest
@@ -64,3 +66,10 @@ def test_to_json_is_strict_json_of_to_dict(tally):
     assert doc == {"rows": [{"n": 12, "examples": ["a"]}, {"n": 30, "examples": ["b", "c"]}],
                    "settings": {"rates": [0.1, 0.2], "nested": {"k": 1}}}
     assert "\n" not in tally.to_json(indent=None)
+
+
+def test_pickle_and_deepcopy_restore_an_equal_immutable_result(tally):
+    for clone in (pickle.loads(pickle.dumps(tally)), copy.deepcopy(tally)):
+        assert clone.to_json() == tally.to_json() and clone is not tally
+        with pytest.raises(AttributeError, match="immutable"):
+            clone.settings = {}

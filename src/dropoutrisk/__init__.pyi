@@ -19,6 +19,7 @@ from dropoutrisk.features import build_training_frame as build_training_frame
 from dropoutrisk.features import build_wide_features as build_wide_features
 from dropoutrisk.features import default_catalogue as default_catalogue
 from dropoutrisk.features import load_dataset_spec as load_dataset_spec
+from dropoutrisk.features import load_indicators as load_indicators
 from dropoutrisk.models import ABCRule as ABCRule
 from dropoutrisk.models import DriftReport as DriftReport
 from dropoutrisk.models import Evaluation as Evaluation

@@ -84,6 +84,13 @@ class Result:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable; {self._remedy}")
 
+    def __setstate__(self, state: Any) -> None:
+        # pickle and copy.deepcopy restore the state they saved; only they may set it
+        dict_state, slot_state = state if isinstance(state, tuple) else (state, None)
+        for part in (dict_state, slot_state):
+            for key, value in (part or {}).items():
+                object.__setattr__(self, key, value)
+
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every subclass defines it
         """The result as plain JSON types (aggregates only, never a student row)."""
         raise NotImplementedError

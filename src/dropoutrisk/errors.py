@@ -48,6 +48,7 @@ __all__ = [
     "EventsAfterAsOfWarning",
     "ExtremeMarginWarning",
     "IncompatibleModelError",
+    "IndicatorFileError",
     "InvalidCategoryError",
     "MissingColumnError",
     "MissingLabelWarning",
@@ -56,6 +57,7 @@ __all__ = [
     "MissingValueError",
     "ModelError",
     "OperatingPointError",
+    "OptionalDataWarning",
     "OutOfRangeError",
     "ParameterError",
     "PseudonymKeyError",
@@ -284,6 +286,12 @@ class DatasetSpecError(DataError):
     default_problem = "an invalid dataset spec"
 
 
+class IndicatorFileError(DataError):
+    """An indicator file (your own indicators) that cannot be read, or an invalid indicator."""
+
+    default_problem = "an indicator that is not valid"
+
+
 class AlignmentError(DataError):
     """Inputs that should describe the same rows do not line up (labels vs features)."""
 
@@ -500,3 +508,17 @@ class BaselineWarning(UserWarning):
 
 class CalibrationWarning(UserWarning):
     """The calibrator found no positive relation between the model's margin and dropout."""
+
+
+class OptionalDataWarning(UserWarning):
+    """Optional tables or columns are absent: the features that need them are left out.
+
+    ``features`` lists them and ``sources`` says what was missing for each; one warning
+    per call names them all.
+    """
+
+    def __init__(self, message: str, features: tuple[str, ...] = (),
+                 sources: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.features = tuple(features)
+        self.sources = dict(sources or {})

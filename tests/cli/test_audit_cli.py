@@ -75,6 +75,7 @@ def test_no_student_id_or_row_in_any_written_file(audited):
     # Aggregates only: the document holds the known tables of cells and ratios, keyed by
     # group, and calibration curves of at most n_bins points; nothing keyed by student.
     assert set(doc) == {"model_id", "manifest_sha256", "trained_on_cohorts", "cohorts", "weeks",
+                        "days",
                         "horizon_days", "pseudonymised", "schema", "params", "rules", "overall",
                         "by_group", "by_intersection", "disparities", "findings",
                         "calibration_curves"}

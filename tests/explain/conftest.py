@@ -16,7 +16,9 @@ def make_frame(n: int = 600, seed: int = 0, schools=("A", "B", "C")) -> tuple[pd
     X["cohort"] = 2024
     for name in cat.names:
         ind = cat.get(name)
-        if ind.kind == "categorical":
+        if ind.source_table == "activity":  # no activity table, as in the synthetic data
+            X[name] = np.nan
+        elif ind.kind == "categorical":
             X[name] = pd.Categorical(rng.choice(list(ind.categories), n),
                                      categories=list(ind.categories))
         elif ind.kind == "binary":

@@ -85,7 +85,26 @@ def hand_tables() -> dict[str, pd.DataFrame]:
         "date": pd.to_datetime(["2024-10-01", "2025-06-10", "2025-02-01"]),
     })
     return {"students": students, "attendance": attendance, "grades": grades,
-            "assessments": assessments, "concerns": concerns, "outcomes": outcomes}
+            "assessments": assessments, "concerns": concerns, "activity": s1_activity(),
+            "outcomes": outcomes}
+
+
+def s1_activity() -> pd.DataFrame:
+    """``s1``'s activity log (nobody else has any).
+
+    10 clicks every Monday from the start (2024-08-19) to 2024-10-28, 3 + 2 on
+    Friday 2024-11-01 (two rows, summed), a zero-count row on 2024-10-30 (not
+    an active day), 5 clicks 14 days before the start, 100 clicks 49 days
+    before it (outside the 4 weeks before the start) and 1000 on ``as_of``
+    (too late).
+    """
+    mondays = pd.date_range("2024-08-19", "2024-10-28", freq="7D")
+    dates = list(mondays) + pd.to_datetime(
+        ["2024-11-01", "2024-11-01", "2024-10-30", "2024-08-05", "2024-07-01", "2024-11-04"]
+    ).tolist()
+    counts = [10.0] * len(mondays) + [3.0, 2.0, 0.0, 5.0, 100.0, 1000.0]
+    return pd.DataFrame({"student_id": "s1", "date": dates, "kind": "vle_click",
+                         "count": counts})
 
 
 def assert_same_features(a: pd.DataFrame, b: pd.DataFrame, tol: float = 1e-12) -> None:
@@ -100,3 +119,11 @@ def assert_same_features(a: pd.DataFrame, b: pd.DataFrame, tol: float = 1e-12) -
                                        equal_nan=True, err_msg=col)
         else:
             assert x.equals(y), col
+
+
+def enrolled_at(tables, w):
+    """The ``enrolment`` frame the engines get for ``tables`` at the windows ``w``."""
+    from dropoutrisk.features._inputs import enrolment, prepare_outcomes, prepare_students, roster
+
+    students = prepare_students(tables["students"])
+    return enrolment(roster(students, prepare_outcomes(tables.get("outcomes")), w), w)

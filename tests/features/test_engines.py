@@ -17,7 +17,7 @@ from dropoutrisk.features import (
 from dropoutrisk.features._inputs import windows_for
 from dropoutrisk.schema import snapshot_dates
 
-from .feature_tables import AS_OF, assert_same_features
+from .feature_tables import AS_OF, assert_same_features, enrolled_at
 
 
 def test_engines_agree_on_hand_made_tables(tables):
@@ -73,7 +73,7 @@ _DUCKDB_ONLY = [r"\bQUALIFY\b", r"\bFILTER\s*\(", r"GROUP BY ALL", r"\bEXCLUDE\b
 
 
 @pytest.mark.parametrize("name", ["ATTENDANCE_SQL", "GRADES_SQL", "ASSESSMENTS_SQL",
-                                  "CONCERNS_SQL"])
+                                  "CONCERNS_SQL", "ACTIVITY_SQL"])
 def test_feature_sql_is_portable(name):
     text = getattr(_sql, name)
     for pattern in _DUCKDB_ONLY:
@@ -84,7 +84,7 @@ def test_feature_sql_is_portable(name):
         assert "datediff(DATE '2024-11-04', day)" in spark
 
 
-@pytest.mark.parametrize("table", ["attendance", "grades", "assessments", "concerns"])
+@pytest.mark.parametrize("table", ["attendance", "grades", "assessments", "concerns", "activity"])
 def test_spark_rendering_gives_the_same_features(tables, table):
     """Run the text rendered for Spark on DuckDB, with Spark's datediff/date_add as macros."""
     from dropoutrisk.features._duckdb_engine import _QUERIES, DuckDBSession
@@ -92,7 +92,7 @@ def test_spark_rendering_gives_the_same_features(tables, table):
     cat = default_catalogue()
     w = windows_for(AS_OF)
     with DuckDBSession({table: tables[table]}, cat) as session:
-        expected = session.compute(w)[table]
+        expected = session.compute(w, enrolled_at(tables, w))[table]
         con = session.con
         con.execute("CREATE MACRO spark_datediff(a, b) AS date_diff('day', b, a)")
         con.execute("CREATE MACRO spark_date_add(d, n) AS CAST(d + n AS DATE)")

@@ -39,7 +39,14 @@ def _inject_future(tables: dict[str, pd.DataFrame], start: dt.date) -> dict[str,
         "date": list(days) * len(ids),
         "category": "absence",
     })
+    future_activity = pd.DataFrame({
+        "student_id": [s for s in ids for _ in days],
+        "date": list(days) * len(ids),
+        "kind": "login",
+        "count": 10_000.0,
+    })
     out = dict(tables)
+    out["activity"] = pd.concat([tables["activity"], future_activity], ignore_index=True)
     out["attendance"] = pd.concat([tables["attendance"], future_att], ignore_index=True)
     out["grades"] = pd.concat([tables["grades"], future_grades], ignore_index=True)
     out["assessments"] = pd.concat([tables["assessments"], future_assess], ignore_index=True)
@@ -63,4 +70,5 @@ def test_the_injection_would_show_if_it_leaked(tables):
                             engine="pandas")
     changed = [c for c in clean.columns if not clean[c].equals(leaked[c])]
     assert {"attendance_rate", "attendance_rate_2w", "late_minutes", "failed_courses",
-            "concerns_30d", "cognitive_score"} <= set(changed)
+            "concerns_30d", "cognitive_score", "activity_count", "activity_count_2w",
+            "activity_days_4w", "days_since_activity"} <= set(changed)

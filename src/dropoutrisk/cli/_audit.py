@@ -12,9 +12,9 @@ from dropoutrisk.cli._app import EXIT_CODES_HELP, app
 from dropoutrisk.cli._cohorts import (
     cohort_frame,
     parse_cohorts,
-    parse_weeks,
     pseudonym_key,
     read_data,
+    snapshots_of,
     warnings_to_stderr,
 )
 
@@ -49,6 +49,11 @@ def audit_command(
         str | None,
         typer.Option("--weeks", help="Snapshot weeks; default: the first week the model was "
                      "trained at (one snapshot per student keeps the bootstrap honest)."),
+    ] = None,
+    days: Annotated[
+        str | None,
+        typer.Option("--days", help="Snapshot days after each student's start; default: the "
+                     "first day the model was trained at, when it was trained that way."),
     ] = None,
     horizon_days: Annotated[
         int | None,
@@ -97,8 +102,7 @@ def audit_command(
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     trained = dict(bundle.manifest.get("params") or {})
-    trained_weeks = [int(w) for w in trained.get("weeks") or [10]]
-    snapshot_weeks = parse_weeks(weeks) if weeks else trained_weeks[:1]
+    snapshot_weeks, snapshot_days = snapshots_of(weeks, days, trained, first_only=True)
     horizon = int(horizon_days or trained.get("horizon_days") or 365)
     catalogue = getattr(bundle.model, "catalogue", None) or default_catalogue()
     _check_groups(group_list, catalogue, "--groups")
@@ -111,7 +115,7 @@ def audit_command(
     with warnings_to_stderr():
         tables, _ = read_data(data)
         X, y = cohort_frame(tables, audit_cohorts, snapshot_weeks, horizon_days=horizon,
-                            catalogue=catalogue, what="audit")
+                            catalogue=catalogue, what="audit", days=snapshot_days)
         if key is not None:
             from dropoutrisk.fairness import pseudonymise_ids
 
@@ -126,6 +130,7 @@ def audit_command(
         "trained_on_cohorts": [int(c) for c in trained.get("cohorts") or []],
         "cohorts": audit_cohorts,
         "weeks": snapshot_weeks,
+        "days": snapshot_days,
         "horizon_days": horizon,
         "pseudonymised": key is not None,
     }

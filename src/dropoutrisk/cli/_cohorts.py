@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,40 @@ def parse_weeks(text: str, option: str = "--weeks") -> list[int]:
             param_hint=option,
         )
     return weeks
+
+
+def parse_days(text: str, option: str = "--days") -> list[int]:
+    """``"14,30,60,90"`` -> [14, 30, 60, 90]: days after each student's start."""
+    try:
+        days = sorted({int(d) for d in str(text).split(",") if d.strip()})
+    except ValueError:
+        days = []
+    if not days or any(d < 0 or d > 3660 for d in days):
+        raise typer.BadParameter(
+            f"{text!r} is not a list of snapshot days; use whole days after each student's "
+            "start, comma separated, e.g. 14,30,60,90.",
+            param_hint=option,
+        )
+    return days
+
+
+def snapshots_of(weeks: str | None, days: str | None, trained: Mapping[str, Any], *,
+                 first_only: bool = False) -> tuple[list[int], list[int] | None]:
+    """The snapshot weeks (or days after each start) from the options, else as trained.
+
+    ``first_only`` keeps the first trained snapshot only (one row per student).
+    """
+    if weeks and days:
+        raise typer.BadParameter("give --weeks or --days, not both.", param_hint="--days")
+    if days:
+        return [], parse_days(days)
+    if weeks:
+        return parse_weeks(weeks), None
+    trained_days = [int(d) for d in trained.get("days") or []]
+    if trained_days:
+        return [], trained_days[:1] if first_only else trained_days
+    trained_weeks = [int(w) for w in trained.get("weeks") or ([10] if first_only else [6, 10, 20])]
+    return (trained_weeks[:1] if first_only else trained_weeks), None
 
 
 def parse_date(text: str, option: str) -> dt.date:

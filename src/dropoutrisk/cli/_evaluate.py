@@ -20,8 +20,8 @@ from dropoutrisk.cli._app import EXIT_CODES_HELP, app
 from dropoutrisk.cli._cohorts import (
     cohort_frame,
     parse_cohorts,
-    parse_weeks,
     read_data,
+    snapshots_of,
     warnings_to_stderr,
 )
 
@@ -79,6 +79,11 @@ def evaluate(
         str | None,
         typer.Option("--weeks", help="Snapshot weeks; default: those the model was trained at."),
     ] = None,
+    days: Annotated[
+        str | None,
+        typer.Option("--days", help="Snapshots at days after each student's start; default: "
+                     "those the model was trained at, when it was trained that way."),
+    ] = None,
     horizon_days: Annotated[
         int | None,
         typer.Option("--horizon-days", min=1, help="Label horizon; default: the training one."),
@@ -125,7 +130,7 @@ def evaluate(
     if previous is not None:
         previous_on = [int(c) for c in (previous.manifest.get("params") or {}).get("cohorts") or []]
         _check_out_of_time(test_cohorts, previous_on, "--against")
-    snapshot_weeks = parse_weeks(weeks) if weeks else list(trained.get("weeks") or [6, 10, 20])
+    snapshot_weeks, snapshot_days = snapshots_of(weeks, days, trained)
     horizon = int(horizon_days or trained.get("horizon_days") or 365)
     catalogue = getattr(bundle.model, "catalogue", None) or default_catalogue()
 
@@ -138,15 +143,16 @@ def evaluate(
             horizon_days=horizon,
             catalogue=catalogue,
             what="test",
+            days=snapshot_days,
         )
         if truth is not None:
-            truth = _matching_truth(truth, horizon)
+            truth = _matching_truth(truth, horizon, X)
         models = {"model": bundle.model}
         if previous is not None:
             _warn_if_other_horizon(previous, horizon)
             models[PREVIOUS] = _previous_scorer(
                 previous, tables, X, catalogue=catalogue, cohorts=test_cohorts,
-                weeks=snapshot_weeks, horizon=horizon,
+                weeks=snapshot_weeks, horizon=horizon, days=snapshot_days,
             )
         models.update(bundle.baselines)
         result = evaluate_models(
@@ -178,6 +184,7 @@ def evaluate(
         "trained_on_cohorts": trained_on,
         "cohorts": test_cohorts,
         "weeks": snapshot_weeks,
+        "days": snapshot_days,
         "horizon_days": horizon,
         "n_rows": len(X),
         "n_students": int(X.index.nunique()),
@@ -262,7 +269,7 @@ def _load_previous(path: Path) -> Any:
 
 
 def _previous_scorer(previous: Any, tables: Any, X: Any, *, catalogue: Any, cohorts: list[int],
-                     weeks: list[int], horizon: int) -> Any:
+                     weeks: list[int], horizon: int, days: list[int] | None = None) -> Any:
     """The previous model, ready to score the rows of ``X``.
 
     A previous model built on the same catalogue scores ``X`` itself. One built on
@@ -277,7 +284,7 @@ def _previous_scorer(previous: Any, tables: Any, X: Any, *, catalogue: Any, coho
     if own != catalogue:
         try:
             X_prev, _ = cohort_frame(tables, cohorts, weeks, horizon_days=horizon,
-                                     catalogue=own, what="test")
+                                     catalogue=own, what="test", days=days)
         except DataError:
             raise
         except ValueError as exc:  # a catalogue of features canonical tables do not have
@@ -382,11 +389,27 @@ def _compared_metrics(flag_rate: float) -> list[str]:
     return [*_COMPARED, f"recall_at_{round(flag_rate * 100, 6):g}pct"]
 
 
-def _matching_truth(truth: Any, horizon: int) -> Any:
-    """The truth rows at the evaluation's horizon (a truth table may hold several)."""
+def _matching_truth(truth: Any, horizon: int, X: Any) -> Any:
+    """The truth rows at the evaluation's horizon (a truth table may hold several).
+
+    None when they do not cover every evaluated (student, as_of) row: the
+    synthetic truth is written at school-year weeks, not at days after a start.
+    """
+    import pandas as pd
+
     if "horizon_days" in truth.columns:
         truth = truth[truth["horizon_days"] == horizon]
-    return truth if len(truth) else None
+    if not len(truth) or not {"student_id", "as_of"} <= set(truth.columns):
+        return None if not len(truth) else truth
+    have = pd.MultiIndex.from_arrays([truth["student_id"].astype(str),
+                                      pd.to_datetime(truth["as_of"]).dt.normalize()])
+    rows = pd.MultiIndex.from_arrays([X.index.astype(str),
+                                      pd.to_datetime(X["as_of"]).dt.normalize()])
+    if not rows.isin(have).all():
+        print("The truth table has no true risk at these snapshots: the oracle is left out.",
+              file=sys.stderr)
+        return None
+    return truth
 
 
 def _write_report(out: Path, document: dict[str, Any], result: Any,

@@ -11,6 +11,7 @@ from dropoutrisk.cli._app import EXIT_CODES_HELP, app
 from dropoutrisk.cli._cohorts import (
     created_at_from_env,
     parse_cohorts,
+    parse_days,
     parse_weeks,
     read_data,
     warnings_to_stderr,
@@ -66,6 +67,17 @@ def train(
     weeks: Annotated[
         str, typer.Option("--weeks", help="Snapshot weeks of each school year.")
     ] = "6,10,20",
+    days: Annotated[
+        str | None,
+        typer.Option("--days", help="Snapshots at these days after each student's own start "
+                     "(students.start_date, else the school-year start), e.g. 14,30,60,90; "
+                     "instead of --weeks."),
+    ] = None,
+    indicators: Annotated[
+        Path | None,
+        typer.Option("--indicators", help="An indicator file (TOML) adding your own indicators "
+                     "to the catalogue; the bundle records them and predict computes them."),
+    ] = None,
     horizon_days: Annotated[
         int, typer.Option("--horizon-days", min=1, help="Label: dropout within this many days.")
     ] = 365,
@@ -114,7 +126,16 @@ def train(
     )
     if not wide:
         options.update(cohorts=parse_cohorts(str(cohorts)), weeks=parse_weeks(weeks),
-                       horizon_days=horizon_days, calib_cohort=calib_cohort)
+                       horizon_days=horizon_days, calib_cohort=calib_cohort,
+                       days=None if days is None else parse_days(days))
+        if indicators is not None:
+            from dropoutrisk.features import load_indicators
+
+            options["catalogue"] = load_indicators(indicators)
+    elif days is not None or indicators is not None:
+        option = "--days" if days is not None else "--indicators"
+        raise typer.BadParameter(f"{option} does not apply to a wide table (--spec): its "
+                                 "columns are its indicators.", param_hint=option)
     try:
         with warnings_to_stderr():
             if wide:
@@ -141,11 +162,18 @@ def train(
             print(f"  on the {params['n_calibration_rows']} held-out rows: ROC-AUC "
                   f"{row['roc_auc']:.3f}, PR-AUC {row['pr_auc']:.3f}, Brier {row['brier']:.4f}")
         return
+    when = (f"days {params['days']} after each start" if params.get("days")
+            else f"weeks {params['weeks']}")
     print(
         f"  trained on {params['n_rows']} snapshot rows ({params['n_students']} students) of "
-        f"cohorts {params['cohorts']} at weeks {params['weeks']}; "
+        f"cohorts {params['cohorts']} at {when}; "
         f"calibration: {params['calibration']['strategy']}"
     )
+    if params.get("own_indicators"):
+        print(f"  own indicators: {', '.join(params['own_indicators'])}")
+    if params.get("features_left_out"):
+        print(f"  left out (no values in the training data): "
+              f"{', '.join(params['features_left_out'])}")
     if evaluation is not None:
         row = evaluation.metrics.loc["model"]
         print(

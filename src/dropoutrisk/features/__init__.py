@@ -12,20 +12,25 @@ The :class:`Catalogue` (:func:`default_catalogue`) says what every feature
 means and exports the data dictionary (``docs/catalogue.md``).
 """
 
+from dropoutrisk.errors import IndicatorFileError
 from dropoutrisk.features._build import (
     AUTO_DUCKDB_ROWS,
     build_features,
     build_labels,
     build_training_frame,
+    inputs_missing_for,
+    left_out_features,
 )
 from dropoutrisk.features._catalogue import (
     CONTEXT_COLUMNS,
     DEFAULT_ITEM_GROUPS,
     DIMENSIONS,
     Catalogue,
+    Computation,
     Indicator,
     default_catalogue,
 )
+from dropoutrisk.features._custom import load_indicators
 from dropoutrisk.features._duckdb_engine import DuckDBEngine
 from dropoutrisk.features._sql import feature_sql
 from dropoutrisk.features._transformer import FeatureBuilder
@@ -45,11 +50,13 @@ __all__ = [
     "DEFAULT_ITEM_GROUPS",
     "DIMENSIONS",
     "Catalogue",
+    "Computation",
     "DatasetSpec",
     "DuckDBEngine",
     "FeatureBuilder",
     "FeatureSpec",
     "Indicator",
+    "IndicatorFileError",
     "LabelSpec",
     "WideFeatures",
     "build_features",
@@ -58,6 +65,9 @@ __all__ = [
     "build_wide_features",
     "default_catalogue",
     "feature_sql",
+    "inputs_missing_for",
+    "left_out_features",
+    "load_indicators",
     "load_dataset_spec",
     "read_wide_table",
 ]

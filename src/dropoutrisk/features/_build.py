@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.errors import ParameterError
+from dropoutrisk.errors import OptionalDataWarning, ParameterError
 from dropoutrisk.features import _pandas_engine
 from dropoutrisk.features._catalogue import DEFAULT_ITEM_GROUPS, Catalogue, default_catalogue
+from dropoutrisk.features._custom import custom_indicators, students_value
 from dropoutrisk.features._duckdb_engine import DuckDBEngine, DuckDBSession
 from dropoutrisk.features._inputs import (
     EVENT_COLUMNS,
     TableSource,
     Windows,
     check_tables,
+    enrolment,
     is_path,
     prepare_events,
     prepare_outcomes,
     prepare_students,
     read_source,
     roster,
+    start_years,
     windows_for,
 )
 from dropoutrisk.schema import CENSORING_EVENTS, TABLES, validate_tables
 
-__all__ = ["AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame"]
+__all__ = [
+    "AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame",
+    "inputs_missing_for",
+    "left_out_features",
+]
 
 #: ``engine="auto"`` switches to DuckDB at this many in-memory event rows.
 AUTO_DUCKDB_ROWS = 2_000_000
@@ -46,6 +54,11 @@ _EVENT_FEATURES = {
         "grade_point_change",
     ),
     "concerns": ("concerns_30d", "concerns_90d", "days_since_concern"),
+    "activity": (
+        "activity_count", "activity_count_2w", "activity_count_4w", "activity_days_4w",
+        "days_since_activity", "activity_before_start", "activity_trend_8w",
+        "activity_change_baseline",
+    ),
 }
 _STUDENT_FEATURES = (
     "programme_type", "grade_year", "merit_value", "gender", "newly_arrived", "years_in_sweden",
@@ -72,7 +85,8 @@ def _computable(catalogue: Catalogue) -> set[str]:
 
 
 def _check_catalogue(catalogue: Catalogue) -> None:
-    unknown = [n for n in catalogue.names if n not in _computable(catalogue)]
+    own = {i.name for i in custom_indicators(catalogue)}
+    unknown = [n for n in catalogue.names if n not in _computable(catalogue) and n not in own]
     if unknown:
         raise ParameterError(parameter="catalogue", message=
             f"The catalogue lists features that build_features cannot compute: {unknown}. "
@@ -88,8 +102,8 @@ class _PandasSession:
             name: prepare_events(name, read_source(name, src)) for name, src in sources.items()
         }
 
-    def compute(self, w: Windows) -> dict[str, pd.DataFrame]:
-        return _pandas_engine.run(self.events, w, self.catalogue)
+    def compute(self, w: Windows, enrolled: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        return _pandas_engine.run(self.events, w, self.catalogue, enrolled)
 
     def max_date(self) -> pd.Timestamp | None:
         dates = [f["date"].max() for f in self.events.values() if len(f)]
@@ -158,12 +172,20 @@ def _assemble(
         score = values.get(feature, pd.Series(np.nan, index=idx))
         values[feature] = score
         if feature.endswith("_score"):
-            values[feature[: -len("_score")] + "_missing"] = score.isna().astype("float64")
-    grade_year = (w.school_year - ros["cohort"] + 1).clip(1, 4)
+            # without an assessments table, "no answers yet" is unknown, not true
+            missing = score.isna().astype("float64") if "assessments" in groups else score
+            values[feature[: -len("_score")] + "_missing"] = missing
+    grade_year = (w.school_year - start_years(ros["programme_start"]) + 1).clip(1, 4)
     values["grade_year"] = grade_year.astype("float64")
     for name in catalogue.names:
         ind = catalogue.get(name)
-        if name in values:
+        own = ind.computation
+        if own is not None and own.table == "students":
+            s = students_value(ind, ros)
+            s = pd.Series(np.nan, index=idx) if s is None else s
+        elif own is not None:
+            s = values.get(name, pd.Series(np.nan, index=idx))
+        elif name in values:
             s = values[name]
         elif name in ros.columns:
             s = ros[name]
@@ -180,6 +202,89 @@ def _assemble(
     out.index = out.index.astype(object)
     out.index.name = "student_id"
     return out
+
+
+def left_out_features(
+    tables: Mapping[str, Any], students: pd.DataFrame, catalogue: Catalogue
+) -> dict[str, str]:
+    """Catalogue features whose optional table or students column is absent -> what is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> students = pd.DataFrame({"student_id": ["a"], "cohort": [2024], "school_id": ["S"]})
+    >>> gone = left_out_features({"students": students}, students, default_catalogue())
+    >>> gone["attendance_rate"], gone["merit_value"]
+    ('the attendance table', 'the students column merit_value')
+    """
+    given = set(_event_sources(tables))
+    out: dict[str, str] = {}
+    for table, feats in _EVENT_FEATURES.items():
+        if table not in given:
+            out.update({f: f"the {table} table" for f in feats if f in catalogue})
+    if "assessments" not in given:
+        for feature in _score_features(catalogue):
+            flags = [feature[: -len("_score")] + "_missing"] if feature.endswith("_score") else []
+            out.update({f: "the assessments table" for f in [feature, *flags] if f in catalogue})
+    for name in _STUDENT_FEATURES:
+        if name in catalogue.names and name != "grade_year" and name not in students.columns:
+            out[name] = f"the students column {name}"
+    for ind in custom_indicators(catalogue):
+        comp = ind.computation
+        if comp.table == "students":
+            column = comp.column or ind.name
+            if column not in students.columns:
+                out[ind.name] = f"the students column {column}"
+        elif comp.table not in given:
+            out[ind.name] = f"the {comp.table} table"
+    return {n: out[n] for n in catalogue.names if n in out}
+
+
+def inputs_missing_for(
+    tables: Mapping[str, TableSource], features: Iterable[str], catalogue: Catalogue | None = None
+) -> dict[str, str]:
+    """Which of ``features`` the tables cannot compute -> the absent table or column.
+
+    A model needs every feature it was trained on; scoring checks with this that
+    the data still have the tables and columns behind them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> students = pd.DataFrame({"student_id": ["a"], "cohort": [2024], "school_id": ["S"]})
+    >>> inputs_missing_for({"students": students}, ["attendance_rate", "grade_year"])
+    {'attendance_rate': 'the attendance table'}
+    """
+    cat = catalogue if catalogue is not None else default_catalogue()
+    tables = check_tables(tables)
+    src = tables["students"]
+    if isinstance(src, pd.DataFrame):
+        students = src
+    else:
+        students = read_source("students", src).head(0)
+    gone = left_out_features(tables, students, cat)
+    return {f: gone[f] for f in features if f in gone}
+
+
+def _warn_left_out(gone: Mapping[str, str]) -> None:
+    if not gone:
+        return
+    by_source: dict[str, list[str]] = {}
+    columns: list[str] = []
+    for feature, source in gone.items():
+        if source.startswith("the students column "):
+            column = source[len("the students column "):]
+            columns.append(column if column == feature else f"{column} -> {feature}")
+        else:
+            by_source.setdefault(source, []).append(feature)
+    parts = "; ".join(f"{src} ({', '.join(feats)})" for src, feats in by_source.items())
+    if columns:
+        parts += ("; " if parts else "") + f"the students columns {', '.join(columns)}"
+    warnings.warn(OptionalDataWarning(
+        f"{len(gone)} features are left out because optional data are absent: {parts}. "
+        "Models leave them out (features_left_out_); give the tables or columns to use them.",
+        features=tuple(gone), sources=dict(gone),
+    ), stacklevel=3)
 
 
 def _prepare(tables: Any, catalogue: Catalogue | None):
@@ -263,11 +368,12 @@ def build_features(
     [0.75, 0.0]
     """
     cat, tables, students, outcomes = _prepare(tables, catalogue)
+    _warn_left_out(left_out_features(tables, students, cat))
     w = windows_for(as_of)
     ros = roster(students, outcomes, w)
     session = _open(engine, _event_sources(tables), cat)
     try:
-        groups = session.compute(w)
+        groups = session.compute(w, enrolment(ros, w))
     finally:
         session.close()
     return _assemble(ros, groups, w, cat)
@@ -387,8 +493,11 @@ def build_training_frame(
     Parameters
     ----------
     tables : mapping of str to DataFrame or path
-    as_of_dates : iterable of date-like
-        Snapshot dates; the rows come out in ascending ``as_of`` order.
+    as_of_dates : iterable of date-like, or DataFrame
+        Snapshot dates for every enrolled student; or a frame of ``student_id`` and
+        ``as_of``, one snapshot per row (e.g. days after each student's start, from
+        :func:`dropoutrisk.schema.snapshot_dates` with ``days=``). The rows come out in
+        ascending ``as_of`` order.
     horizon_days : int, default 365
     catalogue : Catalogue, optional
     engine : {"auto", "pandas", "duckdb"} or DuckDBEngine
@@ -415,21 +524,47 @@ def build_training_frame(
     if int(horizon_days) <= 0:
         raise ParameterError(parameter="horizon_days", message=
             f"horizon_days must be a positive number of days, got {horizon_days!r}.")
-    dates = sorted({windows_for(d).as_of for d in as_of_dates})
-    if not dates:
-        raise ParameterError(parameter="as_of_dates", message=
-            "as_of_dates is empty; pass at least one date.")
+    plan = _snapshot_plan(as_of_dates)
     cat, tables, students, outcomes = _prepare(tables, catalogue)
+    _warn_left_out(left_out_features(tables, students, cat))
     sources = _event_sources(tables)
     session = _open(engine, sources, cat)
     xs, ys = [], []
     try:
         data_end = _data_end(tables, session, outcomes)
-        for d in dates:
+        for d, ids in plan:
             w = windows_for(d)
             ros = roster(students, outcomes, w)
-            xs.append(_assemble(ros, session.compute(w), w, cat))
+            if ids is not None:
+                ros = ros.loc[ros.index.isin(ids)]
+            xs.append(_assemble(ros, session.compute(w, enrolment(ros, w)), w, cat))
             ys.append(_labels(ros, outcomes, w, horizon_days, data_end))
     finally:
         session.close()
     return pd.concat(xs), pd.concat(ys).rename("label")
+
+
+def _snapshot_plan(as_of_dates: Any) -> list[tuple[Any, set[str] | None]]:
+    """``(as_of, students or None for all)`` per distinct date, in ascending order."""
+    if isinstance(as_of_dates, pd.DataFrame):
+        missing = [c for c in ("student_id", "as_of") if c not in as_of_dates.columns]
+        if missing:
+            raise ParameterError(parameter="as_of_dates", message=
+                f"as_of_dates as a frame needs the columns student_id and as_of (missing: "
+                f"{', '.join(missing)}); build it with snapshot_dates(..., days=..., students=...).")
+        if as_of_dates["as_of"].isna().any():
+            rows = np.flatnonzero(as_of_dates["as_of"].isna().to_numpy())[:5].tolist()
+            raise ParameterError(parameter="as_of_dates", message=
+                f"as_of_dates has rows without an as_of date (rows {rows}).")
+        days = pd.to_datetime(as_of_dates["as_of"]).dt.normalize()
+        ids = as_of_dates["student_id"].astype(str)
+        plan = [(windows_for(d).as_of, set(ids[days == d])) for d in sorted(days.unique())]
+        if not plan:
+            raise ParameterError(parameter="as_of_dates", message=
+                "as_of_dates is empty; pass at least one date.")
+        return plan
+    dates = sorted({windows_for(d).as_of for d in as_of_dates})
+    if not dates:
+        raise ParameterError(parameter="as_of_dates", message=
+            "as_of_dates is empty; pass at least one date.")
+    return [(d, None) for d in dates]

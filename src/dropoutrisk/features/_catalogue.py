@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,7 +18,9 @@ __all__ = [
     "CONTEXT_COLUMNS",
     "DEFAULT_ITEM_GROUPS",
     "DIMENSIONS",
+    "AGGREGATABLE",
     "Catalogue",
+    "Computation",
     "Indicator",
     "default_catalogue",
 ]
@@ -55,6 +57,115 @@ Unit = Literal[
 ]
 
 
+#: Event tables an indicator can aggregate, with their numeric and their text columns.
+AGGREGATABLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "attendance": (("scheduled_minutes", "absent_minutes", "late_minutes"), ()),
+    "grades": ((), ("course", "grade")),
+    "assessments": (("value",), ("item",)),
+    "concerns": ((), ("category",)),
+    "activity": (("count",), ("kind",)),
+}
+
+Aggregate = Literal["count", "sum", "mean", "min", "max", "distinct_days", "days_since_last"]
+
+_NEEDS_VALUE = ("sum", "mean", "min", "max")
+
+
+class Computation(BaseModel):
+    """How an indicator of your own is computed.
+
+    Parameters
+    ----------
+    table : str
+        ``"students"`` (one value per student, from ``column``) or an event table:
+        ``attendance``, ``grades``, ``assessments``, ``concerns``, ``activity``.
+    column : str, optional
+        ``students`` only: the column (default: the indicator's name).
+    aggregate : {"count", "sum", "mean", "min", "max", "distinct_days", "days_since_last"}
+        Event tables only: what to compute over the student's events in the window.
+        ``count`` and ``sum`` are 0 for a student without events; ``days_since_last``
+        counts from the start when there is none.
+    value : str, optional
+        The numeric column aggregated by ``sum``, ``mean``, ``min`` and ``max``.
+    where : mapping of str to str or list of str
+        Keep only events whose text column equals the value (or one of the values).
+    window_days : int, optional
+        The last ``window_days`` days before ``as_of``; default: since the student's start.
+
+    Examples
+    --------
+    >>> c = Computation(table="activity", aggregate="sum", value="count",
+    ...                 where={"kind": "quiz"}, window_days=28)
+    >>> c.where, c.window_text
+    ((('kind', ('quiz',)),), 'last 28 days')
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table: str
+    column: str | None = None
+    aggregate: Aggregate | None = None
+    value: str | None = None
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    window_days: int | None = Field(None, ge=1, le=3660)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_where(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and isinstance(data.get("where"), Mapping):
+            where = []
+            for col, val in data["where"].items():
+                vals = (val,) if isinstance(val, str) else tuple(val)
+                where.append((str(col), tuple(str(v) for v in vals)))
+            data = {**data, "where": tuple(sorted(where))}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Computation:
+        if self.table == "students":
+            for name in ("aggregate", "value", "window_days"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} applies to event tables, not to students")
+            if self.where:
+                raise ValueError("where applies to event tables, not to students")
+            return self
+        if self.table not in AGGREGATABLE:
+            raise ValueError(
+                f"table {self.table!r} is not one of students, {', '.join(AGGREGATABLE)}")
+        numeric, text = AGGREGATABLE[self.table]
+        if self.column is not None:
+            raise ValueError("column applies to students; an event table needs aggregate")
+        if self.aggregate is None:
+            raise ValueError(f"an indicator from {self.table} needs aggregate (one of count, "
+                             "sum, mean, min, max, distinct_days, days_since_last)")
+        if self.aggregate in _NEEDS_VALUE:
+            if self.value not in numeric:
+                raise ValueError(
+                    f"aggregate {self.aggregate!r} needs value, a numeric column of "
+                    f"{self.table}: {', '.join(numeric) or 'it has none'}")
+        elif self.value is not None:
+            raise ValueError(f"aggregate {self.aggregate!r} takes no value")
+        for col, vals in self.where:
+            if col not in text:
+                raise ValueError(f"where can filter {self.table} on {', '.join(text) or 'nothing'}"
+                                 f", not {col!r}")
+            if not vals:
+                raise ValueError(f"where {col} lists no values")
+        return self
+
+    @property
+    def window_text(self) -> str:
+        if self.table == "students":
+            return "as recorded"
+        return (f"last {self.window_days} days" if self.window_days
+                else "since the start (school year, or the student's later start)")
+
+    @property
+    def fills_zero(self) -> bool:
+        """Whether a student without events gets 0 (``count``, ``sum``, ``distinct_days``)."""
+        return self.aggregate in ("count", "sum", "distinct_days")
+
+
 class Indicator(BaseModel):
     """One feature of the catalogue.
 
@@ -86,6 +197,10 @@ class Indicator(BaseModel):
         it prints no reference. A binary indicator's template may leave out
         ``{value}`` too: it then states the true case ("No answers yet in the
         survey ...") and is narrated only for students where it is true.
+    computation : Computation, optional
+        How an indicator of your own is computed (a students column or an event-table
+        aggregate; see :func:`dropoutrisk.features.load_indicators`). None for the
+        built-in indicators, which the feature SQL computes.
     missing_sv, missing_en : str, optional
         The sentence for a missing value, narrated only when the missingness
         itself raises the estimated risk. Leave them out where a missing value
@@ -119,6 +234,7 @@ class Indicator(BaseModel):
     template_en: str = Field(min_length=1)
     missing_sv: str | None = None
     missing_en: str | None = None
+    computation: Computation | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Indicator:
@@ -375,15 +491,18 @@ _DIRECTION_TEXT = {"higher": "higher value", "lower": "lower value", "none": "no
 
 _INTRO = """
 Every feature is computed at a date `as_of` from events dated strictly **before** `as_of`
-(the knowledge date). A student is in the feature frame when the first school year of the
-student's cohort started on or before `as_of` and no outcome (dropout, completion, move, ...)
-is dated before `as_of`. Windows:
+(the knowledge date). A student is in the feature frame when the student's programme started
+(`start_date` in `students`, else the school-year start of the cohort) on or before `as_of` and
+no outcome (dropout, completion, move, ...) is dated before `as_of`. Windows:
 
-- *current school year*: from the school-year start (the Monday on or after 15 August) of the
-  school year `as_of` falls in, up to the day before `as_of`.
+- *current school year* / *since the start*: from the student's start, the later of the
+  school-year start (the Monday on or after 15 August) of the school year `as_of` falls in and
+  the student's own `start_date` (a student who started in January counts from January), up to
+  the day before `as_of`.
 - *last N weeks*: the N x 7 days before `as_of` (rolling weeks that end at `as_of`, not calendar weeks).
-- *first 2 weeks*: the first 14 days of the current school year (the student's own baseline);
+- *first 2 weeks*: the first 14 days from the student's start (the student's own baseline);
   the baseline change is missing until the last 4 weeks lie wholly after it (week 6).
+- *4 weeks before the start*: the 28 days before the student's start.
 
 Attendance fractions are minute-weighted (`1 - absent_minutes / scheduled_minutes`). Weekly
 fractions skip weeks without scheduled minutes (holidays). Trends are ordinary least-squares slopes
@@ -396,8 +515,12 @@ lessons. Grades use each course's latest grade before `as_of` (grade points A=20
 D=12.5, E=10, F=0; "-" is ungraded); core courses are Swedish (SVE, SVA), English (ENG) and
 Mathematics (MAT); a term is a calendar half-year (January-June, July-December). Survey and
 teacher-rating scores are the mean over items of each item's latest value, with items assigned by
-name prefix (table below). `grade_year` is derived from the cohort and `as_of` (1-4), so that a
-past `as_of` gets the year of study it had then.
+name prefix (table below). `grade_year` is derived from the start and `as_of` (1-4: school years
+since the one the student started in), so that a past `as_of` gets the year of study it had then.
+Activity counts (`activity`: logins, clicks, visits; any `kind`) are 0 for an enrolled student
+with none; days since the latest activity count from the start when there is none since; the
+activity trend is the slope of weekly counts over the weeks of the last eight that begin on or
+after the start.
 Missing values are NaN: for example no grades yet, or fewer than three weeks with lessons for a trend.
 Counts of concern reports are 0 when the `concerns` table is given and the student has none,
 and NaN when the table is not given at all. Background features are for the fairness audit and are

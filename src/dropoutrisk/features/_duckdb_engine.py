@@ -20,6 +20,7 @@ import pandas as pd
 from dropoutrisk.errors import DataError, MissingColumnError, MissingTableError, OutOfRangeError
 from dropoutrisk.features import _sql
 from dropoutrisk.features._catalogue import Catalogue
+from dropoutrisk.features._custom import custom_by_table
 from dropoutrisk.features._inputs import (
     EVENT_COLUMNS,
     TableSource,
@@ -38,6 +39,9 @@ _TYPES = {
     "grade": "VARCHAR",
     "item": "VARCHAR",
     "value": "DOUBLE",
+    "count": "DOUBLE",
+    "kind": "VARCHAR",
+    "category": "VARCHAR",
 }
 
 _QUERIES = {
@@ -45,12 +49,14 @@ _QUERIES = {
     "grades": _sql.GRADES_SQL,
     "assessments": _sql.ASSESSMENTS_SQL,
     "concerns": _sql.CONCERNS_SQL,
+    "activity": _sql.ACTIVITY_SQL,
 }
 
 # What the exact sums of the feature SQL can hold (files are read unvalidated).
 _SUMMABLE = {
     "attendance": "finite minutes, below 9.2e9 per row",
     "assessments": "finite values, below 1e20 in magnitude",
+    "activity": "finite counts, below 9.2e9 per row",
 }
 
 
@@ -148,9 +154,17 @@ class DuckDBSession:
             self.con.execute(f"CREATE VIEW {name} AS {_source_sql(name, source, self.con)}")
             self.tables.append(name)
 
-    def compute(self, w: Windows) -> dict[str, pd.DataFrame]:
+    def compute(self, w: Windows, enrolled: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """The feature groups at ``w.as_of`` for the students of ``enrolled`` (see ``enrolment``)."""
         import duckdb
 
+        self.con.register("_frame_enrolment", enrolled)
+        self.con.execute(
+            "CREATE OR REPLACE VIEW enrolment AS SELECT CAST(student_id AS VARCHAR) AS student_id, "
+            "CAST(start AS DATE) AS start_day, CAST(baseline_end AS DATE) AS baseline_end, "
+            "CAST(baseline_ok AS INTEGER) AS baseline_ok, "
+            "CAST(days_since_start AS INTEGER) AS days_since_start FROM _frame_enrolment"
+        )
         out: dict[str, pd.DataFrame] = {}
         for name in self.tables:
             sql = _sql.render(_QUERIES[name], w, _sql.DUCKDB, self.catalogue.item_groups)
@@ -167,11 +181,19 @@ class DuckDBSession:
             frame["student_id"] = frame["student_id"].astype(object)
             frame = frame.set_index("student_id")
             out[name] = frame.drop(columns=["no_feature"], errors="ignore").astype("float64")
+        for name, indicators in custom_by_table(self.catalogue).items():
+            if name in self.tables:
+                sql = _sql.custom_sql(name, indicators, w, _sql.DUCKDB)
+                frame = self.con.execute(sql).df()
+                frame["student_id"] = frame["student_id"].astype(object)
+                out[f"custom:{name}"] = frame.set_index("student_id").astype("float64")
         return out
 
     def max_date(self) -> pd.Timestamp | None:
         """The latest event date over every table (for label censoring)."""
-        dates = [self.con.execute(f"SELECT MAX(date) FROM {t}").fetchone()[0] for t in self.tables]
+        # fetchall, not fetchone: an unfinished result blocks the next register()
+        dates = [self.con.execute(f"SELECT MAX(date) FROM {t}").fetchall()[0][0]
+                 for t in self.tables]
         dates = [pd.Timestamp(d) for d in dates if d is not None]
         return max(dates) if dates else None
 

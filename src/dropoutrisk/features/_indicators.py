@@ -47,6 +47,7 @@ def _ind(
 
 
 _YEAR = "current school year"
+_START = "since the start (school year, or the student's later start)"
 _EDU = ("compulsory", "upper_secondary", "post_secondary", "unknown")
 
 
@@ -115,6 +116,60 @@ def default_indicators() -> tuple[Indicator, ...]:
              actionable=True, risk="higher", source=att, window="last 8 weeks", unit="fraction",
              tsv="Närvaron svängde med {value} från vecka till vecka ({reference}).",
              ten="Attendance swung by {value} from week to week ({reference})."),
+        # --- behavioural: activity (logins, LMS/VLE clicks, library visits, homework) ---
+        _ind("activity_count", b, "Aktivitet sedan starten (inloggningar, klick, besök)",
+             "Activity since the start (logins, clicks, visits)",
+             actionable=True, risk="lower", source="activity", window=_START, unit="count",
+             tsv="Aktiviteten sedan starten var {value} ({reference}).",
+             ten="Activity since the start was {value} ({reference})."),
+        _ind("activity_count_2w", b, "Aktivitet de senaste 2 veckorna",
+             "Activity over the last 2 weeks",
+             actionable=True, risk="lower", source="activity", window="last 2 weeks",
+             unit="count",
+             tsv="Aktiviteten de senaste 2 veckorna var {value} ({reference}).",
+             ten="Activity over the last 2 weeks was {value} ({reference})."),
+        _ind("activity_count_4w", b, "Aktivitet de senaste 4 veckorna",
+             "Activity over the last 4 weeks",
+             actionable=True, risk="lower", source="activity", window="last 4 weeks",
+             unit="count",
+             tsv="Aktiviteten de senaste 4 veckorna var {value} ({reference}).",
+             ten="Activity over the last 4 weeks was {value} ({reference})."),
+        _ind("activity_days_4w", b, "Dagar med aktivitet de senaste 4 veckorna",
+             "Days with activity over the last 4 weeks",
+             actionable=True, risk="lower", source="activity", window="last 4 weeks",
+             unit="days",
+             tsv="Eleven var aktiv {value} dagar de senaste 4 veckorna ({reference}).",
+             ten="The student was active on {value} days over the last 4 weeks ({reference})."),
+        _ind("days_since_activity", b,
+             "Dagar sedan den senaste aktiviteten (eller sedan starten, om ingen)",
+             "Days since the latest activity (or since the start, if none)",
+             actionable=True, risk="higher", source="activity", window=_START, unit="days",
+             tsv="Den senaste aktiviteten var {value} dagar sedan ({reference}).",
+             ten="The latest activity was {value} days ago ({reference})."),
+        _ind("activity_before_start", b, "Aktivitet de 4 veckorna före starten",
+             "Activity in the 4 weeks before the start",
+             actionable=False, risk="lower", source="activity", window="4 weeks before the start",
+             unit="count",
+             tsv="Aktiviteten de 4 veckorna före starten var {value} ({reference}).",
+             ten="Activity in the 4 weeks before the start was {value} ({reference})."),
+        _ind("activity_trend_8w", b,
+             "Trend i aktivitet per vecka, förändring per vecka (lutning över 8 veckor)",
+             "Trend of weekly activity, change per week (slope over 8 weeks)",
+             actionable=True, risk="lower", source="activity", window="last 8 weeks",
+             unit="count",
+             tsv="Aktiviteten har ändrats med {value} per vecka de senaste 8 veckorna "
+                 "({reference}).",
+             ten="Weekly activity changed by {value} per week over the last 8 weeks "
+                 "({reference})."),
+        _ind("activity_change_baseline", b,
+             "Aktivitet per dag de senaste 4 veckorna minus de första 2 veckorna efter starten",
+             "Activity per day over the last 4 weeks minus the first 2 weeks after the start",
+             actionable=True, risk="lower", source="activity",
+             window="last 4 weeks vs first 2 weeks after the start", unit="count",
+             tsv="Aktiviteten per dag har ändrats med {value} jämfört med starten "
+                 "({reference}).",
+             ten="Activity per day changed by {value} compared with the start "
+                 "({reference})."),
         # --- academic: grades ---
         _ind("failed_courses", a, "Antal kurser med betyget F", "Number of courses graded F",
              actionable=True, risk="higher", source="grades", window="all terms before as_of",

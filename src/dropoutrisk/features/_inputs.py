@@ -24,7 +24,7 @@ from dropoutrisk.errors import (
     MissingTableError,
     TableTypeError,
 )
-from dropoutrisk.schema import parse_as_of, school_year_of, school_year_start
+from dropoutrisk.schema import parse_as_of, programme_starts, school_year_of, school_year_start
 
 TableSource = Union[pd.DataFrame, str, "os.PathLike[str]"]
 
@@ -36,7 +36,8 @@ EVENT_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "grades": (("student_id", "date", "course", "grade"), ()),
     "assessments": (("student_id", "date", "item", "value"), ()),
-    "concerns": (("student_id", "date"), ()),
+    "concerns": (("student_id", "date"), ("category",)),
+    "activity": (("student_id", "date", "count"), ("kind",)),
 }
 
 
@@ -102,7 +103,9 @@ def is_path(source: Any) -> bool:
     return isinstance(source, str | os.PathLike)
 
 
-_CANONICAL = ("students", "attendance", "grades", "assessments", "concerns", "outcomes")
+_CANONICAL = (
+    "students", "attendance", "grades", "assessments", "concerns", "activity", "outcomes"
+)
 
 
 def tables_in_folder(folder: Path) -> dict[str, TableSource]:
@@ -211,7 +214,7 @@ def prepare_events(name: str, frame: pd.DataFrame) -> pd.DataFrame:
                                  dtype="float64" if col == "late_minutes" else "boolean")
             continue
         values = frame[col].to_numpy()
-        if col in ("student_id", "course", "grade", "item"):
+        if col in ("student_id", "course", "grade", "item", "kind", "category"):
             out[col] = _as_str(pd.Series(values))
         elif col == "date":
             out[col] = _as_day(pd.Series(values))
@@ -233,7 +236,44 @@ def prepare_students(frame: pd.DataFrame) -> pd.DataFrame:
     out["student_id"] = _as_str(out["student_id"])
     out["school_id"] = _as_str(out["school_id"])
     out["cohort"] = pd.to_numeric(out["cohort"]).astype("int64")
+    if "start_date" in out.columns:
+        out["start_date"] = _as_day(out["start_date"])
     return out
+
+
+def start_years(starts: pd.Series) -> pd.Series:
+    """The school year (its start year) each date falls in, as int64."""
+    years = starts.dt.year.astype("int64")
+    firsts = years.map({int(y): pd.Timestamp(school_year_start(int(y))) for y in years.unique()})
+    return years.where(starts >= firsts.astype("datetime64[ns]"), years - 1).astype("int64")
+
+
+def enrolment(ros: pd.DataFrame, w: Windows) -> pd.DataFrame:
+    """Per enrolled student, the day "since the start" windows count from at ``as_of``.
+
+    ``start`` is the later of the current school year's start and the student's
+    own programme start, so a student who started in January has a year that
+    begins in January; the 2-week baseline is the first 14 days from ``start``
+    (``baseline_ok`` says whether the last 4 weeks lie wholly after it), and
+    ``days_since_start`` counts the days from ``start`` to ``as_of``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``student_id`` (str), ``start``, ``baseline_end`` (datetime64[ns]),
+        ``baseline_ok`` and ``days_since_start`` (int64), one row per student of ``ros``.
+    """
+    year_start = pd.Timestamp(w.year_start)
+    start = ros["programme_start"].where(ros["programme_start"] > year_start, year_start)
+    start = start.astype("datetime64[ns]")
+    end = start + pd.Timedelta(days=14)
+    return pd.DataFrame({
+        "student_id": ros.index.to_numpy(dtype=object),
+        "start": start.to_numpy(),
+        "baseline_end": end.to_numpy(),
+        "baseline_ok": (end <= pd.Timestamp(w.d4w)).astype("int64").to_numpy(),
+        "days_since_start": (pd.Timestamp(w.as_of) - start).dt.days.astype("int64").to_numpy(),
+    })
 
 
 def prepare_outcomes(frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -255,15 +295,14 @@ def prepare_outcomes(frame: pd.DataFrame | None) -> pd.DataFrame:
 def roster(students: pd.DataFrame, outcomes: pd.DataFrame, w: Windows) -> pd.DataFrame:
     """Students enrolled at ``as_of``, sorted by student_id.
 
-    Enrolled means the cohort's first school year started on or before
-    ``as_of`` and no outcome event is dated before ``as_of``.
+    Enrolled means the student's programme started (``start_date``, else the
+    school-year start of the cohort) on or before ``as_of`` and no outcome
+    event is dated before ``as_of``. The column ``programme_start`` holds the start.
     """
-    starts = pd.to_datetime(
-        pd.Series({int(c): school_year_start(int(c)) for c in students["cohort"].unique()})
-    )
-    started = students["cohort"].map(starts) <= pd.Timestamp(w.as_of)
     as_of = pd.Timestamp(w.as_of)
+    starts = programme_starts(students)
     left = set(outcomes.loc[outcomes["date"] < as_of, "student_id"])
-    keep = started & ~students["student_id"].isin(left)
-    out = students.loc[keep].sort_values("student_id", kind="mergesort")
+    keep = (starts <= as_of) & ~students["student_id"].isin(left)
+    out = students.assign(programme_start=starts).loc[keep]
+    out = out.sort_values("student_id", kind="mergesort")
     return out.drop_duplicates("student_id").set_index("student_id")

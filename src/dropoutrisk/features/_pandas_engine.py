@@ -15,8 +15,14 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk.features._catalogue import Catalogue
+from dropoutrisk.features._custom import custom_by_table, pandas_values
 from dropoutrisk.features._inputs import Windows
-from dropoutrisk.features._sql import MAX_RUN_GAP_DAYS, TREND_WEEKS, UNITS_PER_MINUTE
+from dropoutrisk.features._sql import (
+    BEFORE_START_DAYS,
+    MAX_RUN_GAP_DAYS,
+    TREND_WEEKS,
+    UNITS_PER_MINUTE,
+)
 from dropoutrisk.schema import GRADE_POINTS
 
 CORE_PREFIXES: tuple[str, ...] = ("SVE", "SVA", "ENG", "MAT")
@@ -52,15 +58,32 @@ def _in_order(terms: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def attendance_daily(att: pd.DataFrame, w: Windows) -> tuple[pd.DataFrame, np.ndarray]:
+def _starts(frame: pd.DataFrame, enrolled: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s rows of enrolled students, with their ``start`` and ``baseline_end``.
+
+    The inner join of the SQL (``JOIN enrolment``).
+    """
+    e = enrolled.set_index("student_id")
+    pos = e.index.get_indexer(frame["student_id"])
+    keep = pos >= 0
+    frame = frame.loc[keep]
+    pos = pos[keep]
+    return frame.assign(start=e["start"].to_numpy()[pos],
+                        baseline_end=e["baseline_end"].to_numpy()[pos])
+
+
+def attendance_daily(
+    att: pd.DataFrame, w: Windows, enrolled: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per student and day inside the windows (lessons summed).
 
     Minutes are in whole units (:func:`_units`). Students are integer codes here
     (grouping by codes is much cheaper than by strings on long logs); the second
-    value maps a code back to its student_id.
+    value maps a code back to its student_id. Only enrolled students are kept,
+    each with the ``start`` and ``baseline_end`` of its windows.
     """
     keep = (att["date"] >= pd.Timestamp(w.attendance_start)) & (att["date"] < pd.Timestamp(w.as_of))
-    att = att.loc[keep]
+    att = _starts(att.loc[keep], enrolled)
     codes, students = pd.factorize(att["student_id"])
     excused = att["excused"]
     known = excused.notna().to_numpy()
@@ -82,17 +105,19 @@ def attendance_daily(att: pd.DataFrame, w: Windows) -> tuple[pd.DataFrame, np.nd
         "absent_lessons": (sched_pos & (absent >= sched)).astype("float64"),
         "present_lessons": (sched_pos & (absent < sched)).astype("float64"),
     })
-    daily = rows.groupby(["student_id", "date"], sort=True).sum(min_count=1)
-    return daily.reset_index(), np.asarray(students, dtype=object)
+    daily = rows.groupby(["student_id", "date"], sort=True).sum(min_count=1).reset_index()
+    per_code = att[["start", "baseline_end"]].groupby(codes, sort=True).first()
+    daily = daily.join(per_code, on="student_id")
+    return daily, np.asarray(students, dtype=object)
 
 
-def attendance_features(att: pd.DataFrame, w: Windows) -> pd.DataFrame:
+def attendance_features(att: pd.DataFrame, w: Windows, enrolled: pd.DataFrame) -> pd.DataFrame:
     """The attendance features (``ATTENDANCE_SQL``)."""
-    daily, students = attendance_daily(att, w)
+    daily, students = attendance_daily(att, w, enrolled)
     ts = pd.Timestamp
     out = pd.DataFrame(index=pd.Index(daily["student_id"].unique(), name="student_id"))
 
-    year = daily.loc[daily["date"] >= ts(w.year_start)]
+    year = daily.loc[daily["date"] >= daily["start"]].drop(columns=["start", "baseline_end"])
     g = year.drop(columns="date").groupby("student_id", sort=False).sum(min_count=1)
     out["attendance_rate"] = 1.0 - _ratio(g["absent"], g["sched"])
     out["unexcused_share"] = _ratio(g["absent_unexcused"], g["absent_known"])
@@ -111,11 +136,12 @@ def attendance_features(att: pd.DataFrame, w: Windows) -> pd.DataFrame:
     out["attendance_rate_2w"] = 1.0 - _ratio(r["absent_2w"], r["sched_2w"])
     out["attendance_rate_4w"] = 1.0 - _ratio(r["absent_4w"], r["sched_4w"])
 
-    base = daily.loc[(daily["date"] >= ts(w.year_start)) & (daily["date"] < ts(w.baseline_end))]
+    base = daily.loc[(daily["date"] >= daily["start"]) & (daily["date"] < daily["baseline_end"])]
     b = base.groupby("student_id", sort=False)[["sched", "absent"]].sum()
     base_rate = 1.0 - _ratio(b["absent"], b["sched"])
     change = out["attendance_rate_4w"] - base_rate.reindex(out.index)
-    out["attendance_change_baseline"] = change if w.baseline_ok else np.nan
+    ends = daily.groupby("student_id", sort=False)["baseline_end"].first().reindex(out.index)
+    out["attendance_change_baseline"] = change.where(ends <= ts(w.d4w))
 
     # Weekly series: week 7 is the 7 days before as_of, week 0 the oldest of eight.
     last8 = daily.loc[daily["date"] >= ts(w.d8w)]
@@ -264,15 +290,75 @@ def concern_features(concerns: pd.DataFrame, w: Windows) -> pd.DataFrame:
     return out.astype("float64")
 
 
-def run(events: dict[str, pd.DataFrame], w: Windows, catalogue: Catalogue) -> dict[str, pd.DataFrame]:
-    """Compute every event group whose table is present."""
+def activity_features(act: pd.DataFrame, w: Windows, enrolled: pd.DataFrame) -> pd.DataFrame:
+    """The activity features (``ACTIVITY_SQL``): one row per enrolled student."""
+    ts = pd.Timestamp
+    a = act.loc[(act["date"] < ts(w.as_of)) & (act["count"] > 0)]
+    a = _starts(a, enrolled)
+    since = a["date"] >= a["start"]
+    n = _units(a["count"])
+    days_before = _days_before(a["date"], w)
+    x = 7 - (days_before - 1) // 7
+    in4 = since & (a["date"] >= ts(w.d4w))
+    before = (~since) & (a["date"] >= a["start"] - pd.Timedelta(days=BEFORE_START_DAYS))
+    parts = {
+        "n_all": n.where(since),
+        "n_2w": n.where(since & (a["date"] >= ts(w.d2w))),
+        "n_4w": n.where(in4),
+        "n_before": n.where(before),
+        "n_b": n.where(since & (a["date"] < a["baseline_end"])),
+        "days_since": days_before.where(since).astype("float64"),
+    }
+    in8 = since & (a["date"] >= ts(w.d8w))
+    for k in range(TREND_WEEKS):
+        parts[f"w{k}"] = n.where(in8 & (x == k))
+    frame = pd.DataFrame(parts).assign(student_id=a["student_id"].to_numpy())
+    g = frame.groupby("student_id", sort=False)
+    sums = g[[c for c in parts if c != "days_since"]].sum(min_count=1)
+    sums["days_since"] = g["days_since"].min()
+    sums["days_4w"] = (
+        a.loc[in4, ["student_id", "date"]].drop_duplicates().groupby("student_id").size()
+    )
+    e = enrolled.set_index("student_id")
+    sums = sums.reindex(e.index)
+    out = pd.DataFrame(index=pd.Index(e.index, name="student_id"))
+    out["activity_count"] = sums["n_all"].fillna(0.0) / UNITS_PER_MINUTE
+    out["activity_count_2w"] = sums["n_2w"].fillna(0.0) / UNITS_PER_MINUTE
+    out["activity_count_4w"] = sums["n_4w"].fillna(0.0) / UNITS_PER_MINUTE
+    out["activity_days_4w"] = sums["days_4w"].fillna(0.0).astype("float64")
+    out["days_since_activity"] = sums["days_since"].fillna(
+        e["days_since_start"].astype("float64"))
+    out["activity_before_start"] = sums["n_before"].fillna(0.0) / UNITS_PER_MINUTE
+    since_start = e["days_since_start"].to_numpy()
+    weekly = pd.DataFrame({
+        k: np.where(since_start >= 7 * (TREND_WEEKS - k),
+                    sums[f"w{k}"].fillna(0.0).to_numpy() / UNITS_PER_MINUTE, np.nan)
+        for k in range(TREND_WEEKS)
+    }, index=out.index)
+    out["activity_trend_8w"], _ = _trend_and_volatility(weekly)
+    change = (out["activity_count_4w"] / 28.0
+              - sums["n_b"].fillna(0.0) / UNITS_PER_MINUTE / 14.0)
+    out["activity_change_baseline"] = change.where(e["baseline_ok"] == 1)
+    return out.astype("float64")
+
+
+def run(
+    events: dict[str, pd.DataFrame], w: Windows, catalogue: Catalogue, enrolled: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Compute every event group whose table is present, for the students of ``enrolled``."""
     out: dict[str, pd.DataFrame] = {}
+    if "activity" in events:
+        out["activity"] = activity_features(events["activity"], w, enrolled)
     if "attendance" in events:
-        out["attendance"] = attendance_features(events["attendance"], w)
+        out["attendance"] = attendance_features(events["attendance"], w, enrolled)
     if "grades" in events:
         out["grades"] = grade_features(events["grades"], w)
     if "assessments" in events:
         out["assessments"] = assessment_features(events["assessments"], w, catalogue)
     if "concerns" in events:
         out["concerns"] = concern_features(events["concerns"], w)
+    for name, indicators in custom_by_table(catalogue).items():
+        if name in events:
+            out[f"custom:{name}"] = pandas_values(name, events[name], indicators,
+                                                  pd.Timestamp(w.as_of), enrolled)
     return out

@@ -13,8 +13,13 @@ Portability rules (keep them when editing):
    "day plus n") goes through :class:`Dialect`. A small numbers table is an
    inline ``(VALUES (1), (2), ...) AS k(n)``.
 3. The tables are referenced by their canonical names (``attendance``,
-   ``grades``, ``assessments``, ``concerns``) with canonical columns; the
-   engine maps files or frames onto those names (DuckDB views, Spark temp views).
+   ``grades``, ``assessments``, ``concerns``, ``activity``) with canonical
+   columns; the engine maps files or frames onto those names (DuckDB views,
+   Spark temp views). ``enrolment`` is one row per student enrolled at
+   ``as_of``: ``student_id``, ``start_day`` (DATE: the later of the school-year
+   start and the student's own start), ``baseline_end`` (DATE),
+   ``baseline_ok`` and ``days_since_start`` (INTEGER); "since the start" and
+   baseline windows count from it (``enrolment_frame`` builds it).
 4. Slopes and standard deviations come from running sums (n, Σx, Σy, Σxy,
    Σx²), which merge across partitions on any engine.
 5. Divide by ``CASE WHEN d > 0 THEN d END`` so that an empty window is NULL,
@@ -45,10 +50,20 @@ from dataclasses import dataclass
 
 from dropoutrisk.errors import ParameterError
 from dropoutrisk.features._inputs import Windows
+from dropoutrisk.features._sql_queries import (
+    ACTIVITY_SQL,
+    ASSESSMENTS_SQL,
+    ATTENDANCE_SQL,
+    CONCERNS_SQL,
+    GRADES_SQL,
+    MAX_RUN_GAP_DAYS,
+)
 
 __all__ = [
     "ASSESSMENTS_SQL",
+    "ACTIVITY_SQL",
     "ATTENDANCE_SQL",
+    "BEFORE_START_DAYS",
     "CONCERNS_SQL",
     "DUCKDB",
     "GRADES_SQL",
@@ -155,280 +170,10 @@ def _weekly_parts(dialect: Dialect) -> dict[str, str]:
     }
 
 
-ATTENDANCE_SQL = """
-WITH att AS (
-    SELECT student_id,
-           CAST(date AS DATE) AS day,
-           CAST(scheduled_minutes AS {double}) AS sched,
-           CAST(absent_minutes AS {double}) AS absent,
-           excused,
-           CAST(late_minutes AS {double}) AS late,
-           -- minutes as whole units of 1e-9 minute: sums of integers are exact in any order
-           CAST(FLOOR(CAST(scheduled_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS sched_u,
-           CAST(FLOOR(CAST(absent_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS absent_u,
-           CAST(FLOOR(CAST(late_minutes AS {double}) * {units} + 0.5) AS BIGINT) AS late_u
-    FROM attendance
-    WHERE CAST(date AS DATE) >= {attendance_start} AND CAST(date AS DATE) < {as_of}
-),
-per_student AS (
-    SELECT student_id,
-           SUM(CASE WHEN day >= {year_start} THEN sched_u END) AS sched_y,
-           SUM(CASE WHEN day >= {year_start} THEN absent_u END) AS absent_y,
-           SUM(CASE WHEN day >= {year_start} AND excused IS NOT NULL THEN absent_u END)
-               AS absent_known,
-           SUM(CASE WHEN day < {year_start} OR excused IS NULL THEN NULL
-                    WHEN excused THEN 0 ELSE absent_u END) AS absent_unexcused,
-           SUM(CASE WHEN day < {year_start} THEN NULL
-                    WHEN late > 0 THEN 1 WHEN late IS NOT NULL THEN 0 END) AS late_count,
-           SUM(CASE WHEN day >= {year_start} THEN late_u END) AS late_minutes,
-           SUM(CASE WHEN day >= {d4w} THEN sched_u END) AS sched_4w,
-           SUM(CASE WHEN day >= {d4w} THEN absent_u END) AS absent_4w,
-           SUM(CASE WHEN day >= {d2w} THEN sched_u END) AS sched_2w,
-           SUM(CASE WHEN day >= {d2w} THEN absent_u END) AS absent_2w,
-           SUM(CASE WHEN day >= {year_start} AND day < {baseline_end} THEN sched_u END) AS sched_b,
-           SUM(CASE WHEN day >= {year_start} AND day < {baseline_end} THEN absent_u END)
-               AS absent_b
-    FROM att
-    GROUP BY student_id
-),
-week_rows AS (
-    SELECT student_id,
-           7 - CAST(FLOOR(({days_before} - 1) / 7.0) AS INTEGER) AS x,
-           sched_u,
-           absent_u
-    FROM att
-    WHERE day >= {d8w}
-),
-week_sums AS (
-    SELECT student_id, x, SUM(sched_u) AS sched, SUM(absent_u) AS absent
-    FROM week_rows
-    GROUP BY student_id, x
-),
-weekly AS (
-    -- y_k: the attendance rate of week k of the last eight (k = 0 oldest, 7 the last week),
-    -- one column each (MAX picks a student's one row for that week)
-    SELECT student_id,
-{week_rates}
-    FROM week_sums
-    GROUP BY student_id
-),
-changes AS (
-    SELECT student_id, {week_values},
-{week_changes}
-    FROM weekly
-),
-trend_sums AS (
-    -- running sums for the slope (over the weeks with lessons) and for the volatility (over
-    -- the week-to-week changes), added in week order
-    SELECT student_id,
-{trend_sums}
-    FROM changes
-),
-present_rows AS (
-    SELECT student_id, day FROM att
-    WHERE day >= {year_start} AND sched > 0 AND absent < sched
-),
-absent_rows AS (
-    SELECT DISTINCT student_id, day FROM att
-    WHERE day >= {year_start} AND sched > 0 AND absent >= sched
-),
-absent_days AS (
-    -- fully absent: an absent lesson and no attended lesson that day
-    SELECT a.student_id, a.day FROM absent_rows a
-    WHERE NOT EXISTS (
-        SELECT 1 FROM present_rows p WHERE p.student_id = a.student_id AND p.day = a.day
-    )
-),
-gaps AS (
-    SELECT student_id, day, LAG(day) OVER (PARTITION BY student_id ORDER BY day) AS prev_day
-    FROM absent_days
-),
-gap_days AS (
-    -- the days strictly between two absent days at most {max_gap} days apart
-    SELECT g.student_id, g.day, {between_day} AS between_day
-    FROM gaps g
-    CROSS JOIN {numbers} AS k(n)
-    WHERE g.prev_day IS NOT NULL
-      AND {gap} <= {max_gap}
-      AND k.n < {gap}
-),
-broken AS (
-    SELECT DISTINCT d.student_id, d.day FROM gap_days d
-    WHERE EXISTS (
-        SELECT 1 FROM present_rows p
-        WHERE p.student_id = d.student_id AND p.day = d.between_day
-    )
-),
-starts AS (
-    SELECT g.student_id, g.day,
-           CASE WHEN g.prev_day IS NULL OR {gap} > {max_gap} OR b.day IS NOT NULL
-                THEN 1 ELSE 0 END AS is_start
-    FROM gaps g
-    LEFT JOIN broken b ON b.student_id = g.student_id AND b.day = g.day
-),
-runs AS (
-    SELECT student_id,
-           SUM(is_start) OVER (PARTITION BY student_id ORDER BY day
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run
-    FROM starts
-),
-run_lengths AS (
-    SELECT student_id, run, COUNT(*) AS len FROM runs GROUP BY student_id, run
-),
-streaks AS (
-    SELECT student_id, CAST(MAX(len) AS {double}) AS longest FROM run_lengths GROUP BY student_id
-)
-SELECT s.student_id,
-       1.0 - CAST(s.absent_y AS {double})
-           / CASE WHEN s.sched_y > 0 THEN CAST(s.sched_y AS {double}) END AS attendance_rate,
-       1.0 - CAST(s.absent_2w AS {double})
-           / CASE WHEN s.sched_2w > 0 THEN CAST(s.sched_2w AS {double}) END AS attendance_rate_2w,
-       1.0 - CAST(s.absent_4w AS {double})
-           / CASE WHEN s.sched_4w > 0 THEN CAST(s.sched_4w AS {double}) END AS attendance_rate_4w,
-       CAST(s.absent_unexcused AS {double})
-           / CASE WHEN s.absent_known > 0 THEN CAST(s.absent_known AS {double}) END
-           AS unexcused_share,
-       CAST(s.late_count AS {double}) AS late_count,
-       CAST(s.late_minutes AS {double}) / {units} AS late_minutes,
-       CASE WHEN t.n >= 3 AND t.n * t.sxx - t.sx * t.sx <> 0
-            THEN (t.n * t.sxy - t.sx * t.sy) / (t.n * t.sxx - t.sx * t.sx) END
-           AS attendance_trend_8w,
-       CASE WHEN {baseline_ok} = 1
-            THEN (1.0 - CAST(s.absent_4w AS {double})
-                        / CASE WHEN s.sched_4w > 0 THEN CAST(s.sched_4w AS {double}) END)
-               - (1.0 - CAST(s.absent_b AS {double})
-                        / CASE WHEN s.sched_b > 0 THEN CAST(s.sched_b AS {double}) END) END
-           AS attendance_change_baseline,
-       CASE WHEN k.longest IS NOT NULL THEN k.longest
-            WHEN s.sched_y > 0 THEN 0.0 END AS longest_absence_streak_days,
-       CASE WHEN t.vn >= 2
-            THEN SQRT(CASE WHEN (t.vss - t.vs * t.vs / t.vn) / (t.vn - 1) < 0 THEN 0.0
-                           ELSE (t.vss - t.vs * t.vs / t.vn) / (t.vn - 1) END) END
-           AS attendance_volatility
-FROM per_student s
-LEFT JOIN trend_sums t ON t.student_id = s.student_id
-LEFT JOIN streaks k ON k.student_id = s.student_id
-"""
-"""The attendance features, in one pass of per-student sums plus the absence runs.
 
-A run of fully absent school days continues over days without lessons
-(weekends, holidays), is ended by a day with an attended lesson, and by a
-break of more than :data:`MAX_RUN_GAP_DAYS` calendar days (the summer). The
-log is never grouped by student and day, which keeps the query cheap on tens
-of millions of day or lesson rows.
-"""
+#: Activity in this many days before a student's start counts as "before the start".
+BEFORE_START_DAYS = 28
 
-#: Two fully absent days more than this many calendar days apart never share a run.
-MAX_RUN_GAP_DAYS = 21
-
-GRADES_SQL = """
-WITH g AS (
-    SELECT student_id,
-           CAST(date AS DATE) AS day,
-           course,
-           grade,
-           -- half grade points (A = 20 points), integers so that their sums are exact
-           CASE grade WHEN 'A' THEN 40 WHEN 'B' THEN 35 WHEN 'C' THEN 30
-                      WHEN 'D' THEN 25 WHEN 'E' THEN 20 WHEN 'F' THEN 0 END AS half_points
-    FROM grades
-    WHERE CAST(date AS DATE) < {as_of}
-),
-ranked_courses AS (
-    SELECT student_id, course, grade, half_points,
-           ROW_NUMBER() OVER (PARTITION BY student_id, course ORDER BY day DESC, grade DESC) AS rn
-    FROM g
-),
-latest AS (
-    SELECT * FROM ranked_courses WHERE rn = 1
-),
-course_stats AS (
-    SELECT student_id,
-           CAST(COUNT(*) AS {double}) AS n_courses,
-           CAST(SUM(CASE WHEN grade = 'F' THEN 1 ELSE 0 END) AS {double}) AS n_failed,
-           CAST(MAX(CASE WHEN grade = 'F' AND ({core_test}) THEN 1 ELSE 0 END) AS {double})
-               AS core_failed,
-           CAST(SUM(CASE WHEN grade = '-' THEN 1 ELSE 0 END) AS {double}) AS n_ungraded,
-           CAST(SUM(half_points) AS {double})
-               / CASE WHEN COUNT(half_points) > 0 THEN CAST(2 * COUNT(half_points) AS {double}) END
-               AS gp_mean
-    FROM latest
-    GROUP BY student_id
-),
-term_means AS (
-    SELECT student_id, term,
-           CAST(SUM(half_points) AS {double}) / CAST(2 * COUNT(*) AS {double}) AS m
-    FROM (
-        SELECT student_id,
-               EXTRACT(YEAR FROM day) * 2
-                 + CASE WHEN EXTRACT(MONTH FROM day) >= 7 THEN 1 ELSE 0 END AS term,
-               half_points
-        FROM g
-        WHERE half_points IS NOT NULL
-    ) t
-    GROUP BY student_id, term
-),
-ranked_terms AS (
-    SELECT student_id, m, ROW_NUMBER() OVER (PARTITION BY student_id ORDER BY term DESC) AS r
-    FROM term_means
-),
-term_change AS (
-    SELECT student_id,
-           -- one term mean each: these sums add nothing
-           SUM(CASE WHEN r = 1 THEN m END) - SUM(CASE WHEN r = 2 THEN m END) AS gp_change
-    FROM ranked_terms
-    WHERE r <= 2
-    GROUP BY student_id
-)
-SELECT c.student_id,
-       c.n_failed AS failed_courses,
-       c.core_failed AS failed_core_course,
-       c.n_ungraded / c.n_courses AS ungraded_share,
-       c.gp_mean AS grade_point_mean,
-       t.gp_change AS grade_point_change
-FROM course_stats c
-LEFT JOIN term_change t ON t.student_id = c.student_id
-"""
-
-CONCERNS_SQL = """
-SELECT student_id,
-       CAST(SUM(CASE WHEN day >= {d30} THEN 1 ELSE 0 END) AS {double}) AS concerns_30d,
-       CAST(SUM(CASE WHEN day >= {d90} THEN 1 ELSE 0 END) AS {double}) AS concerns_90d,
-       CAST(MIN({days_before}) AS {double}) AS days_since_concern
-FROM (
-    SELECT student_id, CAST(date AS DATE) AS day
-    FROM concerns
-    WHERE CAST(date AS DATE) < {as_of}
-) c
-GROUP BY student_id
-"""
-
-ASSESSMENTS_SQL = """
-WITH a AS (
-    SELECT student_id,
-           CAST(date AS DATE) AS day,
-           item,
-           CAST(value AS {double}) AS value,
-           {item_case} AS feature
-    FROM assessments
-    WHERE CAST(date AS DATE) < {as_of} AND value IS NOT NULL
-),
-ranked AS (
-    SELECT student_id, feature, value,
-           ROW_NUMBER() OVER (PARTITION BY student_id, item ORDER BY day DESC, value DESC) AS rn
-    FROM a
-    WHERE feature IS NOT NULL
-),
-latest AS (
-    -- each item's latest value, as an exact DECIMAL for the means below
-    SELECT student_id, feature, CAST(value AS {exact}) AS value
-    FROM ranked
-    WHERE rn = 1
-)
-SELECT student_id,
-{feature_columns}
-FROM latest
-GROUP BY student_id
-"""
 
 _CORE_PREFIXES = ("SVE", "SVA", "ENG", "MAT")
 
@@ -480,8 +225,20 @@ def render(
     core_test = " OR ".join(
         f"SUBSTRING(UPPER(course), 1, {len(p)}) = '{p}'" for p in _CORE_PREFIXES
     )
+    weeks = range(TREND_WEEKS)
+    activity_weeks = ",\n".join(
+        f"           SUM(CASE WHEN day >= {_lit(w.d8w)} AND day >= start_day AND "
+        f"7 - CAST(FLOOR(({dialect.days_between(_lit(w.as_of), 'day')} - 1) / 7.0) AS INTEGER)"
+        f" = {k} THEN n_u END) AS w{k}" for k in weeks)
+    activity_week_values = ",\n".join(
+        f"           CASE WHEN e.days_since_start >= {7 * (TREND_WEEKS - k)} "
+        f"THEN CAST(COALESCE(p.w{k}, 0) AS {dialect.double}) / {UNITS_PER_MINUTE} END AS y{k}"
+        for k in weeks)
     return query.format(
         double=dialect.double,
+        activity_weeks=activity_weeks,
+        activity_week_values=activity_week_values,
+        before_start=dialect.add_days("start_day", str(-BEFORE_START_DAYS)),
         exact=dialect.exact,
         units=UNITS_PER_MINUTE,
         **_weekly_parts(dialect),
@@ -506,11 +263,27 @@ def render(
     )
 
 
+def custom_sql(table: str, indicators: list, w: Windows, dialect: Dialect = DUCKDB) -> str:
+    """The query of the indicators of your own that aggregate ``table`` (see ``_custom``).
+
+    It follows the rules above: per-student conditional aggregates over an inner
+    select of the table, joined to ``enrolment`` (every enrolled student gets a
+    row), integer sums, window dates as literals.
+    """
+    from dropoutrisk.features._custom import sql_for, window_starts
+
+    text = sql_for(table, indicators, _lit, dialect.days_between)
+    minus = {f"as_of_minus_{n}": _lit(w.as_of - dt.timedelta(days=n))
+             for n in window_starts(indicators)}
+    return text.format(as_of=_lit(w.as_of), double=dialect.double, **minus)
+
+
 _TABLE_QUERIES = {
     "attendance": "ATTENDANCE_SQL",
     "grades": "GRADES_SQL",
     "assessments": "ASSESSMENTS_SQL",
     "concerns": "CONCERNS_SQL",
+    "activity": "ACTIVITY_SQL",
 }
 
 
@@ -523,9 +296,10 @@ def feature_sql(
     """Return the feature queries for one ``as_of``, rendered for an SQL engine.
 
     Each query reads the canonical table of the same name (register your data as
-    views ``attendance``, ``grades``, ``assessments``, ``concerns`` with the
-    canonical columns) and returns one row per student with the catalogue's
-    column names. This is the SQL the DuckDB engine runs; with
+    views ``attendance``, ``grades``, ``assessments``, ``concerns``, ``activity``
+    with the canonical columns, plus the per-student ``enrolment`` view described
+    in this module's docstring) and returns one row per student with the
+    catalogue's column names. This is the SQL the DuckDB engine runs; with
     ``dialect="spark"`` it is meant for ``spark.sql``.
 
     Parameters
@@ -544,7 +318,7 @@ def feature_sql(
     --------
     >>> queries = feature_sql("2024-10-28", dialect="spark")
     >>> sorted(queries)
-    ['assessments', 'attendance', 'concerns', 'grades']
+    ['activity', 'assessments', 'attendance', 'concerns', 'grades']
     >>> "datediff(DATE '2024-10-28', day)" in queries["concerns"]
     True
     """

@@ -33,8 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from dropoutrisk.errors import MissingColumnError, ParameterError
 from dropoutrisk.models._flagging import FlagTierMixin
-from dropoutrisk.models._input import TabularClassifierTags
-from dropoutrisk.models._risk_model import _encode_labels
+from dropoutrisk.models._input import TabularClassifierTags, _encode_labels
 
 __all__ = ["ABCRule"]
 

@@ -20,10 +20,12 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk.errors import (
+    AlignmentError,
     ColumnTypeError,
     DuplicateColumnError,
     MissingColumnError,
     MissingLabelWarning,
+    MissingValueError,
     ParameterError,
 )
 
@@ -139,11 +141,13 @@ class FeatureFrame:
     """
 
     def __init__(self, names: list[str], categories: dict[str, list[Any]], named: bool,
-                 estimator: str) -> None:
+                 estimator: str, left_out: list[str] | None = None) -> None:
         self.names = names
         self.categories = categories
         self.named = named
         self.estimator = estimator
+        #: features that had no value at all in fit (an optional table or column absent)
+        self.left_out = list(left_out or [])
 
     @classmethod
     def fit(cls, X: Any, *, catalogue: Any, include_background: bool,
@@ -166,6 +170,16 @@ class FeatureFrame:
         if not names:
             raise MissingColumnError(table="features", problem=
                 f"X has no model feature columns for {estimator}.")
+        # A feature without a single value (its optional table or column was not given)
+        # carries nothing to learn from: leave it out, and say so in features_left_out_.
+        left_out = [c for c in names if not frame[c].notna().any()] if named else []
+        if left_out and len(left_out) == len(names):
+            raise MissingValueError(
+                table="features", problem=f"every model feature of X is missing in every row "
+                f"({len(names)} features, e.g. {names[:5]}): {estimator} has nothing to learn "
+                "from", fix="Check that the event tables were given and share student_id values "
+                "with the students table")
+        names = [c for c in names if c not in set(left_out)]
         categories: dict[str, list[Any]] = {}
         for c in names:
             col = frame[c]
@@ -174,7 +188,8 @@ class FeatureFrame:
             elif col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
                 if pd.api.types.infer_dtype(col, skipna=True) in ("string", "mixed"):
                     categories[c] = sorted(col.dropna().unique().tolist(), key=str)
-        return cls([str(c) for c in names], categories, named, estimator)
+        return cls([str(c) for c in names], categories, named, estimator,
+                   [str(c) for c in left_out])
 
     def transform(self, X: Any) -> pd.DataFrame:
         """Select the model columns in fit order, numeric as float64 and categorical as category."""
@@ -240,3 +255,22 @@ def training_references(frame: pd.DataFrame) -> dict[str, Any]:
             present = values[~np.isnan(values)]
             out[str(name)] = float(np.median(present)) if present.size else float("nan")
     return out
+
+
+def fit_features(estimator: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                          FeatureFrame, pd.DataFrame]:
+    """What every estimator's ``fit`` starts with, from its ``catalogue`` and ``include_background``.
+
+    Returns the classes, the 0/1 labels and the mask of labelled rows
+    (:func:`_encode_labels`), the fitted :class:`FeatureFrame` and the model
+    matrix of all rows of ``X`` (not yet restricted to the labelled ones).
+    """
+    name = type(estimator).__name__
+    classes, y01, keep = _encode_labels(y, name)
+    features = FeatureFrame.fit(X, catalogue=estimator.catalogue,
+                                include_background=estimator.include_background, estimator=name)
+    Xm = features.transform(X)
+    if Xm.shape[0] != keep.size:
+        raise AlignmentError(table="training rows", problem=
+            f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
+    return classes, y01, keep, features, Xm

@@ -8,10 +8,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
-from dropoutrisk.errors import AlignmentError
 from dropoutrisk.models._flagging import FlagTierMixin
-from dropoutrisk.models._input import FeatureFrame, TabularClassifierTags
-from dropoutrisk.models._risk_model import _encode_labels
+from dropoutrisk.models._input import TabularClassifierTags, fit_features
 
 __all__ = ["LogisticBaseline"]
 
@@ -36,6 +34,9 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
     pipeline_ : sklearn.pipeline.Pipeline
         The fitted preprocessing and ``LogisticRegression``.
     feature_names_in_ : ndarray of str
+    features_left_out_ : list of str
+        Features with no value in any training row (their optional table or column
+        was absent): left out of the model, which then neither needs nor uses them.
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     n_iter_ : ndarray
@@ -74,14 +75,7 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
         from sklearn.pipeline import Pipeline, make_pipeline
         from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-        name = type(self).__name__
-        classes, y01, keep = _encode_labels(y, name)
-        features = FeatureFrame.fit(X, catalogue=self.catalogue,
-                                    include_background=self.include_background, estimator=name)
-        Xm = features.transform(X)
-        if Xm.shape[0] != keep.size:
-            raise AlignmentError(table="training rows", problem=
-                f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
+        classes, y01, keep, features, Xm = fit_features(self, X, y)
         Xm = Xm.iloc[np.flatnonzero(keep)]
         categorical = [c for c in features.names if c in features.categories]
         numeric = [c for c in features.names if c not in features.categories]
@@ -105,6 +99,8 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
         self._features = features
         self.feature_names_in_ = np.asarray(features.names, dtype=object)
         self.n_features_in_ = len(features.names)
+        self.features_left_out_ = list(features.left_out)
+        self.features_left_out_ = list(features.left_out)
         return self
 
     @staticmethod

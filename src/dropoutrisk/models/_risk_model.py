@@ -20,6 +20,7 @@ from dropoutrisk.models._input import (
     TabularClassifierTags,
     _encode_labels,
     _resolve_groups,
+    fit_features,
     to_frame,
     training_references,
 )
@@ -153,6 +154,9 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         ``n_folds``.
     feature_names_in_ : ndarray of str
         Model input columns, in the order the booster sees them.
+    features_left_out_ : list of str
+        Features with no value in any training row (their optional table or column
+        was absent): left out of the model, which then neither needs nor uses them.
     n_features_in_ : int
     classes_ : ndarray of shape (2,)
     reference_values_ : dict of str to float or str
@@ -189,6 +193,10 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
     (2, 2)
     >>> model.calibrator_.method, model.calibration_info_["strategy"]
     ('platt', 'out_of_fold')
+    >>> model.round_selection_["strategy"], model.n_estimators_ <= 20
+    ('held_out_students', True)
+    >>> model.baseline_comparison_["ahead_on"]  # a linear risk: logistic ranks better
+    {'logistic': ['roc_auc']}
     >>> model.tier(X.head(3)).tolist()
     ['targeted', 'targeted', 'intensive']
     """
@@ -423,13 +431,7 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
             raise ParameterError(parameter="X_calib", message=
                 "Pass both X_calib and y_calib, or neither.")
         name = type(self).__name__
-        classes, y01, keep = _encode_labels(y, name)
-        features = FeatureFrame.fit(X, catalogue=self.catalogue,
-                                    include_background=self.include_background, estimator=name)
-        Xm = features.transform(X)
-        if Xm.shape[0] != keep.size:
-            raise AlignmentError(table="training rows", problem=
-                f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
+        classes, y01, keep, features, Xm = fit_features(self, X, y)
         groups = _resolve_groups(X, groups, keep.size)
         if not keep.all():
             Xm = Xm.iloc[np.flatnonzero(keep)]
@@ -516,6 +518,7 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         self._features = features
         self.feature_names_in_ = np.asarray(features.names, dtype=object)
         self.n_features_in_ = len(features.names)
+        self.features_left_out_ = list(features.left_out)
         self.baseline_comparison_ = None
         if check and held_out is not None:
             from dropoutrisk.models._baseline_check import held_out_comparison, warn_if_beaten

@@ -93,12 +93,14 @@ def cohort_frame(
     horizon_days: int,
     catalogue: Any,
     what: str,
+    days: Sequence[int] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Feature rows and labels of ``cohorts`` at their school years' snapshot weeks.
 
     Rows are students of those cohorts (the ``cohort`` column), at weeks
-    ``weeks`` of the school years starting in those years; rows without a
-    label (censored, or not yet known) are left out.
+    ``weeks`` of the school years starting in those years, or with ``days`` at
+    those days after each student's own start; rows without a label
+    (censored, or not yet known) are left out.
 
     Raises
     ------
@@ -108,20 +110,24 @@ def cohort_frame(
     from dropoutrisk.features import build_training_frame
     from dropoutrisk.schema import snapshot_dates
 
-    cohorts, weeks = list(cohorts), list(weeks)
-    X, y = build_training_frame(
-        tables, snapshot_dates(cohorts, weeks), horizon_days=horizon_days, catalogue=catalogue
-    )
+    cohorts = list(cohorts)
+    if days is not None:
+        when = f"days {list(days)} after each start"
+        snaps = snapshot_dates(cohorts, days=list(days), students=tables["students"])
+    else:
+        when = f"weeks {list(weeks)}"
+        snaps = snapshot_dates(cohorts, list(weeks))
+    X, y = build_training_frame(tables, snaps, horizon_days=horizon_days, catalogue=catalogue)
     keep = (X["cohort"].isin(cohorts) & y.notna()).to_numpy()
     X, y = X[keep], y[keep].astype(int)
     if len(X) == 0:
         raise EmptyTableError(
             table="students",
             column="cohort",
-            problem=f"no labelled snapshot rows for the {what} cohorts {cohorts} at weeks {weeks}",
+            problem=f"no labelled snapshot rows for the {what} cohorts {cohorts} at {when}",
             allowed="cohorts present in the students table, with outcomes known within "
             f"{horizon_days} days of the snapshots",
-            fix="Check --cohorts (and --weeks, --horizon-days) against the data",
+            fix="Check --cohorts (and --weeks or --days, --horizon-days) against the data",
         )
     return X, y
 
@@ -133,6 +139,7 @@ def train_model(
     spec: Any = None,
     cohorts: Sequence[int] | None = None,
     weeks: Sequence[int] = (6, 10, 20),
+    days: Sequence[int] | None = None,
     horizon_days: int = 365,
     calib_cohort: int | None = None,
     calib_share: float = 0.2,
@@ -161,6 +168,10 @@ def train_model(
         (school-year starts).
     weeks : sequence of int, default (6, 10, 20)
         Canonical tables only: snapshot weeks of each school year, 0 to 52.
+    days : sequence of int, optional
+        Canonical tables only: snapshots at these days after each student's own
+        start (``students.start_date``, else the school-year start), instead of
+        ``weeks``; for programmes and courses that start on other days.
     horizon_days : int, default 365
         Canonical tables only: the label is dropout within this many days.
     calib_cohort : int, optional
@@ -230,12 +241,13 @@ def train_model(
             "spec", allowed="a mapping of canonical tables, or a wide table with spec=",
             fix="Pass spec=load_dataset_spec(...) or the canonical tables")
     train_cohorts, snapshot_weeks = _check_cohorts(cohorts, calib_cohort, weeks, horizon_days)
+    snapshot_days = _check_days(days)
     if catalogue is None:
         from dropoutrisk.features import default_catalogue
 
         catalogue = default_catalogue()
 
-    frame = dict(horizon_days=horizon_days, catalogue=catalogue)
+    frame = dict(horizon_days=horizon_days, catalogue=catalogue, days=snapshot_days)
     X, y = cohort_frame(data, train_cohorts, snapshot_weeks, what="training", **frame)
     _check_both_classes(y, "outcomes", "event", f"training cohorts {train_cohorts}")
     X_calib = y_calib = None
@@ -264,12 +276,15 @@ def train_model(
     params = {
         "cohorts": train_cohorts,
         "calib_cohort": calib_cohort,
-        "weeks": snapshot_weeks,
+        "weeks": None if snapshot_days is not None else snapshot_weeks,
+        "days": snapshot_days,
         "horizon_days": horizon_days,
         "include_background": include_background,
         "seed": random_state,
         "n_rows": len(X),
         "n_students": int(X.index.nunique()),
+        "features_left_out": list(model.features_left_out_),
+        "own_indicators": [i.name for i in catalogue.indicators if i.computation is not None],
         "calibration": dict(model.calibration_info_),
         "model": _model_params(model),
     }
@@ -407,6 +422,21 @@ def _check_cohorts(cohorts: Sequence[int] | None, calib_cohort: int | None,
             problem=f"must come after every training cohort {train_cohorts} (out of time)",
             fix="Calibrate on a later cohort, or leave it out to calibrate out of fold")
     return train_cohorts, snapshot_weeks
+
+
+def _check_days(days: Sequence[int] | None) -> list[int] | None:
+    if days is None:
+        return None
+    try:
+        out = sorted({int(d) for d in days})
+    except (TypeError, ValueError):
+        out = []
+    if not out or any(d < 0 or d > 3660 for d in out):
+        raise ParameterError(
+            parameter="days", value=list(days) if days is not None else days,
+            problem="is not a list of snapshot days",
+            allowed="whole days 0 to 3660 after each student's start, e.g. 14,30,60,90")
+    return out
 
 
 def _check_both_classes(y: pd.Series, table: str, column: str, rows: str, *,

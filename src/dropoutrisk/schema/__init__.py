@@ -8,6 +8,7 @@ from dropoutrisk.schema._attendance import (
 )
 from dropoutrisk.schema._calendar import (
     DEFAULT_SNAPSHOT_WEEKS,
+    programme_starts,
     school_year_of,
     school_year_start,
     snapshot_date,
@@ -52,6 +53,7 @@ __all__ = [
     "harmonise_attendance",
     "parse_as_of",
     "school_year_of",
+    "programme_starts",
     "school_year_start",
     "snapshot_date",
     "snapshot_dates",

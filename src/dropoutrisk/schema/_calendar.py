@@ -12,7 +12,11 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-__all__ = ["school_year_start", "school_year_of", "snapshot_date", "snapshot_dates"]
+from dropoutrisk.errors import ParameterError
+
+__all__ = [
+    "programme_starts", "school_year_start", "school_year_of", "snapshot_date", "snapshot_dates",
+]
 
 #: Snapshot weeks used by the synthetic truth and the benchmarks.
 DEFAULT_SNAPSHOT_WEEKS: tuple[int, ...] = (6, 10, 20)
@@ -59,15 +63,97 @@ def snapshot_date(year: int, week: int) -> dt.date:
     return school_year_start(year) + dt.timedelta(weeks=int(week))
 
 
+def programme_starts(students: pd.DataFrame) -> pd.Series:
+    """Each student's programme start: ``start_date``, else the school-year start of ``cohort``.
+
+    Parameters
+    ----------
+    students : DataFrame
+        With ``cohort`` and optionally ``start_date`` (missing values fall back).
+
+    Returns
+    -------
+    Series
+        datetime64[ns], aligned with ``students``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"cohort": [2024, 2024], "start_date": [None, "2025-01-13"]})
+    >>> programme_starts(s).dt.strftime("%Y-%m-%d").tolist()
+    ['2024-08-19', '2025-01-13']
+    """
+    years = pd.to_numeric(students["cohort"]).astype("int64")
+    default = years.map({int(c): pd.Timestamp(school_year_start(int(c))) for c in years.unique()})
+    default = default.astype("datetime64[ns]")
+    if "start_date" not in students.columns:
+        return default
+    given = pd.to_datetime(students["start_date"]).astype("datetime64[ns]").dt.normalize()
+    return given.fillna(default)
+
+
 def snapshot_dates(
-    years: Iterable[int], weeks: Iterable[int] = DEFAULT_SNAPSHOT_WEEKS
-) -> list[dt.date]:
-    """Return every snapshot date for the given school years and weeks, sorted.
+    years: Iterable[int],
+    weeks: Iterable[int] | None = None,
+    *,
+    days: Iterable[int] | None = None,
+    students: pd.DataFrame | None = None,
+) -> list[dt.date] | pd.DataFrame:
+    """Return the snapshot dates: weeks after each school-year start, or days after each start.
+
+    Parameters
+    ----------
+    years : iterable of int
+        School years (with ``weeks``) or cohorts (with ``days``).
+    weeks : iterable of int, optional
+        Weeks after the school-year start; default (6, 10, 20) when ``days`` is not given.
+    days : iterable of int, optional
+        Days after each student's own start (``start_date``, else the school-year start
+        of the cohort). Needs ``students``; the snapshots are per student.
+    students : DataFrame, optional
+        The students table (``student_id``, ``cohort``, optional ``start_date``), for ``days``.
+
+    Returns
+    -------
+    list of date, or DataFrame
+        With ``weeks``: the dates, sorted. With ``days``: one row per student of a cohort in
+        ``years`` and day, columns ``student_id`` and ``as_of`` (datetime64[ns]), sorted by
+        ``as_of`` then ``student_id``; pass it to ``build_training_frame`` as ``as_of_dates``.
 
     Examples
     --------
     >>> [d.isoformat() for d in snapshot_dates([2024], weeks=(6, 10))]
     ['2024-09-30', '2024-10-28']
+    >>> import pandas as pd
+    >>> students = pd.DataFrame({"student_id": ["a", "b"], "cohort": [2024, 2024],
+    ...                          "start_date": [None, "2025-01-13"]})
+    >>> snaps = snapshot_dates([2024], days=(30,), students=students)
+    >>> snaps["as_of"].dt.strftime("%Y-%m-%d").tolist()
+    ['2024-09-18', '2025-02-12']
     """
-    weeks = list(weeks)
-    return sorted(snapshot_date(y, w) for y in years for w in weeks)
+    years = [int(y) for y in years]
+    if days is None:
+        weeks = list(DEFAULT_SNAPSHOT_WEEKS if weeks is None else weeks)
+        if any(int(w) < 0 for w in weeks):
+            raise ParameterError(parameter="weeks", message=f"weeks must be 0 or more weeks "
+                                 f"after the school-year start, got {weeks!r}.")
+        return sorted(snapshot_date(y, w) for y in years for w in weeks)
+    if weeks is not None:
+        raise ParameterError(parameter="days", message="Give snapshots as weeks after the "
+                             "school-year start or as days after each student's start, not both.")
+    days = [int(d) for d in days]
+    if not days or any(d < 0 for d in days):
+        raise ParameterError(parameter="days", message=f"days must be one or more whole days "
+                             f"after the start (0 or more), got {days!r}.")
+    if students is None or "student_id" not in students.columns or "cohort" not in students:
+        raise ParameterError(parameter="students", message="days= needs students=, the students "
+                             "table with student_id and cohort (and start_date where students "
+                             "start on another day).")
+    chosen = students.loc[pd.to_numeric(students["cohort"]).isin(years)]
+    starts = programme_starts(chosen)
+    ids = chosen["student_id"].astype(str).to_numpy()
+    frames = [pd.DataFrame({"student_id": ids,
+                            "as_of": (starts + pd.Timedelta(days=d)).to_numpy()}) for d in days]
+    out = pd.concat(frames, ignore_index=True)
+    out = out.drop_duplicates().sort_values(["as_of", "student_id"], kind="mergesort")
+    return out.reset_index(drop=True)

@@ -84,6 +84,10 @@ class Student(_Row):
     special_support: bool | None = Field(None, description="Has an action programme (särskilt stöd).")
     in_care: bool | None = Field(None, description="Placed in out-of-home care.")
     merit_value: float | None = Field(None, ge=0, le=340, description="Merit value from compulsory school.")
+    start_date: dt.date | None = Field(
+        None, description="The day the student's programme started (default: the school-year "
+        "start of cohort). Introductory programmes take students in January and all year round."
+    )
 
 
 class AttendanceRecord(_Row):
@@ -129,6 +133,20 @@ class ConcernRecord(_Row):
     student_id: Annotated[str, Field(min_length=1)]
     date: dt.date
     category: Annotated[str, Field(min_length=1)]
+
+
+class ActivityRecord(_Row):
+    """One row of ``activity``: engagement that is not attendance.
+
+    Logins, LMS or VLE clicks, library visits, handed-in homework: ``count``
+    events of ``kind`` on ``date``. Several rows for the same student, day and
+    kind are added up, so the table has no unique key.
+    """
+
+    student_id: Annotated[str, Field(min_length=1)]
+    date: dt.date
+    count: Annotated[float, Field(ge=0, le=1e9, description="Events on that day (clicks, logins, ...).")]
+    kind: str | None = Field(None, description="What was counted, e.g. 'vle_click' or 'login'.")
 
 
 class OutcomeRecord(_Row):
@@ -179,6 +197,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "grades": ("student_id", "course", "date"),
     "assessments": ("student_id", "item", "date"),
     "concerns": ("student_id", "date", "category"),
+    "activity": (),
     "outcomes": ("student_id",),
 }
 
@@ -188,6 +207,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "grades": GradeRecord,
     "assessments": AssessmentRecord,
     "concerns": ConcernRecord,
+    "activity": ActivityRecord,
     "outcomes": OutcomeRecord,
 }
 

@@ -41,7 +41,7 @@ __all__ = ["validate_tables", "parse_as_of", "AS_OF_TABLES"]
 #: Tables whose rows are dropped when dated on or after ``as_of``. Outcomes
 #: are kept: they are the label, which by definition lies after ``as_of``,
 #: and no feature reads them.
-AS_OF_TABLES: tuple[str, ...] = ("attendance", "grades", "assessments", "concerns")
+AS_OF_TABLES: tuple[str, ...] = ("attendance", "grades", "assessments", "concerns", "activity")
 
 
 def validate_tables(

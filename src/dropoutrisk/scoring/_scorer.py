@@ -22,7 +22,13 @@ from dropoutrisk.errors import (
     ParameterError,
 )
 from dropoutrisk.models._operating_point import flags_at, group_ranks
-from dropoutrisk.scoring._inputs import CONTEXT_COLUMNS, check_numeric, chunks_of, feature_frame
+from dropoutrisk.scoring._inputs import (
+    CONTEXT_COLUMNS,
+    check_numeric,
+    chunks_of,
+    feature_frame,
+    refuse_missing_inputs,
+)
 from dropoutrisk.scoring._reasons import reason_arrays
 
 
@@ -58,6 +64,7 @@ class Scorer:
                 rest = {k: v for k, v in tables.items() if k not in frames}
                 tables = {**rest, **validate_tables(frames, as_of=self.day)}
             catalogue = getattr(self.model, "catalogue", None) or default_catalogue()
+            refuse_missing_inputs(tables, self.names, catalogue)
             X = build_features(tables, self.day, catalogue=catalogue, engine=self.engine)
             students = tables.get("students")
             rows_in = len(students) if isinstance(students, pd.DataFrame) else len(X)

@@ -384,3 +384,16 @@ def test_fingerprint_sees_any_changed_value(training):
     assert len(prints) == 3
     assert fingerprint_frame(frame) == fingerprint_frame(frame.copy())
     assert fingerprint_frame(frame) == fingerprint_frame(X)  # a named index counts as a column
+
+
+def test_a_loaded_bundle_cannot_be_changed_through_what_it_returns(bundle_dir):
+    bundle = load_bundle(bundle_dir)
+    versions = bundle.manifest["versions"]
+    versions["lightgbm"] = "0.0.0"
+    bundle.metrics.clear()
+    assert bundle.manifest["versions"]["lightgbm"] != "0.0.0"
+    with pytest.raises(TypeError):
+        bundle.manifest["model_id"] = "x"
+    with pytest.raises(AttributeError, match="immutable"):
+        bundle.model = None
+    assert bundle.to_dict()["model_id"] == bundle.model_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -13,6 +12,7 @@ from typing import Any
 
 from dropoutrisk._atomic import sha256_file
 from dropoutrisk._provenance import package_versions
+from dropoutrisk._result import Result, copied
 from dropoutrisk.errors import (
     IncompatibleModelError,
     MissingModelFileError,
@@ -68,9 +68,8 @@ def check_versions(manifest: Mapping[str, Any], folder: Path) -> None:
 
 
 
-@dataclasses.dataclass(frozen=True)
-class ModelBundle:
-    """A loaded, verified model bundle.
+class ModelBundle(Result):
+    """A loaded, verified model bundle; immutable.
 
     Attributes
     ----------
@@ -79,39 +78,74 @@ class ModelBundle:
     model : estimator
         The fitted model.
     manifest : mapping
-        The manifest, read-only.
+        The manifest (a read-only copy: editing it changes nothing here).
     baselines : mapping of str to estimator
         The fitted baselines saved with the model.
     extra : mapping of str to JSON
-        The extra documents saved with the model.
+        The extra documents saved with the model (a read-only copy).
     """
 
-    path: Path
-    model: Any
-    manifest: Mapping[str, Any]
-    baselines: Mapping[str, Any]
-    extra: Mapping[str, Any]
+    __slots__ = ("_baselines", "_extra", "_manifest", "_model", "_path")
+    _remedy = "load the bundle again with load_bundle()."
+
+    def __init__(self, *, path: str | os.PathLike[str], model: Any, manifest: Mapping[str, Any],
+                 baselines: Mapping[str, Any], extra: Mapping[str, Any]) -> None:
+        self._set(path=Path(path), model=model, manifest=copied(dict(manifest)),
+                  baselines=dict(baselines), extra=copied(dict(extra)))
+
+    def __repr__(self) -> str:
+        return (f"ModelBundle(path={str(self._path)!r}, model_id={self.model_id!r}, "
+                f"baselines={sorted(self._baselines)})")
+
+    @property
+    def path(self) -> Path:
+        """The bundle folder."""
+        return self._path
+
+    @property
+    def model(self) -> Any:
+        """The fitted model."""
+        return self._model
+
+    @property
+    def manifest(self) -> Mapping[str, Any]:
+        """The manifest as saved (a read-only copy)."""
+        return MappingProxyType(copied(self._manifest))
+
+    @property
+    def baselines(self) -> Mapping[str, Any]:
+        """The fitted baselines saved with the model, by name (read-only)."""
+        return MappingProxyType(self._baselines)
+
+    @property
+    def extra(self) -> Mapping[str, Any]:
+        """The extra JSON documents saved with the model, by name (a read-only copy)."""
+        return MappingProxyType(copied(self._extra))
 
     @property
     def model_id(self) -> str:
         """The model id: the first 12 hex digits of the model file's sha256."""
-        return str(self.manifest["model_id"])
+        return str(self._manifest["model_id"])
 
     @property
     def manifest_sha256(self) -> str:
         """The sha256 of ``manifest.json`` as it is on disk."""
-        return sha256_file(self.path / MANIFEST_NAME)
+        return sha256_file(self._path / MANIFEST_NAME)
 
     @property
     def feature_names(self) -> list[str] | None:
         """The feature names the model was trained on."""
-        names = self.manifest.get("feature_names")
+        names = self._manifest.get("feature_names")
         return list(names) if names is not None else None
 
     @property
     def metrics(self) -> dict[str, Any]:
-        """The evaluation metrics recorded at save time."""
-        return dict(self.manifest.get("metrics") or {})
+        """The evaluation metrics recorded at save time (a copy)."""
+        return copied(dict(self._manifest.get("metrics") or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest (plain JSON: versions, catalogue, fingerprints, metrics, hashes)."""
+        return copied(self._manifest)
 
 
 def load_bundle(

@@ -39,6 +39,7 @@ _TRUSTED_OWN = (
     ("dropoutrisk.models", "LogisticBaseline"),
     ("dropoutrisk.features._catalogue", "Catalogue"),
     ("dropoutrisk.features._catalogue", "Indicator"),
+    ("dropoutrisk.features._catalogue", "Computation"),
 )
 
 
