@@ -46,12 +46,15 @@ def test_train_without_programme_type_works(data, tmp_path, capsys):
                 "--out", tmp_path / "model", "--n-estimators", 30]) == 0
     out = capsys.readouterr()
     assert "programme_type" in out.err  # the one warning names what is left out
+    assert out.err.count("OptionalDataWarning") == 1
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
     left = manifest["params"]["features_left_out"]
     assert {"programme_type", "concerns_30d", "activity_count"} <= set(left)
     assert run(["predict", "--model", tmp_path / "model", "--data", copy, "--as-of",
                 "2023-10-02", "--out", tmp_path / "p.csv", "--capacity", 5,
                 "--by", "school_id"]) == 0
+    # the model does not use what is absent: predict has nothing to warn about
+    assert "OptionalDataWarning" not in capsys.readouterr().err
 
 
 def test_train_at_days_after_each_start(data, tmp_path, capsys):
@@ -96,6 +99,10 @@ def test_own_indicator_is_trained_and_predict_refuses_data_without_it(data, tmp_
     err = capsys.readouterr().err
     assert "support_hours" in err and "Traceback" not in err
     assert not (tmp_path / "no.csv").exists()
+    assert run(["evaluate", "--model", tmp_path / "model", "--data", copy, "--cohorts", "2022",
+                "--out", tmp_path / "eval", "--n-boot", 0]) == 2
+    assert "support_hours" in capsys.readouterr().err
+    assert not (tmp_path / "eval").exists()
     (tmp_path / "bad.toml").write_text("[[indicators]]\nname = 'x'\n", encoding="utf-8")
     assert run(["train", "--data", copy, "--cohorts", "2021", "--indicators",
                 tmp_path / "bad.toml", "--out", tmp_path / "m3"]) == 2

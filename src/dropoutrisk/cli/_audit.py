@@ -17,6 +17,7 @@ from dropoutrisk.cli._cohorts import (
     snapshots_of,
     warnings_to_stderr,
 )
+from dropoutrisk.cli._options import By, Capacity, HorizonDays, ModelFolder, TablesFolder, Threshold
 
 #: Files an audit run writes into ``--out``.
 AUDIT_FILES = ("audit.json", "audit.html", "model_card.md", "model_card.html")
@@ -36,8 +37,8 @@ AUDIT_FILES = ("audit.json", "audit.html", "model_card.md", "model_card.html")
     ),
 )
 def audit_command(
-    model: Annotated[Path, typer.Option("--model", help="Model folder written by 'train'.")],
-    data: Annotated[Path, typer.Option("--data", help="Folder of canonical tables.")],
+    model: ModelFolder,
+    data: TablesFolder,
     cohorts: Annotated[str, typer.Option("--cohorts", help="Cohorts to audit: 2024 or 2023-2024.")],
     groups: Annotated[
         str,
@@ -55,25 +56,14 @@ def audit_command(
         typer.Option("--days", help="Snapshot days after each student's start; default: the "
                      "first day the model was trained at, when it was trained that way."),
     ] = None,
-    horizon_days: Annotated[
-        int | None,
-        typer.Option("--horizon-days", min=1, help="Label horizon; default: the training one."),
-    ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option("--threshold", help="Flag at this probability or above."),
-    ] = None,
+    horizon_days: HorizonDays = None,
+    threshold: Threshold = None,
     flag_rate: Annotated[
         float | None,
         typer.Option("--flag-rate", help="Flag this share of students."),
     ] = None,
-    capacity: Annotated[
-        int | None,
-        typer.Option("--capacity", help="Flag this many students (per --by group)."),
-    ] = None,
-    by: Annotated[
-        str | None, typer.Option("--by", help="Column for a capacity per group: school_id.")
-    ] = None,
+    capacity: Capacity = None,
+    by: By = None,
     intersections: Annotated[
         bool, typer.Option("--intersections/--no-intersections", help="Audit intersections.")
     ] = True,
@@ -115,7 +105,8 @@ def audit_command(
     with warnings_to_stderr():
         tables, _ = read_data(data)
         X, y = cohort_frame(tables, audit_cohorts, snapshot_weeks, horizon_days=horizon,
-                            catalogue=catalogue, what="audit", days=snapshot_days)
+                            catalogue=catalogue, what="audit", days=snapshot_days,
+                            model_features=list(bundle.model.feature_names_in_))
         if key is not None:
             from dropoutrisk.fairness import pseudonymise_ids
 

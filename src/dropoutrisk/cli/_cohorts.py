@@ -51,34 +51,30 @@ def parse_cohorts(text: str, option: str = "--cohorts") -> list[int]:
     return sorted(years)
 
 
-def parse_weeks(text: str, option: str = "--weeks") -> list[int]:
-    """``"6,10,20"`` -> [6, 10, 20]."""
+def _whole_numbers(text: str, option: str, *, most: int, what: str, example: str) -> list[int]:
+    """Sorted distinct whole numbers from ``0`` to ``most`` in a comma-separated ``text``."""
     try:
-        weeks = sorted({int(w) for w in str(text).split(",") if w.strip()})
+        values = sorted({int(v) for v in str(text).split(",") if v.strip()})
     except ValueError:
-        weeks = []
-    if not weeks or any(w < 0 or w > 52 for w in weeks):
+        values = []
+    if not values or any(v < 0 or v > most for v in values):
         raise typer.BadParameter(
-            f"{text!r} is not a list of snapshot weeks; use whole weeks after the start of "
-            "the school year, comma separated, e.g. 6,10,20.",
+            f"{text!r} is not a list of snapshot {what}, comma separated, e.g. {example}.",
             param_hint=option,
         )
-    return weeks
+    return values
+
+
+def parse_weeks(text: str, option: str = "--weeks") -> list[int]:
+    """``"6,10,20"`` -> [6, 10, 20]."""
+    return _whole_numbers(text, option, most=52, example="6,10,20",
+                          what="weeks; use whole weeks after the start of the school year")
 
 
 def parse_days(text: str, option: str = "--days") -> list[int]:
     """``"14,30,60,90"`` -> [14, 30, 60, 90]: days after each student's start."""
-    try:
-        days = sorted({int(d) for d in str(text).split(",") if d.strip()})
-    except ValueError:
-        days = []
-    if not days or any(d < 0 or d > 3660 for d in days):
-        raise typer.BadParameter(
-            f"{text!r} is not a list of snapshot days; use whole days after each student's "
-            "start, comma separated, e.g. 14,30,60,90.",
-            param_hint=option,
-        )
-    return days
+    return _whole_numbers(text, option, most=3660, example="14,30,60,90",
+                          what="days; use whole days after each student's start")
 
 
 def snapshots_of(weeks: str | None, days: str | None, trained: Mapping[str, Any], *,

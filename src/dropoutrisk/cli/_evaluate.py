@@ -24,6 +24,7 @@ from dropoutrisk.cli._cohorts import (
     snapshots_of,
     warnings_to_stderr,
 )
+from dropoutrisk.cli._options import HorizonDays, ModelFolder, TablesFolder
 
 _METRIC_COLUMNS = (
     "n",
@@ -71,8 +72,8 @@ _COMPARED = ("roc_auc", "pr_auc", "brier")
     ),
 )
 def evaluate(
-    model: Annotated[Path, typer.Option("--model", help="Model folder written by 'train'.")],
-    data: Annotated[Path, typer.Option("--data", help="Folder of canonical tables.")],
+    model: ModelFolder,
+    data: TablesFolder,
     cohorts: Annotated[str, typer.Option("--cohorts", help="Test cohorts: 2024 or 2023-2024.")],
     out: Annotated[Path, typer.Option("--out", help="Report folder.")],
     weeks: Annotated[
@@ -84,10 +85,7 @@ def evaluate(
         typer.Option("--days", help="Snapshots at days after each student's start; default: "
                      "those the model was trained at, when it was trained that way."),
     ] = None,
-    horizon_days: Annotated[
-        int | None,
-        typer.Option("--horizon-days", min=1, help="Label horizon; default: the training one."),
-    ] = None,
+    horizon_days: HorizonDays = None,
     flag_rate: Annotated[
         float, typer.Option("--flag-rate", help="Operating point: the share of each snapshot "
                             "flagged.")
@@ -144,6 +142,7 @@ def evaluate(
             catalogue=catalogue,
             what="test",
             days=snapshot_days,
+            model_features=list(bundle.model.feature_names_in_),
         )
         if truth is not None:
             truth = _matching_truth(truth, horizon, X)
@@ -284,7 +283,8 @@ def _previous_scorer(previous: Any, tables: Any, X: Any, *, catalogue: Any, coho
     if own != catalogue:
         try:
             X_prev, _ = cohort_frame(tables, cohorts, weeks, horizon_days=horizon,
-                                     catalogue=own, what="test", days=days)
+                                     catalogue=own, what="test", days=days,
+                                     model_features=list(previous.model.feature_names_in_))
         except DataError:
             raise
         except ValueError as exc:  # a catalogue of features canonical tables do not have

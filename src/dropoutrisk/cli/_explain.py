@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from dropoutrisk.cli._app import EXIT_CODES_HELP, app
 from dropoutrisk.cli._cohorts import parse_date, read_data, warnings_to_stderr
+from dropoutrisk.cli._options import By, Capacity, ModelFolder, TablesFolder, Threshold
 
 
 @app.command(
@@ -28,8 +30,8 @@ from dropoutrisk.cli._cohorts import parse_date, read_data, warnings_to_stderr
     ),
 )
 def explain(
-    model: Annotated[Path, typer.Option("--model", help="Model folder written by 'train'.")],
-    data: Annotated[Path, typer.Option("--data", help="Folder of canonical tables.")],
+    model: ModelFolder,
+    data: TablesFolder,
     as_of: Annotated[str, typer.Option("--as-of", help="Assessment date, YYYY-MM-DD.")],
     student: Annotated[str, typer.Option("--student", help="The student's id.")],
     out: Annotated[Path, typer.Option("--out", help="Output file (.html or .json).")],
@@ -41,22 +43,14 @@ def explain(
     top_n: Annotated[
         int, typer.Option("--reasons", min=1, max=20, help="Reasons and protective factors shown.")
     ] = 4,
-    threshold: Annotated[
-        float | None, typer.Option("--threshold",
-                                   help="Flag students with probability >= P (as predict).")
-    ] = None,
-    capacity: Annotated[
-        int | None, typer.Option("--capacity",
-                                 help="Flag the K highest-risk students (per --by), as predict.")
-    ] = None,
-    by: Annotated[
-        str | None, typer.Option("--by", help="Group for --capacity, e.g. school_id.")
-    ] = None,
+    threshold: Threshold = None,
+    capacity: Capacity = None,
+    by: By = None,
 ) -> None:
     from dropoutrisk._atomic import write_text
-    from dropoutrisk.errors import EmptyTableError
+    from dropoutrisk.errors import EmptyTableError, OptionalDataWarning
     from dropoutrisk.explain import explain_students
-    from dropoutrisk.features import build_features, default_catalogue
+    from dropoutrisk.features import build_features, default_catalogue, require_inputs
     from dropoutrisk.models import OperatingPoint, fingerprint_frame, load_bundle
     from dropoutrisk.report import student_report
     from dropoutrisk.scoring import score
@@ -78,7 +72,10 @@ def explain(
     catalogue = getattr(estimator, "catalogue", None) or default_catalogue()
     with warnings_to_stderr():
         tables, _ = read_data(data, as_of=day)
-        X = build_features(tables, day, catalogue=catalogue)
+        require_inputs(tables, list(estimator.feature_names_in_), catalogue)
+        with warnings.catch_warnings():  # what the model needs is there (checked above)
+            warnings.simplefilter("ignore", OptionalDataWarning)
+            X = build_features(tables, day, catalogue=catalogue)
         if len(X) == 0:
             raise EmptyTableError(
                 table="students",

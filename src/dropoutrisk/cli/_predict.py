@@ -20,6 +20,7 @@ import typer
 from dropoutrisk._atomic import sha256_file
 from dropoutrisk.cli._app import EXIT_CODES_HELP, app
 from dropoutrisk.cli._cohorts import parse_date, pseudonym_key, warnings_to_stderr
+from dropoutrisk.cli._options import By, Capacity, ModelFolder, Threshold
 from dropoutrisk.errors import DataError
 
 __all__ = ["RUN_RECORD_SUFFIX", "predict", "run_record_path"]
@@ -203,7 +204,7 @@ def _progress():
     ),
 )
 def predict(
-    model: Annotated[Path, typer.Option("--model", help="Model folder written by 'train'.")],
+    model: ModelFolder,
     as_of: Annotated[str, typer.Option("--as-of", help="Prediction date, YYYY-MM-DD.")],
     out: Annotated[Path, typer.Option("--out", help="Output file: .parquet or .csv.")],
     data: Annotated[
@@ -219,16 +220,9 @@ def predict(
         Path | None,
         typer.Option("--spec", help="Dataset spec (TOML): --data is then a wide table file."),
     ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option("--threshold", help="Flag probability >= this."),
-    ] = None,
-    capacity: Annotated[
-        int | None, typer.Option("--capacity", help="Flag the top K (per --by group).")
-    ] = None,
-    by: Annotated[
-        str | None, typer.Option("--by", help="Group column for --capacity, e.g. school_id.")
-    ] = None,
+    threshold: Threshold = None,
+    capacity: Capacity = None,
+    by: By = None,
     reasons: Annotated[
         int, typer.Option("--reasons", min=0, max=20, help="Top N reasons per explained student.")
     ] = 0,

@@ -18,8 +18,6 @@ from dropoutrisk.features._build import (
     build_features,
     build_labels,
     build_training_frame,
-    inputs_missing_for,
-    left_out_features,
 )
 from dropoutrisk.features._catalogue import (
     CONTEXT_COLUMNS,
@@ -32,6 +30,7 @@ from dropoutrisk.features._catalogue import (
 )
 from dropoutrisk.features._custom import load_indicators
 from dropoutrisk.features._duckdb_engine import DuckDBEngine
+from dropoutrisk.features._optional import inputs_missing_for, left_out_features, require_inputs
 from dropoutrisk.features._sql import feature_sql
 from dropoutrisk.features._transformer import FeatureBuilder
 from dropoutrisk.features._wide import (
@@ -70,4 +69,5 @@ __all__ = [
     "load_indicators",
     "load_dataset_spec",
     "read_wide_table",
+    "require_inputs",
 ]

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.errors import OptionalDataWarning, ParameterError
+from dropoutrisk.errors import (
+    ParameterError,
+)
 from dropoutrisk.features import _pandas_engine
-from dropoutrisk.features._catalogue import DEFAULT_ITEM_GROUPS, Catalogue, default_catalogue
+from dropoutrisk.features._catalogue import Catalogue, default_catalogue
 from dropoutrisk.features._custom import custom_indicators, students_value
 from dropoutrisk.features._duckdb_engine import DuckDBEngine, DuckDBSession
 from dropoutrisk.features._inputs import (
-    EVENT_COLUMNS,
     TableSource,
     Windows,
     check_tables,
@@ -29,55 +29,31 @@ from dropoutrisk.features._inputs import (
     start_years,
     windows_for,
 )
+from dropoutrisk.features._optional import (
+    EVENT_FEATURES,
+    STUDENT_FEATURES,
+    event_sources,
+    left_out_features,
+    score_features,
+    warn_left_out,
+)
 from dropoutrisk.schema import CENSORING_EVENTS, TABLES, validate_tables
 
-__all__ = [
-    "AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame",
-    "inputs_missing_for",
-    "left_out_features",
-]
+__all__ = ["AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame"]
 
 #: ``engine="auto"`` switches to DuckDB at this many in-memory event rows.
 AUTO_DUCKDB_ROWS = 2_000_000
 
 EngineArg = Literal["auto", "pandas", "duckdb"] | DuckDBEngine
 
-# Features computed from each event table; the rest come from `students`.
-_EVENT_FEATURES = {
-    "attendance": (
-        "attendance_rate", "attendance_rate_2w", "attendance_rate_4w", "unexcused_share",
-        "late_count", "late_minutes", "attendance_trend_8w", "attendance_change_baseline",
-        "longest_absence_streak_days", "attendance_volatility",
-    ),
-    "grades": (
-        "failed_courses", "failed_core_course", "ungraded_share", "grade_point_mean",
-        "grade_point_change",
-    ),
-    "concerns": ("concerns_30d", "concerns_90d", "days_since_concern"),
-    "activity": (
-        "activity_count", "activity_count_2w", "activity_count_4w", "activity_days_4w",
-        "days_since_activity", "activity_before_start", "activity_trend_8w",
-        "activity_change_baseline",
-    ),
-}
-_STUDENT_FEATURES = (
-    "programme_type", "grade_year", "merit_value", "gender", "newly_arrived", "years_in_sweden",
-    "parental_education", "mother_education", "school_moves", "special_support", "in_care",
-)
 _ZERO_WHEN_NONE = ("concerns_30d", "concerns_90d")
 
 
-def _score_features(catalogue: Catalogue) -> list[str]:
-    """Assessment score features: the built-in ones plus any the catalogue maps items to."""
-    feats = [f for _, f in DEFAULT_ITEM_GROUPS] + [f for _, f in catalogue.item_groups]
-    return list(dict.fromkeys(feats))
-
-
 def _computable(catalogue: Catalogue) -> set[str]:
-    names = set(_STUDENT_FEATURES)
-    for feats in _EVENT_FEATURES.values():
+    names = set(STUDENT_FEATURES)
+    for feats in EVENT_FEATURES.values():
         names.update(feats)
-    for feature in _score_features(catalogue):
+    for feature in score_features(catalogue):
         names.add(feature)
         if feature.endswith("_score"):
             names.add(feature[: -len("_score")] + "_missing")
@@ -112,10 +88,6 @@ class _PandasSession:
 
     def close(self) -> None:
         self.events = {}
-
-
-def _event_sources(tables: Mapping[str, TableSource]) -> dict[str, TableSource]:
-    return {n: tables[n] for n in EVENT_COLUMNS if tables.get(n) is not None}
 
 
 def _choose(engine: Any, sources: Mapping[str, TableSource]) -> str | DuckDBEngine:
@@ -168,7 +140,7 @@ def _assemble(
     if "concerns" in groups:
         for col in _ZERO_WHEN_NONE:
             values[col] = values[col].fillna(0.0)
-    for feature in _score_features(catalogue):
+    for feature in score_features(catalogue):
         score = values.get(feature, pd.Series(np.nan, index=idx))
         values[feature] = score
         if feature.endswith("_score"):
@@ -202,89 +174,6 @@ def _assemble(
     out.index = out.index.astype(object)
     out.index.name = "student_id"
     return out
-
-
-def left_out_features(
-    tables: Mapping[str, Any], students: pd.DataFrame, catalogue: Catalogue
-) -> dict[str, str]:
-    """Catalogue features whose optional table or students column is absent -> what is missing.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> students = pd.DataFrame({"student_id": ["a"], "cohort": [2024], "school_id": ["S"]})
-    >>> gone = left_out_features({"students": students}, students, default_catalogue())
-    >>> gone["attendance_rate"], gone["merit_value"]
-    ('the attendance table', 'the students column merit_value')
-    """
-    given = set(_event_sources(tables))
-    out: dict[str, str] = {}
-    for table, feats in _EVENT_FEATURES.items():
-        if table not in given:
-            out.update({f: f"the {table} table" for f in feats if f in catalogue})
-    if "assessments" not in given:
-        for feature in _score_features(catalogue):
-            flags = [feature[: -len("_score")] + "_missing"] if feature.endswith("_score") else []
-            out.update({f: "the assessments table" for f in [feature, *flags] if f in catalogue})
-    for name in _STUDENT_FEATURES:
-        if name in catalogue.names and name != "grade_year" and name not in students.columns:
-            out[name] = f"the students column {name}"
-    for ind in custom_indicators(catalogue):
-        comp = ind.computation
-        if comp.table == "students":
-            column = comp.column or ind.name
-            if column not in students.columns:
-                out[ind.name] = f"the students column {column}"
-        elif comp.table not in given:
-            out[ind.name] = f"the {comp.table} table"
-    return {n: out[n] for n in catalogue.names if n in out}
-
-
-def inputs_missing_for(
-    tables: Mapping[str, TableSource], features: Iterable[str], catalogue: Catalogue | None = None
-) -> dict[str, str]:
-    """Which of ``features`` the tables cannot compute -> the absent table or column.
-
-    A model needs every feature it was trained on; scoring checks with this that
-    the data still have the tables and columns behind them.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> students = pd.DataFrame({"student_id": ["a"], "cohort": [2024], "school_id": ["S"]})
-    >>> inputs_missing_for({"students": students}, ["attendance_rate", "grade_year"])
-    {'attendance_rate': 'the attendance table'}
-    """
-    cat = catalogue if catalogue is not None else default_catalogue()
-    tables = check_tables(tables)
-    src = tables["students"]
-    if isinstance(src, pd.DataFrame):
-        students = src
-    else:
-        students = read_source("students", src).head(0)
-    gone = left_out_features(tables, students, cat)
-    return {f: gone[f] for f in features if f in gone}
-
-
-def _warn_left_out(gone: Mapping[str, str]) -> None:
-    if not gone:
-        return
-    by_source: dict[str, list[str]] = {}
-    columns: list[str] = []
-    for feature, source in gone.items():
-        if source.startswith("the students column "):
-            column = source[len("the students column "):]
-            columns.append(column if column == feature else f"{column} -> {feature}")
-        else:
-            by_source.setdefault(source, []).append(feature)
-    parts = "; ".join(f"{src} ({', '.join(feats)})" for src, feats in by_source.items())
-    if columns:
-        parts += ("; " if parts else "") + f"the students columns {', '.join(columns)}"
-    warnings.warn(OptionalDataWarning(
-        f"{len(gone)} features are left out because optional data are absent: {parts}. "
-        "Models leave them out (features_left_out_); give the tables or columns to use them.",
-        features=tuple(gone), sources=dict(gone),
-    ), stacklevel=3)
 
 
 def _prepare(tables: Any, catalogue: Catalogue | None):
@@ -368,10 +257,10 @@ def build_features(
     [0.75, 0.0]
     """
     cat, tables, students, outcomes = _prepare(tables, catalogue)
-    _warn_left_out(left_out_features(tables, students, cat))
+    warn_left_out(left_out_features(tables, students, cat))
     w = windows_for(as_of)
     ros = roster(students, outcomes, w)
-    session = _open(engine, _event_sources(tables), cat)
+    session = _open(engine, event_sources(tables), cat)
     try:
         groups = session.compute(w, enrolment(ros, w))
     finally:
@@ -457,7 +346,7 @@ def build_labels(
     cat, tables, students, outcomes = _prepare(tables, None)
     w = windows_for(as_of)
     ros = roster(students, outcomes, w)
-    session = _DateOnly(_event_sources(tables))
+    session = _DateOnly(event_sources(tables))
     return _labels(ros, outcomes, w, horizon_days, _data_end(tables, session, outcomes))
 
 
@@ -526,8 +415,8 @@ def build_training_frame(
             f"horizon_days must be a positive number of days, got {horizon_days!r}.")
     plan = _snapshot_plan(as_of_dates)
     cat, tables, students, outcomes = _prepare(tables, catalogue)
-    _warn_left_out(left_out_features(tables, students, cat))
-    sources = _event_sources(tables)
+    warn_left_out(left_out_features(tables, students, cat))
+    sources = event_sources(tables)
     session = _open(engine, sources, cat)
     xs, ys = [], []
     try:

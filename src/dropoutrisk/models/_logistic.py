@@ -100,7 +100,6 @@ class LogisticBaseline(TabularClassifierTags, FlagTierMixin, ClassifierMixin, Ba
         self.feature_names_in_ = np.asarray(features.names, dtype=object)
         self.n_features_in_ = len(features.names)
         self.features_left_out_ = list(features.left_out)
-        self.features_left_out_ = list(features.left_out)
         return self
 
     @staticmethod

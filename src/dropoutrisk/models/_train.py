@@ -36,7 +36,13 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk.errors import DataError, EmptyTableError, MissingLabelWarning, ParameterError
+from dropoutrisk.errors import (
+    DataError,
+    EmptyTableError,
+    MissingLabelWarning,
+    OptionalDataWarning,
+    ParameterError,
+)
 from dropoutrisk.models._abc_rule import ABCRule
 from dropoutrisk.models._logistic import LogisticBaseline
 from dropoutrisk.models._risk_model import RiskModel
@@ -94,20 +100,23 @@ def cohort_frame(
     catalogue: Any,
     what: str,
     days: Sequence[int] | None = None,
+    model_features: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Feature rows and labels of ``cohorts`` at their school years' snapshot weeks.
 
     Rows are students of those cohorts (the ``cohort`` column), at weeks
     ``weeks`` of the school years starting in those years, or with ``days`` at
     those days after each student's own start; rows without a label
-    (censored, or not yet known) are left out.
+    (censored, or not yet known) are left out. With ``model_features`` (a
+    trained model's), tables that lack what those features come from are
+    refused, and no warning is shown for the optional data the model does not use.
 
     Raises
     ------
     EmptyTableError
         No labelled row is left.
     """
-    from dropoutrisk.features import build_training_frame
+    from dropoutrisk.features import build_training_frame, require_inputs
     from dropoutrisk.schema import snapshot_dates
 
     cohorts = list(cohorts)
@@ -117,7 +126,15 @@ def cohort_frame(
     else:
         when = f"weeks {list(weeks)}"
         snaps = snapshot_dates(cohorts, list(weeks))
-    X, y = build_training_frame(tables, snaps, horizon_days=horizon_days, catalogue=catalogue)
+    if model_features is None:
+        X, y = build_training_frame(tables, snaps, horizon_days=horizon_days,
+                                    catalogue=catalogue)
+    else:
+        require_inputs(tables, model_features, catalogue)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OptionalDataWarning)
+            X, y = build_training_frame(tables, snaps, horizon_days=horizon_days,
+                                        catalogue=catalogue)
     keep = (X["cohort"].isin(cohorts) & y.notna()).to_numpy()
     X, y = X[keep], y[keep].astype(int)
     if len(X) == 0:

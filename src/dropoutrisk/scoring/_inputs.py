@@ -13,7 +13,6 @@ from dropoutrisk.errors import (
     ColumnTypeError,
     DataError,
     MissingColumnError,
-    MissingTableError,
     MissingValueError,
     ModelError,
     ParameterError,
@@ -154,28 +153,3 @@ def chunks_of(X: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
         yield X.iloc[start:start + size]
 
 
-
-def refuse_missing_inputs(tables: Mapping[str, Any], names: Iterable[str], catalogue: Any) -> None:
-    """Refuse tables that lack a table or students column the model's features come from.
-
-    A model trained with, say, the activity table or a column of your own would
-    otherwise see those features as missing for every student and score them
-    silently wrong.
-    """
-    from dropoutrisk.features import inputs_missing_for
-
-    missing = inputs_missing_for(tables, names, catalogue)
-    if not missing:
-        return
-    first = next(iter(missing.values()))
-    feats = [f for f, src in missing.items() if src == first]
-    problem = (f"the model was trained with {len(missing)} feature(s) these data cannot "
-               f"compute ({', '.join(list(missing)[:8])}); {first} is absent")
-    fix = ("Give the same tables and students columns the model was trained on, or retrain "
-           "without them")
-    if first.startswith("the students column "):
-        raise MissingColumnError(table="students", column=first[len("the students column "):],
-                                 problem=problem, fix=fix)
-    table = first[len("the "):-len(" table")]
-    raise MissingTableError(table=table, problem=problem + f" (needed by {', '.join(feats)})",
-                            fix=fix)

@@ -19,6 +19,7 @@ from dropoutrisk.errors import (
     EmptyTableError,
     MissingColumnError,
     OperatingPointError,
+    OptionalDataWarning,
     ParameterError,
 )
 from dropoutrisk.models._operating_point import flags_at, group_ranks
@@ -27,7 +28,6 @@ from dropoutrisk.scoring._inputs import (
     check_numeric,
     chunks_of,
     feature_frame,
-    refuse_missing_inputs,
 )
 from dropoutrisk.scoring._reasons import reason_arrays
 
@@ -55,7 +55,7 @@ class Scorer:
             X = feature_frame(data, self.day, 0, require_school=self.require_school)
             rows_in = len(X)
         elif isinstance(data, Mapping):
-            from dropoutrisk.features import build_features, default_catalogue
+            from dropoutrisk.features import build_features, default_catalogue, require_inputs
             from dropoutrisk.schema import validate_tables
 
             tables = dict(data)
@@ -64,8 +64,10 @@ class Scorer:
                 rest = {k: v for k, v in tables.items() if k not in frames}
                 tables = {**rest, **validate_tables(frames, as_of=self.day)}
             catalogue = getattr(self.model, "catalogue", None) or default_catalogue()
-            refuse_missing_inputs(tables, self.names, catalogue)
-            X = build_features(tables, self.day, catalogue=catalogue, engine=self.engine)
+            require_inputs(tables, self.names, catalogue)
+            with warnings.catch_warnings():  # what the model needs is there (checked above)
+                warnings.simplefilter("ignore", OptionalDataWarning)
+                X = build_features(tables, self.day, catalogue=catalogue, engine=self.engine)
             students = tables.get("students")
             rows_in = len(students) if isinstance(students, pd.DataFrame) else len(X)
             if rows_in > len(X):
