@@ -10,6 +10,7 @@ from dropoutrisk.cli import (  # noqa: F401  (register commands)
     _evaluate,
     _explain,
     _predict,
+    _spec,
     _synth,
     _train,
     _validate,

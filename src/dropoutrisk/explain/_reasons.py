@@ -226,7 +226,8 @@ def reason_texts(
             sentences[stated & (cols == j)] = formats[j].format()
         filled = np.empty(at.size, dtype=object)
         values, phrases = value_text[lg][at].tolist(), phrase[at].tolist()
-        for a, b in zip(runs.tolist(), [*runs[1:].tolist(), at.size], strict=True):
+        ends = [*runs[1:].tolist(), at.size] if at.size else []  # no line with a value: no run
+        for a, b in zip(runs.tolist(), ends, strict=True):
             filled[a:b] = list(map(formats[int(cols[at[a]])].format, values[a:b], phrases[a:b]))
         sentences[lines] = filled[inverse][line_code] if lines.size else sentences[lines]
         out[f"sentence_{lg}"] = sentences

@@ -170,6 +170,8 @@ class DatasetSpec(_Spec):
     audit_groups: tuple[str, ...] = ()
     drop: tuple[str, ...] = ()
     read: ReadOptions = ReadOptions()
+    #: Use the background features in the model (a draft from ``spec init`` starts so).
+    include_background: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> DatasetSpec:

@@ -320,6 +320,7 @@ def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: fl
                 model_params: Mapping[str, Any] | None, created_at: Any) -> TrainingResult:
     from dropoutrisk.features import build_wide_features
 
+    include_background = include_background or bool(getattr(spec, "include_background", False))
     X_all, y_all, _, catalogue = build_wide_features(frame, spec)
     _check_both_classes(y_all.dropna(), f"wide table ({spec.name})", spec.label.column,
                         "the labelled rows", fix="Check the label rule of the dataset spec "
