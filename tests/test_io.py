@@ -168,12 +168,23 @@ def test_unreadable_file_is_a_data_error_naming_the_file(tmp_path):
         read_tables(tmp_path)
 
 
-def test_parquet_wins_over_csv_with_a_warning(tmp_path):
+def test_a_table_in_two_formats_is_refused(tmp_path):
+    """It used to read the Parquet file with a warning: a weekly job could read a stale one."""
     write_tables({"students": _students()}, tmp_path)
     write_tables({"students": _students().iloc[:1]}, tmp_path, format="csv")
-    with pytest.warns(errors.DataQualityWarning, match="reading students.parquet"):
-        students = read_tables(tmp_path)["students"]
-    assert len(students) == 3
+    with pytest.raises(errors.DataError, match="students.csv and students.parquet") as err:
+        read_tables(tmp_path)
+    assert err.value.exit_code == 2 and "Remove the one" in str(err.value)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods", ".json"])
+def test_a_table_in_an_unsupported_format_is_refused(tmp_path, suffix):
+    """grades.xlsx beside the other tables was scored silently without grades."""
+    write_tables({"students": _students()}, tmp_path)
+    (tmp_path / f"grades{suffix}").write_bytes(b"PK")
+    with pytest.raises(errors.DataError, match=f"grades{suffix}") as err:
+        read_tables(tmp_path)
+    assert "Table 'grades'" in str(err.value) and "grades.csv" in str(err.value)
 
 
 def test_write_refuses_names_that_are_not_file_names(tmp_path):

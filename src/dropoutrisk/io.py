@@ -30,7 +30,6 @@ import pandas as pd
 
 from dropoutrisk.errors import (
     DataError,
-    DataQualityWarning,
     MissingTableError,
     ParameterError,
     TextEncodingWarning,
@@ -202,17 +201,33 @@ def write_tables(
 # --------------------------------------------------------------------------- reading
 
 
+#: File formats a table may come in; anything else where a table is expected is refused.
+_READABLE = (".parquet", ".csv")
+
+
 def _find(root: Path, name: str) -> Path | None:
-    parquet, text = root / f"{name}.parquet", root / f"{name}.csv"
-    if parquet.is_file() and text.is_file():
-        warnings.warn(
-            DataQualityWarning(f"Both {parquet.name} and {text.name} are in {str(root)!r}; "
-                               f"reading {parquet.name}. Remove one to silence this warning."),
-            stacklevel=3,
-        )
-    if parquet.is_file():
-        return parquet
-    return text if text.is_file() else None
+    """The one file of table ``name`` in ``root``, or None.
+
+    Two files of one table (``students.parquet`` and ``students.csv``) are refused,
+    and so is a file in a format the reader does not support (``grades.xlsx``): a
+    weekly job must never read the wrong one, or go on silently without the table.
+    """
+    candidates = sorted(p for p in root.glob(f"{name}.*") if p.is_file())
+    readable = [p for p in candidates if p.suffix.lower() in _READABLE]
+    other = [p for p in candidates if p.suffix.lower() not in _READABLE]
+    if other:
+        raise DataError(
+            table=name, problem=f"the folder has {other[0].name}, a format the reader does not "
+            "support", allowed="Parquet (.parquet) or UTF-8 CSV (.csv) files",
+            fix=f"Save it as {name}.csv or {name}.parquet (in a spreadsheet: 'Save as' CSV), "
+                "and remove the original from the folder")
+    if len(readable) > 1:
+        raise DataError(
+            table=name, problem=f"the folder has the table twice: "
+            f"{' and '.join(p.name for p in readable)}",
+            allowed=f"one file per table: {name}.parquet or {name}.csv",
+            fix="Remove the one that is not current, so that it is clear which one is read")
+    return readable[0] if readable else None
 
 
 def _read_attendance(root: Path, path: Path | None) -> dict[str, pd.DataFrame]:

@@ -5,21 +5,11 @@ import json
 import pandas as pd
 import pytest
 
-from dropoutrisk.cli import main
 
-
-def run(argv, capsys=None):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in argv])
-    return info.value.code
-
-
-@pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("optional") / "data"
-    assert run(["synth", "--out", folder, "--students", 400, "--cohorts", "2021-2023",
-                "--seed", 3, "--schools", 3, "--canonical-only"]) == 0
-    return folder
+@pytest.fixture
+def data(workspace):
+    """The shared workspace's tables (read only: tests that change them work on a copy)."""
+    return workspace["data"]
 
 
 def _students(folder):
@@ -31,7 +21,7 @@ def _write_students(path, frame):
     frame.to_parquet(path) if path.suffix == ".parquet" else frame.to_csv(path, index=False)
 
 
-def test_train_without_programme_type_works(data, tmp_path, capsys):
+def test_train_without_programme_type_works(run, data, tmp_path, capsys):
     """It crashed with exit 1 ("Found array with 0 feature(s)") after fitting."""
     import shutil
 
@@ -57,7 +47,7 @@ def test_train_without_programme_type_works(data, tmp_path, capsys):
     assert "OptionalDataWarning" not in capsys.readouterr().err
 
 
-def test_train_at_days_after_each_start(data, tmp_path, capsys):
+def test_train_at_days_after_each_start(run, data, tmp_path, capsys):
     assert run(["train", "--data", data, "--cohorts", "2021", "--days", "30,60",
                 "--out", tmp_path / "model", "--n-estimators", 30]) == 0
     assert "days [30, 60] after each start" in capsys.readouterr().out
@@ -73,7 +63,7 @@ def test_train_at_days_after_each_start(data, tmp_path, capsys):
     assert "--days" in capsys.readouterr().err
 
 
-def test_own_indicator_is_trained_and_predict_refuses_data_without_it(data, tmp_path, capsys):
+def test_own_indicator_is_trained_and_predict_refuses_data_without_it(run, data, tmp_path, capsys):
     import shutil
 
     copy = tmp_path / "data"
@@ -107,3 +97,18 @@ def test_own_indicator_is_trained_and_predict_refuses_data_without_it(data, tmp_
     assert run(["train", "--data", copy, "--cohorts", "2021", "--indicators",
                 tmp_path / "bad.toml", "--out", tmp_path / "m3"]) == 2
     assert "bad.toml" in capsys.readouterr().err
+
+
+def test_predict_at_a_flag_rate(run, workspace, tmp_path, capsys):
+    assert run(["predict", "--model", workspace["model"], "--data", workspace["data"],
+                "--as-of", "2024-10-28", "--flag-rate", 0.1, "--out", tmp_path / "p.csv"]) == 0
+    p = pd.read_csv(tmp_path / "p.csv")
+    assert p["flag"].sum() == round(0.1 * len(p))
+    record = json.loads((tmp_path / "p.csv.run.json").read_text())
+    assert record["options"]["flag_rate"] == 0.1 and record["options"]["threshold"] is None
+    assert run(["predict", "--model", workspace["model"], "--data", workspace["data"],
+                "--as-of", "2024-10-28", "--flag-rate", 1.5, "--out", tmp_path / "q.csv"]) == 2
+    assert "--flag-rate" in capsys.readouterr().err
+    assert run(["predict", "--model", workspace["model"], "--data", workspace["data"],
+                "--as-of", "2024-10-28", "--flag-rate", 0.1, "--threshold", 0.3,
+                "--out", tmp_path / "q.csv"]) == 2

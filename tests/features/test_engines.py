@@ -150,3 +150,15 @@ def test_unsummable_values_in_files_are_a_data_error(tables, tmp_path, table, co
     paths = {**tables, table: tmp_path / f"{table}.parquet"}
     with pytest.raises(OutOfRangeError, match=f"Table '{table}': a value the feature sums"):
         build_features(paths, AS_OF, engine="duckdb")
+
+
+def test_a_folder_with_a_table_twice_or_in_another_format_is_refused(tables, tmp_path):
+    for name, frame in tables.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+    tables["grades"].to_csv(tmp_path / "grades.csv", index=False)
+    with pytest.raises(DataError, match="grades.csv and grades.parquet"):
+        build_features(tmp_path, AS_OF)
+    (tmp_path / "grades.csv").unlink()
+    (tmp_path / "concerns.xlsx").write_bytes(b"PK")
+    with pytest.raises(DataError, match="concerns.xlsx"):
+        build_features(tmp_path, AS_OF)

@@ -576,3 +576,16 @@ def test_repeated_extra_column_names_are_kept_as_they_are():
     out = validate_tables({"students": students})["students"]
     assert list(out.columns) == ["student_id", "cohort", "school_id", "x", "x"]
     assert out.iloc[:, 3].tolist() == [1, 2, 3] and out.iloc[:, 4].tolist() == ["a", "b", "c"]
+
+
+def test_two_concern_reports_on_one_day_are_two_events():
+    """Two staff members, one day, one category: they failed the weekly run with exit 2."""
+    from dropoutrisk.features import build_features
+
+    students = pd.DataFrame({"student_id": ["s1"], "cohort": [2024], "school_id": ["A"]})
+    concerns = pd.DataFrame({"student_id": ["s1", "s1"], "category": ["absence", "absence"],
+                             "date": pd.to_datetime(["2024-10-01", "2024-10-01"])})
+    out = validate_tables({"students": students, "concerns": concerns})
+    assert len(out["concerns"]) == 2
+    X = build_features(out, "2024-10-28")
+    assert X.loc["s1", "concerns_30d"] == 2.0

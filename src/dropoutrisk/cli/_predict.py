@@ -223,6 +223,11 @@ def predict(
     threshold: Threshold = None,
     capacity: Capacity = None,
     by: By = None,
+    flag_rate: Annotated[
+        float | None,
+        typer.Option("--flag-rate", help="Flag this share of the students scored (0 to 1), "
+                     "those with the highest estimated risk."),
+    ] = None,
     reasons: Annotated[
         int, typer.Option("--reasons", min=0, max=20, help="Top N reasons per explained student.")
     ] = 0,
@@ -267,7 +272,8 @@ def predict(
             "canonical tables are given as a folder, feature rows with --features.",
             param_hint="--data")
     # checked before any work; its errors name the option (--capacity, --by, ...)
-    point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, by=by)
+    point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, by=by,
+                                        flag_rate=flag_rate)
     if reasons_for not in ("flagged", "all"):
         raise typer.BadParameter(f"{reasons_for!r}: use flagged or all.",
                                  param_hint="--reasons-for")

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.errors import AlignmentError, MissingColumnError
+from dropoutrisk.errors import AlignmentError, MissingColumnError, ParameterError
 from dropoutrisk.fairness._audit_result import Audit
 from dropoutrisk.fairness._cells import BAND, DISPARITY_METRICS
 from dropoutrisk.fairness._suppress import MIN_CELL
@@ -157,9 +157,11 @@ def audit(
     0.2
     """
     if labels is None:
-        raise ValueError("labels are required: 1 for dropout, 0 otherwise, one per row.")
+        raise ParameterError(parameter="labels", message=
+            "labels are required: 1 for dropout, 0 otherwise, one per row.")
     if model is None and scores is None:
-        raise ValueError("Pass a model (with predict_proba) or precomputed scores=.")
+        raise ParameterError(parameter="model", message=
+            "Pass a model (with predict_proba) or precomputed scores=.")
     if isinstance(groups, str):
         groups = [groups]
     if isinstance(groups, pd.Series):
@@ -167,7 +169,8 @@ def audit(
     if not isinstance(groups, pd.DataFrame):
         cols = list(groups)
         if features is None:
-            raise ValueError("groups names columns, so features= is needed (or pass a frame).")
+            raise ParameterError(parameter="features", message=
+                "groups names columns, so features= is needed (or pass a frame).")
         missing = [c for c in cols if c not in features.columns]
         if missing:
             raise MissingColumnError(
@@ -180,7 +183,8 @@ def audit(
     x_model = _model_input(model, features) if (model is not None and features is not None) else None
     if scores is None:
         if x_model is None:
-            raise ValueError("features= is needed to score with the model.")
+            raise ParameterError(parameter="features", message=
+                "features= is needed to score with the model.")
         proba = np.asarray(model.predict_proba(x_model))
         scores = proba[:, 1] if proba.ndim == 2 else proba
     scores = np.asarray(scores, dtype=np.float64).ravel()
@@ -208,7 +212,7 @@ def audit(
             by = features[op.by].to_numpy()
         if op is None:
             if model is None or not hasattr(model, "flag") or x_model is None:
-                raise ValueError(
+                raise ParameterError(parameter="operating_point", message=
                     "Pass operating_point= (threshold, flag_rate or capacity) or flags=; "
                     "without a model that can flag there is no default."
                 )

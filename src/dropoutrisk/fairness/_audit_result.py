@@ -16,7 +16,14 @@ import pandas as pd
 
 from dropoutrisk._json import to_jsonable
 from dropoutrisk._result import Result, copied
-from dropoutrisk.errors import AlignmentError, DataQualityWarning
+from dropoutrisk.errors import (
+    AlignmentError,
+    DataQualityWarning,
+    EmptyTableError,
+    InvalidCategoryError,
+    OutOfRangeError,
+    ParameterError,
+)
 from dropoutrisk.fairness._bootstrap import (
     MEASURES,
     CellData,
@@ -133,13 +140,16 @@ class Audit(Result):
             cluster_codes = pd.factorize(labels[keep])[0]
         unknown = [m for m in metrics if m not in MEASURES]
         if unknown:
-            raise ValueError(f"metrics={list(metrics)!r}: unknown {unknown}; allowed: {MEASURES}.")
+            raise ParameterError(parameter="metrics", message=
+                f"metrics={list(metrics)!r}: unknown {unknown}; allowed: {MEASURES}.")
         if not 0 < confidence < 1:
-            raise ValueError(f"confidence={confidence!r} must lie strictly between 0 and 1.")
+            raise ParameterError(parameter="confidence", message=
+                f"confidence={confidence!r} must lie strictly between 0 and 1.")
         if int(n_boot) != n_boot or n_boot < 0:
-            raise ValueError(f"n_boot={n_boot!r} must be a whole number >= 0.")
+            raise ParameterError(parameter="n_boot", message=
+                f"n_boot={n_boot!r} must be a whole number >= 0.")
         if isinstance(reference, str) and reference not in ("largest", "overall"):
-            raise ValueError(
+            raise ParameterError(parameter="reference", message=
                 f"reference={reference!r} must be 'largest', 'overall' or a mapping "
                 "{grouping: group}."
             )
@@ -304,15 +314,17 @@ class Audit(Result):
             )
         y = y.to_numpy(dtype=np.float64)[keep]
         if not np.isin(y, (0.0, 1.0)).all():
-            raise ValueError("y_true must be 0/1 (or boolean): 1 for dropout, 0 otherwise.")
+            raise InvalidCategoryError(table="labels", problem=
+                "y_true must be 0/1 (or boolean): 1 for dropout, 0 otherwise.")
         s = s[keep]
         if not np.isfinite(s).all() or s.min(initial=0) < 0 or s.max(initial=0) > 1:
-            raise ValueError("y_score must be probabilities in [0, 1] without missing values.")
+            raise OutOfRangeError(table="scores", problem=
+                "y_score must be probabilities in [0, 1] without missing values.")
         f = f[keep].astype(bool)
         g = groups.reset_index(drop=True).loc[keep].reset_index(drop=True)
         g = pd.DataFrame({str(c): _labels_of(g[c]) for c in g.columns})
         if y.size == 0:
-            raise ValueError("No labelled rows to audit.")
+            raise EmptyTableError(table="labels", problem="No labelled rows to audit.")
         return y.astype(np.int8), s, f, g, keep
 
     @staticmethod
@@ -332,13 +344,13 @@ class Audit(Result):
                 wanted = str(reference[name])
                 match = [k for k in members if _cell_name(k)[1] == wanted]
                 if not match:
-                    raise ValueError(
+                    raise ParameterError(parameter="reference", message=
                         f"reference[{name!r}]={wanted!r} is not a group of {name!r}; "
                         f"groups: {[_cell_name(k)[1] for k in members]}."
                     )
                 ref = match[0]
                 if ref in reasons:
-                    raise ValueError(
+                    raise ParameterError(parameter="reference", message=
                         f"reference[{name!r}]={wanted!r} is a suppressed (small) cell; "
                         "choose a larger reference group."
                     )

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dropoutrisk.errors import OperatingPointError
+from dropoutrisk.errors import OperatingPointError, ParameterError
 from dropoutrisk.models._operating_point import OperatingPoint, flags_at, index_rank
 
 __all__ = ["DEFAULT_TIER_CUTS", "TIER_LABELS", "flag_scores", "tier_scores"]
@@ -148,11 +148,13 @@ def tier_scores(
     """
     lo, hi = DEFAULT_TIER_CUTS if cuts is None else (float(c) for c in cuts)
     if not 0.0 <= lo <= hi <= 1.0:
-        raise ValueError(f"cuts={cuts!r} must be two probabilities with 0 <= targeted <= intensive <= 1.")
+        raise ParameterError(parameter="cuts", message=
+            f"cuts={cuts!r} must be two probabilities with 0 <= targeted <= intensive <= 1.")
     proba = np.asarray(proba, dtype=np.float64)
     flagged = proba >= lo if flags is None else np.asarray(flags, dtype=bool)
     if flagged.shape != proba.shape:
-        raise ValueError(f"flags has {flagged.size} values but there are {proba.size} probabilities.")
+        raise ParameterError(parameter="flags", message=
+            f"flags has {flagged.size} values but there are {proba.size} probabilities.")
     codes = np.where(flagged, 1 + (proba >= hi), 0).astype(np.int8)
     dtype = pd.CategoricalDtype(list(TIER_LABELS), ordered=True)
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=index, name="tier")

@@ -196,7 +196,8 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "attendance": ("student_id", "date", "lesson"),
     "grades": ("student_id", "course", "date"),
     "assessments": ("student_id", "item", "date"),
-    "concerns": ("student_id", "date", "category"),
+    # two staff members may report the same worry on the same day: two events, not a repeat
+    "concerns": (),
     "activity": (),
     "outcomes": ("student_id",),
 }

@@ -15,6 +15,7 @@ from dropoutrisk.errors import (
     MissingColumnError,
     MissingValueError,
     ModelError,
+    ParameterError,
 )
 
 #: Columns that ``by=`` may name in a hint, when they are in the feature rows.
@@ -34,13 +35,17 @@ def as_of_date(as_of: Any) -> dt.date:
 def check_options(reasons, reasons_for, chunk_size, drift) -> None:
     if isinstance(reasons, bool) or not isinstance(reasons, int | np.integer) or not (
             0 <= reasons <= MAX_REASONS):
-        raise ValueError(f"reasons={reasons!r} must be a whole number from 0 to {MAX_REASONS}.")
+        raise ParameterError(parameter="reasons", message=
+            f"reasons={reasons!r} must be a whole number from 0 to {MAX_REASONS}.")
     if reasons_for not in ("flagged", "all"):
-        raise ValueError(f"reasons_for={reasons_for!r} must be 'flagged' or 'all'.")
+        raise ParameterError(parameter="reasons_for", message=
+            f"reasons_for={reasons_for!r} must be 'flagged' or 'all'.")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
-        raise ValueError(f"chunk_size={chunk_size!r} must be a whole number >= 1.")
+        raise ParameterError(parameter="chunk_size", message=
+            f"chunk_size={chunk_size!r} must be a whole number >= 1.")
     if drift not in ("warn", "fail", "off"):
-        raise ValueError(f"drift={drift!r} must be 'warn', 'fail' or 'off'.")
+        raise ParameterError(parameter="drift", message=
+            f"drift={drift!r} must be 'warn', 'fail' or 'off'.")
 
 
 def resolve_model(model: Any, profile: Any, model_id: str | None):

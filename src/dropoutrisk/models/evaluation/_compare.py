@@ -43,7 +43,12 @@ import pandas as pd
 
 from dropoutrisk._json import to_jsonable
 from dropoutrisk._result import Result, copied
-from dropoutrisk.errors import AlignmentError, OperatingPointError
+from dropoutrisk.errors import (
+    AlignmentError,
+    MissingValueError,
+    OperatingPointError,
+    ParameterError,
+)
 from dropoutrisk.models._operating_point import OperatingPoint
 from dropoutrisk.models.evaluation._bootstrap import (
     _divide,
@@ -163,7 +168,8 @@ class ModelComparison(Result):
         if metrics is not None:
             unknown = sorted(set(metrics) - set(d["metric"]))
             if unknown:
-                raise ValueError(f"summary(metrics=...) has unknown metrics {unknown}; choose "
+                raise ParameterError(parameter="metrics", message=
+                    f"summary(metrics=...) has unknown metrics {unknown}; choose "
                                  f"from {list(dict.fromkeys(d['metric']))}.")
             d = d[d["metric"].isin(list(metrics))]
         lines = []
@@ -231,7 +237,8 @@ def _check_params(models: Any, reference: Any, flag_rate: Any, k_rates: Any, n_b
         raise TypeError(f"models must be a mapping name -> fitted model or score vector, got "
                         f"{type(models).__name__}; e.g. models={{'logistic': lr, 'model': m}}.")
     if len(models) < 2:
-        raise ValueError(f"compare_models needs at least 2 models, got {len(models)} "
+        raise ParameterError(parameter="models", message=
+            f"compare_models needs at least 2 models, got {len(models)} "
                          f"({list(models)}); add the previous model or a baseline "
                          "(LogisticBaseline, ABCRule), or use evaluate() for one model.")
     bad_names = [n for n in models if not isinstance(n, str)]
@@ -240,20 +247,24 @@ def _check_params(models: Any, reference: Any, flag_rate: Any, k_rates: Any, n_b
     if reference is None:
         reference = next(iter(models))
     if reference not in models:
-        raise ValueError(f"reference={reference!r} is not one of the models {list(models)}; "
+        raise ParameterError(parameter="reference", message=
+            f"reference={reference!r} is not one of the models {list(models)}; "
                          "pass one of their names.")
     rates = []
     for name, rate in [("flag_rate", flag_rate)] + [("k_rates", k) for k in k_rates]:
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 < rate <= 1:
-            raise ValueError(f"{name} holds {rate!r}; a flag rate is a share in (0, 1], "
+            raise ParameterError(parameter=name, message=
+                f"{name} holds {rate!r}; a flag rate is a share in (0, 1], "
                              "e.g. 0.10 for the top 10% of each snapshot.")
         rates.append(float(rate))
     if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 0:
-        raise ValueError(f"n_boot={n_boot!r} must be a whole number >= 0 (1000 is usual; "
+        raise ParameterError(parameter="n_boot", message=
+            f"n_boot={n_boot!r} must be a whole number >= 0 (1000 is usual; "
                          "0 gives point estimates without intervals).")
     if (isinstance(confidence, bool) or not isinstance(confidence, numbers.Real)
             or not 0 < confidence < 1):
-        raise ValueError(f"confidence={confidence!r} must be strictly between 0 and 1, "
+        raise ParameterError(parameter="confidence", message=
+            f"confidence={confidence!r} must be strictly between 0 and 1, "
                          "e.g. 0.95 for 95% intervals.")
     by_name: dict[str, float] = {}  # rates that print alike (0.1, 0.1000000001) are one metric
     for rate in sorted(rates):
@@ -265,7 +276,8 @@ def _bootstrap_seed(random_state: Any) -> int:
     """An integer seed from an int, a Generator, a RandomState or None."""
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         if random_state < 0:
-            raise ValueError(f"random_state={random_state!r} must be >= 0.")
+            raise ParameterError(parameter="random_state", message=
+                f"random_state={random_state!r} must be >= 0.")
         return int(random_state)
     if random_state is None:
         return int(np.random.default_rng().integers(2**32))
@@ -273,7 +285,8 @@ def _bootstrap_seed(random_state: Any) -> int:
         return int(random_state.integers(2**32))
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(2**32, dtype=np.int64))
-    raise ValueError(f"random_state={random_state!r} is not supported; pass an int, a "
+    raise ParameterError(parameter="random_state", message=
+        f"random_state={random_state!r} is not supported; pass an int, a "
                      "numpy Generator, a RandomState or None.")
 
 
@@ -282,11 +295,13 @@ def _check_metrics(metrics: Any, available: list[str]) -> list[str]:
         return list(available)
     wanted = list(dict.fromkeys([metrics] if isinstance(metrics, str) else metrics))
     if not wanted:
-        raise ValueError(f"metrics=[] selects nothing; pass None for all, or some of "
+        raise ParameterError(parameter="metrics", message=
+            f"metrics=[] selects nothing; pass None for all, or some of "
                          f"{available}.")
     unknown = [m for m in wanted if m not in available]
     if unknown:
-        raise ValueError(f"metrics={wanted!r} has unknown names {unknown}; choose from "
+        raise ParameterError(parameter="metrics", message=
+            f"metrics={wanted!r} has unknown names {unknown}; choose from "
                          f"{available} (k_rates and flag_rate set the precision_at_ and "
                          "recall_at_ names).")
     return wanted
@@ -421,14 +436,15 @@ def compare_models(
     reference, k_all = _check_params(models, reference, flag_rate, k_rates, n_boot, confidence)
     wanted = _check_metrics(metrics, _metric_names(k_all))
     if y is None:
-        raise ValueError("compare_models needs the labels: pass y=.")
+        raise ParameterError(parameter="y", message="compare_models needs the labels: pass y=.")
     rows = _scored_rows(models, X, y, as_of=as_of, student_ids=None, caller="compare_models")
     keep, y01 = rows.keep, rows.y01
     scores = {name: (proba[keep], rank[keep]) for name, (proba, rank) in rows.scores.items()}
     for name, (proba, rank) in scores.items():
         bad = int((~np.isfinite(proba) | ~np.isfinite(rank)).sum())
         if bad:
-            raise ValueError(f"Model {name!r} gives {bad} missing or infinite scores on "
+            raise MissingValueError(table="scores", problem=
+                f"Model {name!r} gives {bad} missing or infinite scores on "
                              "labelled rows; impute the features it needs or drop those rows.")
     as_of_k = None if rows.as_of is None else rows.as_of[keep]
     clusters, unit = _clusters(groups, X, keep)

@@ -27,7 +27,14 @@ import pandas as pd
 from dropoutrisk._disclosure import MIN_CELL
 from dropoutrisk._json import to_jsonable
 from dropoutrisk._result import Result, copied
-from dropoutrisk.errors import OperatingPointError
+from dropoutrisk.errors import (
+    AlignmentError,
+    DataError,
+    InvalidCategoryError,
+    MissingValueError,
+    OperatingPointError,
+    ParameterError,
+)
 from dropoutrisk.models._operating_point import OperatingPoint, flags_at
 from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION
 from dropoutrisk.models.evaluation._metrics import (
@@ -51,7 +58,8 @@ def _scores_of(name: str, obj: Any, X: Any, n: int) -> tuple[np.ndarray, np.ndar
     """(probability, ranking score) of one model or score vector."""
     if hasattr(obj, "predict_proba"):
         if X is None:
-            raise ValueError(f"Model {name!r} needs X to score; pass X=.")
+            raise ParameterError(parameter="X", message=
+                f"Model {name!r} needs X to score; pass X=.")
         proba = np.asarray(obj.predict_proba(X))[:, 1].astype(np.float64)
         if hasattr(obj, "rank_score"):  # our estimators: the order their flags follow
             rank = np.asarray(obj.rank_score(X), dtype=np.float64)
@@ -63,7 +71,8 @@ def _scores_of(name: str, obj: Any, X: Any, n: int) -> tuple[np.ndarray, np.ndar
         proba = np.asarray(obj, dtype=np.float64).ravel()
         rank = proba
     if proba.size != n:
-        raise ValueError(f"Model {name!r} gives {proba.size} scores for {n} labels.")
+        raise AlignmentError(table="scores", problem=
+            f"Model {name!r} gives {proba.size} scores for {n} labels.")
     return proba, rank
 
 
@@ -92,7 +101,7 @@ def _scored_rows(entries: Mapping[str, Any], X: Any, labels: Any, *, as_of: Any,
     if bad.any():
         rows = np.flatnonzero(bad)
         values = sorted({repr(v) for v in raw.iloc[rows[:1000]]})[:5]
-        raise ValueError(
+        raise InvalidCategoryError(table="labels", problem=
             f"{caller} needs labels 1 (dropout within the horizon), 0 (not) or NaN "
             f"(censored); {rows.size} labels are something else, e.g. {', '.join(values)} "
             f"at row positions {rows[:5].tolist()}. Encode the outcome as 0/1 first, e.g. "
@@ -105,7 +114,7 @@ def _scored_rows(entries: Mapping[str, Any], X: Any, labels: Any, *, as_of: Any,
     as_of_all = None if as_of is None else pd.to_datetime(pd.Series(np.asarray(as_of))).to_numpy()
     if as_of_all is not None and np.isnat(as_of_all).any():
         rows = np.flatnonzero(np.isnat(as_of_all))
-        raise ValueError(
+        raise MissingValueError(table="features", problem=
             f"{caller}: {rows.size} rows have no as_of date (row positions "
             f"{rows[:5].tolist()}); flag rates are applied per snapshot, so every row needs "
             "its snapshot date. Drop those rows or fill in as_of.")
@@ -115,7 +124,7 @@ def _scored_rows(entries: Mapping[str, Any], X: Any, labels: Any, *, as_of: Any,
     y01 = y_all[keep].astype(int)
     if y01.size == 0 or y01.min() == y01.max():
         n_pos = int(y01.sum())
-        raise ValueError(
+        raise DataError(table="labels", problem=
             f"{caller} needs labelled rows of both classes (dropout and not); the labels have "
             f"{n_pos} dropouts and {y01.size - n_pos} non-dropouts among {y01.size} labelled "
             f"rows ({int((~keep).sum())} unlabelled rows left out). Pass labels of rows that "
@@ -149,10 +158,12 @@ def _align_truth(truth: Any, ids: np.ndarray | None, as_of: np.ndarray | None, n
     if not isinstance(truth, pd.DataFrame):
         values = np.asarray(truth, dtype=np.float64).ravel()
         if values.size != n:
-            raise ValueError(f"truth has {values.size} values for {n} rows.")
+            raise AlignmentError(table="truth", problem=
+                f"truth has {values.size} values for {n} rows.")
         return values
     if ids is None or as_of is None:
-        raise ValueError("A truth table is aligned on (student_id, as_of): pass X with an "
+        raise ParameterError(parameter="truth", message=
+            "A truth table is aligned on (student_id, as_of): pass X with an "
                          "'as_of' column and a student_id index, or as_of= and student_ids=.")
     t = truth.reset_index() if "student_id" not in truth.columns else truth
     key = pd.MultiIndex.from_arrays([t["student_id"].to_numpy(),
@@ -162,7 +173,8 @@ def _align_truth(truth: Any, ids: np.ndarray | None, as_of: np.ndarray | None, n
     rows = pd.MultiIndex.from_arrays([ids, pd.to_datetime(as_of)])
     values = risk.reindex(rows).to_numpy()
     if np.isnan(values).any():
-        raise ValueError(f"truth has no true_risk for {int(np.isnan(values).sum())} of {n} "
+        raise MissingValueError(table="truth", problem=
+            f"truth has no true_risk for {int(np.isnan(values).sum())} of {n} "
                          "evaluated (student_id, as_of) rows.")
     return values
 
@@ -389,19 +401,23 @@ def evaluate(
     from sklearn.metrics import average_precision_score, log_loss, roc_auc_score, roc_curve
 
     if y_true is not None and y is not None:
-        raise ValueError("Pass the labels once: y_true or y=, not both.")
+        raise ParameterError(parameter="y", message="Pass the labels once: y_true or y=, not both.")
     labels = y_true if y_true is not None else y
     if labels is None:
-        raise ValueError("evaluate needs the labels: pass y_true (or y=).")
+        raise ParameterError(parameter="y_true", message=
+            "evaluate needs the labels: pass y_true (or y=).")
     if scores_or_model is not None and models is not None:
-        raise ValueError("Pass the models once: scores_or_model or models=, not both.")
+        raise ParameterError(parameter="models", message=
+            "Pass the models once: scores_or_model or models=, not both.")
     entries = models if models is not None else scores_or_model
     if entries is None:
-        raise ValueError("evaluate needs something to evaluate: pass scores_or_model or models=.")
+        raise ParameterError(parameter="models", message=
+            "evaluate needs something to evaluate: pass scores_or_model or models=.")
     if not isinstance(entries, Mapping):
         entries = {"model": entries}
     if _ORACLE in entries:
-        raise ValueError("'oracle' is reserved for the truth table; rename that model.")
+        raise ParameterError(parameter="models", message=
+            "'oracle' is reserved for the truth table; rename that model.")
 
     point = OperatingPoint.from_options(operating_point, threshold=threshold,
                                         flag_rate=flag_rate) or OperatingPoint(flag_rate=0.10)
@@ -418,7 +434,8 @@ def evaluate(
     by_k = None if point.by is None else _by_column(X, point.by)[keep]
     dates = None if dropout_dates is None else _dropout_dates(dropout_dates)
     if dates is not None and (as_of_k is None or ids_k is None):
-        raise ValueError("Lead times need as_of and student ids per row (X with an 'as_of' "
+        raise ParameterError(parameter="X", message=
+            "Lead times need as_of and student ids per row (X with an 'as_of' "
                          "column and a student_id index, or as_of= and student_ids=).")
 
     metric_rows, op_rows, cal_parts, roc_parts, lead_parts = {}, {}, [], [], []
@@ -561,18 +578,21 @@ def out_of_time_split(
     ([2020, 2021], [2022], [1])
     """
     if cohort_column not in X.columns:
-        raise ValueError(f"X has no column {cohort_column!r}; pass cohort_column=.")
+        raise ParameterError(parameter="cohort_column", message=
+            f"X has no column {cohort_column!r}; pass cohort_column=.")
     if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} rows but y has {len(y)}.")
+        raise AlignmentError(table="training rows", problem=
+            f"X has {len(X)} rows but y has {len(y)}.")
     train_cohorts = [int(c) for c in train_cohorts]
     later = [c for c in (calib_cohort, test_cohort) if c is not None]
     if not train_cohorts or any(c <= max(train_cohorts) for c in later):
-        raise ValueError(
+        raise ParameterError(parameter="calib_cohort", message=
             f"Not out of time: calib_cohort={calib_cohort!r} and test_cohort={test_cohort!r} "
             f"must come after every training cohort {train_cohorts}."
         )
     if calib_cohort is not None and calib_cohort >= test_cohort:
-        raise ValueError(f"calib_cohort={calib_cohort} must come before test_cohort={test_cohort}.")
+        raise ParameterError(parameter="calib_cohort", message=
+            f"calib_cohort={calib_cohort} must come before test_cohort={test_cohort}.")
     cohort = X[cohort_column].to_numpy()
     y = pd.Series(np.asarray(y), index=X.index, name=getattr(y, "name", "label"))
 
