@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,38 @@ _TRUE_WORDS = {"yes", "true", "1", "y", "t", "ja"}
 _FALSE_WORDS = {"no", "false", "0", "n", "f", "nej"}
 
 Scalar = str | int | float | bool
+
+
+_SAFE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def safe_name(column: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """An internal feature name for a column header of any spelling.
+
+    A header that already is a plain identifier is kept as it is; others are folded
+    to ASCII, with every run of other characters as ``_`` (``"Mother's
+    qualification"`` -> ``mother_s_qualification``), ``c_`` in front of a leading
+    digit, and ``_2``, ``_3``, ... against names in ``taken``. People never read
+    it: reasons and reports print the original header.
+
+    Examples
+    --------
+    >>> safe_name("Mother's qualification"), safe_name("Daytime/evening attendance\t")
+    ('mother_s_qualification', 'daytime_evening_attendance')
+    >>> safe_name("2nd semester"), safe_name("Åk 1 betyg"), safe_name("x", {"x"})
+    ('c_2nd_semester', 'ak_1_betyg', 'x_2')
+    """
+    text = str(column)
+    if _SAFE.match(text) and text not in taken:
+        return text
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    base = re.sub(r"[^A-Za-z0-9]+", "_", folded).strip("_").lower() or "column"
+    if base[0].isdigit():
+        base = "c_" + base
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    return name
 
 
 class _Spec(BaseModel):
@@ -160,6 +193,30 @@ class DatasetSpec(_Spec):
         """Feature columns, in spec order."""
         return tuple(self.features)
 
+    @property
+    def internal_names(self) -> dict[str, str]:
+        """Each feature column's name in the feature frame (see :func:`safe_name`).
+
+        Examples
+        --------
+        >>> spec = DatasetSpec.model_validate({
+        ...     "name": "demo", "label": {"column": "Target", "positive": ["Dropout"]},
+        ...     "features": {"Age at enrollment": {"dimension": "background",
+        ...                                        "actionable": False},
+        ...                  "absences": {"dimension": "behavioural", "actionable": True}}})
+        >>> spec.internal_names
+        {'Age at enrollment': 'age_at_enrollment', 'absences': 'absences'}
+        """
+        taken = {c for c in self.features if _SAFE.match(c)}
+        out: dict[str, str] = {}
+        for column in self.features:
+            if _SAFE.match(column):
+                out[column] = column
+            else:
+                out[column] = safe_name(column, taken)
+                taken.add(out[column])
+        return out
+
     def catalogue(self) -> Catalogue:
         """Return the catalogue of the spec's features.
 
@@ -178,10 +235,11 @@ class DatasetSpec(_Spec):
         )
 
     def _indicator(self, name: str, f: FeatureSpec, categories: tuple[str, ...] = ()) -> Indicator:
-        en = f.description_en or f.description_sv or name
+        header = name.strip()
+        en = f.description_en or f.description_sv or header
         sv = f.description_sv or en
         return Indicator(
-            name=name,
+            name=self.internal_names[name],
             dimension=f.dimension,
             description_sv=sv,
             description_en=en,
@@ -305,6 +363,31 @@ def _err(spec: DatasetSpec, column: str | None, problem: str, fix: str, **kw: An
     return DatasetSpecError(table=spec.name, column=column, problem=problem, fix=fix, **kw)
 
 
+def _named_columns(spec: DatasetSpec) -> list[str]:
+    names = [*spec.features, spec.label.column, *spec.audit_groups, *spec.drop]
+    return names + ([spec.id_column] if spec.id_column else [])
+
+
+def _match_headers(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """The frame with each header the spec names spelt as the spec spells it.
+
+    Exports carry stray blanks and tabs around headers (``"Daytime/evening
+    attendance\t"``); a spec entry matches a header equal to it once both are stripped.
+    """
+    cols = list(frame.columns)
+    by_stripped: dict[str, list[str]] = {}
+    for c in cols:
+        by_stripped.setdefault(c.strip(), []).append(c)
+    rename: dict[str, str] = {}
+    for name in _named_columns(spec):
+        if name in cols:
+            continue
+        found = by_stripped.get(name.strip(), [])
+        if len(found) == 1 and found[0] not in rename:
+            rename[found[0]] = name
+    return frame.rename(columns=rename) if rename else frame
+
+
 def _check_columns(frame: pd.DataFrame, spec: DatasetSpec, require_label: bool = True) -> None:
     cols = [str(c) for c in frame.columns]
     named: list[tuple[str, str]] = [(c, "feature") for c in spec.features]
@@ -407,7 +490,7 @@ def build_wide_features(frame: pd.DataFrame, spec: DatasetSpec, *,
     if not isinstance(frame, pd.DataFrame):
         raise DatasetSpecError(table=spec.name, problem=f"expected a DataFrame, got {type(frame).__name__}",
                                fix="Read the table first, e.g. with read_wide_table(path, spec).")
-    frame = frame.rename(columns=str)
+    frame = _match_headers(frame.rename(columns=str), spec)
     _check_columns(frame, spec, require_label)
     if spec.id_column:
         ids = frame[spec.id_column].astype(str)
@@ -441,7 +524,7 @@ def build_wide_features(frame: pd.DataFrame, spec: DatasetSpec, *,
                 raise _bad_rows(spec, name, bad, s, "values outside the declared categories",
                                 ", ".join(cats), "Add the values to categories in the spec.")
             out = pd.Series(pd.Categorical(text, categories=list(cats)), index=s.index)
-        columns[name] = out.set_axis(index)
+        columns[spec.internal_names[name]] = out.set_axis(index)
         indicators.append(spec._indicator(name, f, cats))
     X = pd.DataFrame(columns, index=index)
 
