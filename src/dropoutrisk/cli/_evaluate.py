@@ -416,9 +416,8 @@ def _write_report(out: Path, document: dict[str, Any], result: Any,
                   compared: dict[str, Any] | None) -> None:
     import io
 
-    import jinja2
-
     from dropoutrisk._atomic import write_folder
+    from dropoutrisk._templates import render
 
     # every file is made first, then the folder is swapped in whole: a failure leaves the
     # previous report, and an earlier run's comparison never sits beside this run's metrics
@@ -431,16 +430,11 @@ def _write_report(out: Path, document: dict[str, Any], result: Any,
     if compared is not None:
         files["comparison.json"] = json.dumps(compared, indent=2, allow_nan=False) + "\n"
 
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("dropoutrisk.cli", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    env.filters["fmt"] = _fmt
     metrics = document["metrics"]
     columns = [c for c in _METRIC_COLUMNS if any(c in row for row in metrics.values())]
-    html = env.get_template("evaluate.html.j2").render(
+    html = render(
+        "dropoutrisk.cli", "evaluate.html.j2", trim=False, keep_trailing_newline=True,
+        filters={"fmt": _fmt},
         model_id=document["model_id"],
         cohorts=document["cohorts"],
         trained_on=document["trained_on_cohorts"],

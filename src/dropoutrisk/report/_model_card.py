@@ -139,7 +139,7 @@ def model_card(
     >>> "never for sanctions, admission or grading" in card
     True
     """
-    import jinja2
+    from dropoutrisk._templates import render
 
     if format not in MODEL_CARD_TEMPLATES:
         raise ParameterError(parameter="format", message=
@@ -170,12 +170,5 @@ def model_card(
         "audit_cohorts": audit_cohorts,
         "out_of_time": out_of_time,
     }
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("dropoutrisk.report", "templates"),
-        autoescape=format == "html",
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env.get_template(MODEL_CARD_TEMPLATES[format]).render(**context)
+    return render("dropoutrisk.report", MODEL_CARD_TEMPLATES[format], autoescape=format == "html",
+                  keep_trailing_newline=True, **context)

@@ -204,19 +204,11 @@ class StudentReport(Result):
 
     def to_html(self) -> str:
         """The report as one self-contained HTML page (inline CSS and SVG, no scripts)."""
-        import jinja2
+        from dropoutrisk._templates import render
 
-        env = jinja2.Environment(
-            loader=jinja2.PackageLoader("dropoutrisk.report", "templates"),
-            autoescape=jinja2.select_autoescape(["j2", "html"], default_for_string=True),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
         lang = self._content["lang"]
-        return env.get_template(TEMPLATE).render(
-            r=self._content, t=TEXT[lang], charts=dict(self._charts),
-        )
+        return render("dropoutrisk.report", TEMPLATE, r=self._content, t=TEXT[lang],
+                      charts=dict(self._charts))
 
 
 def _reason_items(table: pd.DataFrame, lang: str) -> list[dict[str, Any]]:

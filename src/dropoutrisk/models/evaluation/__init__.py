@@ -12,18 +12,14 @@ Examples
 
 from dropoutrisk.models.evaluation._bootstrap import bootstrap_quantiles
 from dropoutrisk.models.evaluation._compare import ModelComparison, compare_models
-from dropoutrisk.models.evaluation._evaluate import (
-    Evaluation,
-    OutOfTimeSplit,
-    evaluate,
-    out_of_time_split,
-)
+from dropoutrisk.models.evaluation._evaluate import Evaluation, evaluate
 from dropoutrisk.models.evaluation._metrics import (
     calibration_bins,
     calibration_table,
     confusion_at,
     expected_calibration_error,
 )
+from dropoutrisk.models.evaluation._split import OutOfTimeSplit, out_of_time_split
 
 __all__ = [
     "Evaluation",
