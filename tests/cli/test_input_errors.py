@@ -39,6 +39,16 @@ TRAIN = ("train", "--data", "{data}", "--cohorts", "2021", "--out", "{out}",
          "--n-estimators", "5")
 
 CASES = [
+    # spec init: a draft spec for a wide table
+    Case("spec-init-label-missing", ("spec", "init", "{wide}", "--label", "Outcome",
+                                     "--positive", "1", "--out", "{out}.toml"),
+         ("Outcome", "label"), prepare="wide_table", out="out.toml"),
+    Case("spec-init-no-positive-row", ("spec", "init", "{wide}", "--label", "G3",
+                                       "--positive", "Withdrawn", "--out", "{out}.toml"),
+         ("G3", "Withdrawn"), prepare="wide_table", out="out.toml"),
+    Case("spec-init-no-table", ("spec", "init", "{root}/none.csv", "--label", "G3",
+                                "--positive", "1", "--out", "{out}.toml"),
+         ("TABLE", "none.csv"), out="out.toml"),
     # synth
     Case("synth-cohorts-backwards", ("synth", "--students", "50", "--cohorts", "2024-2020",
                                      "--out", "{out}"), ("--cohorts",)),
