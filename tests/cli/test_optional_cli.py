@@ -112,3 +112,22 @@ def test_predict_at_a_flag_rate(run, workspace, tmp_path, capsys):
     assert run(["predict", "--model", workspace["model"], "--data", workspace["data"],
                 "--as-of", "2024-10-28", "--flag-rate", 0.1, "--threshold", 0.3,
                 "--out", tmp_path / "q.csv"]) == 2
+
+
+def test_allow_missing_scores_without_a_trained_table(run, workspace, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(workspace["data"], copy)
+    for name in ("concerns.parquet", "concerns.csv"):
+        (copy / name).unlink(missing_ok=True)
+    common = ["predict", "--model", workspace["model"], "--data", copy, "--as-of", "2024-10-28",
+              "--threshold", 0.3]
+    assert run([*common, "--out", tmp_path / "no.csv"]) == 2
+    err = capsys.readouterr().err
+    assert "concerns" in err and "--allow-missing" in err
+    assert not (tmp_path / "no.csv").exists()
+    assert run([*common, "--allow-missing", "concerns", "--out", tmp_path / "ok.csv"]) == 0
+    record = json.loads((tmp_path / "ok.csv.run.json").read_text())
+    assert record["options"]["allow_missing"] == ["concerns"]
+    assert any("scored without the concerns table" in w for w in record["warnings"])

@@ -223,6 +223,12 @@ def predict(
     threshold: Threshold = None,
     capacity: Capacity = None,
     by: By = None,
+    allow_missing: Annotated[
+        list[str] | None,
+        typer.Option("--allow-missing", help="A table (or students column) the model was trained "
+                     "with that the data may lack: score anyway, its features missing for every "
+                     "student; the run record says so (repeatable)."),
+    ] = None,
     flag_rate: Annotated[
         float | None,
         typer.Option("--flag-rate", help="Flag this share of the students scored (0 to 1), "
@@ -307,6 +313,7 @@ def predict(
             bundle, source, day, operating_point=point,
             reasons=reasons, reasons_for=reasons_for, chunk_size=chunk_size,
             drift="fail" if fail_on_drift else "warn", progress=_progress(),
+            allow_missing=tuple(allow_missing or ()),
         )
 
     record = {

@@ -119,8 +119,9 @@ def inputs_missing_for(
 
 
 def require_inputs(
-    tables: Mapping[str, TableSource], features: Iterable[str], catalogue: Catalogue | None = None
-) -> None:
+    tables: Mapping[str, TableSource], features: Iterable[str], catalogue: Catalogue | None = None,
+    *, allow: Iterable[str] = (),
+) -> dict[str, str]:
     """Refuse tables that lack a table or students column ``features`` come from.
 
     A model trained with, say, the activity table or a column of your own would
@@ -128,20 +129,33 @@ def require_inputs(
     silently wrong. Scoring, evaluation and audits call this with the model's
     features before building them.
 
+    ``allow`` names tables (or students columns) that may be absent all the same:
+    their features are then missing for every student. The features allowed so
+    are returned (feature -> what is absent), for the run record to say.
+
     Raises
     ------
     MissingTableError, MissingColumnError
         Naming the absent table (or students column) and the features that need it.
     """
-    missing = inputs_missing_for(tables, features, catalogue)
+    allowed = {str(a) for a in allow}
+    found = inputs_missing_for(tables, features, catalogue)
+
+    def source_name(src: str) -> str:
+        if src.startswith("the students column "):
+            return src[len("the students column "):]
+        return src[len("the "):-len(" table")]
+
+    let_through = {f: src for f, src in found.items() if source_name(src) in allowed}
+    missing = {f: src for f, src in found.items() if f not in let_through}
     if not missing:
-        return
+        return let_through
     first = next(iter(missing.values()))
     feats = [f for f, src in missing.items() if src == first]
     problem = (f"the model was trained with {len(missing)} feature(s) these data cannot "
                f"compute ({', '.join(list(missing)[:8])}); {first} is absent")
-    fix = ("Give the same tables and students columns the model was trained on, or retrain "
-           "without them")
+    fix = ("Give the same tables and students columns the model was trained on, retrain "
+           "without them, or score anyway with --allow-missing (allow_missing=) naming them")
     if first.startswith("the students column "):
         raise MissingColumnError(table="students", column=first[len("the students column "):],
                                  problem=problem, fix=fix)

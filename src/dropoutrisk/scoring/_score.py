@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from dropoutrisk._provenance import package_versions
@@ -51,6 +51,7 @@ def score(
     engine: Any = "auto",
     progress: Callable[[int, int | None], None] | None = None,
     require_school: bool = True,
+    allow_missing: Sequence[str] = (),
 ) -> ScoreResult:
     """Score every student enrolled at ``as_of``: probability, flag, tier, rank, reasons.
 
@@ -114,6 +115,11 @@ def score(
         predictions, ``rank_in_school`` ranks them among all rows and reason
         references fall back to the year group or all students. The served
         MLflow model, which receives bare feature rows, scores this way.
+    allow_missing : sequence of str, default ()
+        Tables (or students columns) the model was trained with that the data may
+        lack all the same. Without it such data are refused (``MissingTableError``
+        or ``MissingColumnError``, exit code 2); with it their features are missing
+        for every student, a warning says so and the run record lists them.
 
     Returns
     -------
@@ -163,7 +169,8 @@ def score(
         core = Scorer(estimator, day, point=point,
                        reasons=int(reasons), reasons_for=reasons_for, chunk_size=int(chunk_size),
                        drift=drift, profile=profile, model_id=model_id, engine=engine,
-                       progress=progress, timings=timings, require_school=bool(require_school))
+                       progress=progress, timings=timings, require_school=bool(require_school),
+                       allow_missing=tuple(str(a) for a in allow_missing))
         table, counts, report = core.run(data)
     messages = []
     for w in caught:
@@ -182,6 +189,8 @@ def score(
             options[extra] = chosen[extra]
     if not require_school:
         options["require_school"] = False
+    if allow_missing:
+        options["allow_missing"] = sorted(str(a) for a in allow_missing)
     record = {
         "as_of": day.isoformat(),
         "model": {"model_id": model_id, "manifest_sha256": manifest_sha,

@@ -64,7 +64,15 @@ class Scorer:
                 rest = {k: v for k, v in tables.items() if k not in frames}
                 tables = {**rest, **validate_tables(frames, as_of=self.day)}
             catalogue = getattr(self.model, "catalogue", None) or default_catalogue()
-            require_inputs(tables, self.names, catalogue)
+            absent = require_inputs(tables, self.names, catalogue,
+                                    allow=getattr(self, "allow_missing", ()))
+            for source in dict.fromkeys(absent.values()):
+                feats = [f for f, src in absent.items() if src == source]
+                warnings.warn(OptionalDataWarning(
+                    f"scored without {source}, which the model was trained with (allowed): "
+                    f"{', '.join(feats)} are missing for every student, so their scores and "
+                    "reasons rest on the other features only", features=tuple(feats),
+                    sources={f: source for f in feats}), stacklevel=2)
             with warnings.catch_warnings():  # what the model needs is there (checked above)
                 warnings.simplefilter("ignore", OptionalDataWarning)
                 X = build_features(tables, self.day, catalogue=catalogue, engine=self.engine)
