@@ -154,6 +154,20 @@ def main(argv: list[str] | None = None) -> int:
                         row[name][f"{metric}_minus_logistic"] = [
                             round(float(r["difference"]), 4), round(float(r["ci_low"]), 4),
                             round(float(r["ci_high"]), 4)]
+        # ROC-AUC within each module, and without the modules the training year never saw
+        from sklearn.metrics import roc_auc_score
+
+        module = Xd["school_id"].astype(str).to_numpy()
+        seen = set(X["school_id"].astype(str))
+        known = np.isin(module, list(seen))
+        row["unseen_modules"] = sorted(set(module) - seen)
+        row["roc_auc_seen_modules_only"] = {
+            name: round(float(roc_auc_score(yd[known], scores[name][known])), 4)
+            for name in ("model", "logistic")} if (~known).any() else None
+        row["roc_auc_by_module"] = {
+            m: {name: round(float(roc_auc_score(yd[module == m], scores[name][module == m])), 4)
+                for name in ("model", "logistic")}
+            for m in sorted(set(module)) if yd[module == m].nunique() == 2}
         out["by_day"][str(d)] = row
     out["seconds"] = {"features_and_tables": round(t_features, 1), "fit": round(t_fit, 1),
                       "total": round(time.perf_counter() - t0, 1)}

@@ -35,7 +35,7 @@ from dropoutrisk.errors import (
     TextEncodingWarning,
     UnknownTableError,
 )
-from dropoutrisk.schema import TABLES, harmonise_attendance, table_spec
+from dropoutrisk.schema import TABLES, harmonise_attendance, table_file, table_spec
 
 __all__ = ["read_tables", "write_tables"]
 
@@ -119,7 +119,7 @@ def read_tables(
     for name in TABLES:
         if name not in wanted:
             continue
-        path = _find(root, name)
+        path = table_file(root, name)
         if name == "attendance":
             parts = _read_attendance(root, path)
             if parts:
@@ -201,35 +201,6 @@ def write_tables(
 # --------------------------------------------------------------------------- reading
 
 
-#: File formats a table may come in; anything else where a table is expected is refused.
-_READABLE = (".parquet", ".csv")
-
-
-def _find(root: Path, name: str) -> Path | None:
-    """The one file of table ``name`` in ``root``, or None.
-
-    Two files of one table (``students.parquet`` and ``students.csv``) are refused,
-    and so is a file in a format the reader does not support (``grades.xlsx``): a
-    weekly job must never read the wrong one, or go on silently without the table.
-    """
-    candidates = sorted(p for p in root.glob(f"{name}.*") if p.is_file())
-    readable = [p for p in candidates if p.suffix.lower() in _READABLE]
-    other = [p for p in candidates if p.suffix.lower() not in _READABLE]
-    if other:
-        raise DataError(
-            table=name, problem=f"the folder has {other[0].name}, a format the reader does not "
-            "support", allowed="Parquet (.parquet) or UTF-8 CSV (.csv) files",
-            fix=f"Save it as {name}.csv or {name}.parquet (in a spreadsheet: 'Save as' CSV), "
-                "and remove the original from the folder")
-    if len(readable) > 1:
-        raise DataError(
-            table=name, problem=f"the folder has the table twice: "
-            f"{' and '.join(p.name for p in readable)}",
-            allowed=f"one file per table: {name}.parquet or {name}.csv",
-            fix="Remove the one that is not current, so that it is clear which one is read")
-    return readable[0] if readable else None
-
-
 def _read_attendance(root: Path, path: Path | None) -> dict[str, pd.DataFrame]:
     parts: dict[str, pd.DataFrame] = {}
     if path is not None:
@@ -239,7 +210,7 @@ def _read_attendance(root: Path, path: Path | None) -> dict[str, pd.DataFrame]:
     variants = sorted({p.stem for p in root.glob("attendance_*.parquet")}
                       | {p.stem for p in root.glob("attendance_*.csv")})
     for stem in variants:
-        variant = _find(root, stem)
+        variant = table_file(root, stem)
         if variant is None or not _NAME.match(stem):
             continue
         parts[stem] = harmonise_attendance(_read_file(variant, stem), table=stem)

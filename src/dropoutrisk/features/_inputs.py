@@ -24,7 +24,13 @@ from dropoutrisk.errors import (
     MissingTableError,
     TableTypeError,
 )
-from dropoutrisk.schema import parse_as_of, programme_starts, school_year_of, school_year_start
+from dropoutrisk.schema import (
+    parse_as_of,
+    programme_starts,
+    school_year_of,
+    school_year_start,
+    table_file,
+)
 
 TableSource = Union[pd.DataFrame, str, "os.PathLike[str]"]
 
@@ -117,23 +123,9 @@ def tables_in_folder(folder: Path) -> dict[str, TableSource]:
     """
     found: dict[str, TableSource] = {}
     for name in _CANONICAL:
-        files = sorted(p for p in folder.glob(f"{name}.*") if p.is_file())
-        other = [p for p in files if p.suffix.lower() not in (".parquet", ".csv")]
-        if other:
-            raise DataError(
-                table=name, problem=f"the folder has {other[0].name}, a format the reader does "
-                "not support", allowed="Parquet (.parquet) or CSV (.csv) files, or a folder of "
-                "Parquet files", fix=f"Save it as {name}.csv or {name}.parquet, and remove the "
-                "original from the folder")
-        candidates = files + ([folder / name] if (folder / name).is_dir() else [])
-        if len(candidates) > 1:
-            raise DataError(
-                table=name, problem="the folder has the table twice: "
-                + " and ".join(p.name for p in candidates),
-                allowed=f"one of {name}.parquet, {name}.csv or a folder {name}/",
-                fix="Remove the one that is not current, so that it is clear which one is read")
-        if candidates:
-            found[name] = candidates[0]
+        path = table_file(folder, name, parquet_folder=True)
+        if path is not None:
+            found[name] = path
     layouts = sorted(p.name for p in folder.glob("attendance_*"))
     if layouts:
         raise DataError(

@@ -14,6 +14,7 @@ from dropoutrisk.schema._calendar import (
     snapshot_date,
     snapshot_dates,
 )
+from dropoutrisk.schema._files import READABLE_SUFFIXES, table_file
 from dropoutrisk.schema._tables import (
     CENSORING_EVENTS,
     GRADE_POINTS,
@@ -33,6 +34,8 @@ from dropoutrisk.schema._tables import (
 from dropoutrisk.schema._validate import parse_as_of, validate_tables
 
 __all__ = [
+    "READABLE_SUFFIXES",
+    "table_file",
     "CENSORING_EVENTS",
     "DEFAULT_SCHOOL_DAY_MINUTES",
     "DEFAULT_SNAPSHOT_WEEKS",
