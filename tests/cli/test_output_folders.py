@@ -19,7 +19,7 @@ def _crash_in_report(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("crash while the report is being made")
 
-    monkeypatch.setattr("dropoutrisk.cli._evaluate._comparison_section", boom)
+    monkeypatch.setattr("dropoutrisk.report._evaluation_files._comparison_section", boom)
 
 
 def _crash_in_third_file(monkeypatch):
