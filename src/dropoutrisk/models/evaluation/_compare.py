@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.errors import (
     AlignmentError,
     MissingValueError,
@@ -97,46 +97,33 @@ class ModelComparison(Result):
         """Names of the compared models, in the order given."""
         return list(self._metrics.index)
 
-    @property
-    def reference(self) -> str:
-        """The model every other model is compared with."""
-        return str(self._settings["reference"])
+    reference = Part[str](
+        "The model every other model is compared with.",
+        attr="_settings", key="reference", convert=str)
 
-    @property
-    def n_boot(self) -> int:
-        """Bootstrap replicates (0: no intervals)."""
-        return int(self._settings["n_boot"])
+    n_boot = Part[int](
+        "Bootstrap replicates (0: no intervals).", attr="_settings", key="n_boot", convert=int)
 
-    @property
-    def confidence(self) -> float:
-        """Coverage of the percentile intervals."""
-        return float(self._settings["confidence"])
+    confidence = Part[float](
+        "Coverage of the percentile intervals.", attr="_settings", key="confidence", convert=float)
 
-    @property
-    def n_clusters(self) -> int:
-        """Units resampled by the bootstrap: students (or ``groups``), else rows."""
-        return int(self._settings["n_clusters"])
+    n_clusters = Part[int](
+        "Units resampled by the bootstrap: students (or ``groups``), else rows.",
+        attr="_settings", key="n_clusters", convert=int)
 
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The settings the comparison ran with, and the sizes of the data."""
-        return copied(self._settings)
+    settings = Part[dict[str, Any]](
+        "The settings the comparison ran with, and the sizes of the data.")
 
-    @property
-    def metrics(self) -> pd.DataFrame:
+    metrics = Part[pd.DataFrame](
         """Point estimates: one row per model, one column per metric.
 
         Brier and log loss are NaN for a model without probabilities in [0, 1].
-        """
-        return copied(self._metrics)
+        """)
 
-    @property
-    def intervals(self) -> pd.DataFrame:
-        """Long table: model, metric, estimate, ci_low, ci_high (percentile bootstrap)."""
-        return copied(self._intervals)
+    intervals = Part[pd.DataFrame](
+        "Long table: model, metric, estimate, ci_low, ci_high (percentile bootstrap).")
 
-    @property
-    def differences(self) -> pd.DataFrame:
+    differences = Part[pd.DataFrame](
         """Long table, one row per model other than the reference and per metric.
 
         Columns: model, reference, metric, difference (model - reference),
@@ -144,8 +131,7 @@ class ModelComparison(Result):
         ratio_ci_high and p_not_better, the share of replicates where the
         model is not better than the reference ("better" is higher, or lower
         for Brier and log loss; a tie is not better).
-        """
-        return copied(self._differences)
+        """)
 
     def summary(self, metrics: Sequence[str] | None = None) -> str:
         """One line per model and metric: the difference from the reference and its interval.
