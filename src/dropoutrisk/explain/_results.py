@@ -175,15 +175,11 @@ class Explanations(Result):
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> from dropoutrisk.models import RiskModel
         >>> from dropoutrisk.explain import explain_students
-        >>> rng = np.random.default_rng(2)
-        >>> X = pd.DataFrame({"attendance_rate_4w": rng.uniform(0.5, 1, 200)},
-        ...                  index=pd.Index([f"id{i}" for i in range(200)], name="student_id"))
-        >>> y = (rng.random(200) < 1.3 - X["attendance_rate_4w"]).astype(int)
-        >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
-        >>> one = explain_students(model, X).student("id3")
+        >>> from dropoutrisk.models import RiskModel
+        >>> from dropoutrisk.synthetic import make_features
+        >>> X, y = make_features(random_state=2)
+        >>> one = explain_students(RiskModel(n_estimators=10).fit(X, y), X).student("id3")
         >>> len(one), one.probability.index.tolist()
         (1, ['id3'])
         """

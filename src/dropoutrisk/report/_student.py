@@ -283,13 +283,10 @@ def student_report(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
     >>> from dropoutrisk.models import RiskModel
     >>> from dropoutrisk.explain import explain_students
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"school_id": "s", "attendance_rate_4w": rng.uniform(0.5, 1, 200)},
-    ...                  index=pd.Index([f"id{i}" for i in range(200)], name="student_id"))
-    >>> y = (rng.random(200) < 1.3 - X["attendance_rate_4w"]).astype(int)
+    >>> from dropoutrisk.synthetic import make_features
+    >>> X, y = make_features()
     >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
     >>> report = student_report(explain_students(model, X), "id1", model_id="abc", lang="en")
     >>> report.content["student_id"], "id2" in report.to_html()
