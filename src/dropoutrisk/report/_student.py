@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied, read_only
 from dropoutrisk.errors import ParameterError
 
 __all__ = ["StudentReport", "student_report"]
@@ -188,15 +188,9 @@ class StudentReport(Result):
     def __repr__(self) -> str:
         return f"StudentReport(content={self._content!r})"
 
-    @property
-    def content(self) -> Mapping[str, Any]:
-        """Everything the report says (a read-only copy)."""
-        return MappingProxyType(copied(self._content))
+    content = Part("Everything the report says (a read-only copy).", convert=read_only)
 
-    @property
-    def charts(self) -> Mapping[str, str]:
-        """Inline SVG charts by name (read-only)."""
-        return MappingProxyType(self._charts)
+    charts = Part("Inline SVG charts by name (read-only).", convert=MappingProxyType)
 
     def to_dict(self) -> dict[str, Any]:
         """The report content as plain data (no charts)."""
