@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.errors import (
     AlignmentError,
     DataQualityWarning,
@@ -434,10 +434,8 @@ class Audit(Result):
         """Like :attr:`by_group`, for every intersection of two or more groupings."""
         return copied(self._cells[self._cells["level"] >= 2].reset_index(drop=True))
 
-    @property
-    def disparities(self) -> pd.DataFrame:
-        """Every disparity ratio against its grouping's reference, with its interval."""
-        return copied(self._disparities)
+    disparities = Part[pd.DataFrame](
+        "Every disparity ratio against its grouping's reference, with its interval.")
 
     @property
     def findings(self) -> pd.DataFrame:
@@ -450,10 +448,9 @@ class Audit(Result):
         d = d.assign(_o=order).sort_values(["excludes_parity", "_o"], ascending=[False, False])
         return d.drop(columns="_o").reset_index(drop=True)
 
-    @property
-    def calibration_curves(self) -> list[dict[str, Any]]:
-        """Per published cell, bin means of predicted and observed (bins with >= min_cell)."""
-        return copied(self._curves)
+    calibration_curves = Part(
+        "Per published cell, bin means of predicted and observed (bins with >= min_cell).",
+        attr="_curves")
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
