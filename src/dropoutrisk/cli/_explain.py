@@ -68,8 +68,7 @@ def explain(
 ) -> None:
     from dropoutrisk._atomic import write_text
     from dropoutrisk.models import OperatingPoint, load_bundle
-    from dropoutrisk.report import student_reports
-    from dropoutrisk.report._student_reports import is_report_file
+    from dropoutrisk.report import StudentReports, student_reports
 
     if lang not in ("sv", "en"):
         raise typer.BadParameter(f"{lang!r} is not a report language; use sv or en.",
@@ -85,7 +84,7 @@ def explain(
     point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, by=by,
                                         flag_rate=flag_rate)
     if folder:
-        check_out_folder(out, is_report_file, "a folder of student reports")
+        check_out_folder(out, StudentReports.owned, "a folder of student reports")
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     with warnings_to_stderr():
@@ -93,7 +92,7 @@ def explain(
         reports = student_reports(bundle, source, day, student, spec=dataset_spec,
                                   operating_point=point, lang=lang, top_n=top_n)
     if folder:
-        reports.write(out, fmt)
+        reports.write(out, format=fmt)
     else:
         write_text(out, reports.text(student[0], fmt))
     for sid in reports.student_ids:

@@ -11,15 +11,14 @@ holds a student id or a student-level row.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, copied
 from dropoutrisk.errors import MissingColumnError, ParameterError
+from dropoutrisk.report._folder import FolderReport
 
 __all__ = ["AUDIT_FILES", "AuditReport", "audit_report"]
 
@@ -27,19 +26,17 @@ __all__ = ["AUDIT_FILES", "AuditReport", "audit_report"]
 AUDIT_FILES = ("audit.json", "audit.html", "model_card.md", "model_card.html")
 
 
-class AuditReport(Result):
+class AuditReport(FolderReport):
     """A fairness audit and the model card, ready to be written as one folder.
 
     Build it with :func:`audit_report`.
-
-    Attributes
-    ----------
-    audit : Audit
-        The audit by group and intersection (immutable).
     """
 
-    __slots__ = ("_audit", "_header", "_manifest")
+    __slots__ = ("_audit", "_manifest")
     _remedy = "call audit_report() again."
+    owned, what = AUDIT_FILES, "a fairness audit"
+    audit = Part("The :class:`~dropoutrisk.fairness.Audit` by group and intersection "
+                 "(immutable).", convert=None)
 
     def __init__(self, *, audit: Any, header: dict[str, Any],
                  manifest: Mapping[str, Any]) -> None:
@@ -48,16 +45,6 @@ class AuditReport(Result):
     def __repr__(self) -> str:
         return (f"AuditReport(model_id={self._header['model_id']!r}, "
                 f"groups={self._audit.params['groups']!r})")
-
-    @property
-    def audit(self) -> Any:
-        """The :class:`~dropoutrisk.fairness.Audit`."""
-        return self._audit
-
-    @property
-    def header(self) -> dict[str, Any]:
-        """What was audited: model id, cohorts or dataset spec, snapshots (a copy)."""
-        return copied(self._header)
 
     def to_dict(self) -> dict[str, Any]:
         """audit.json: the header and the audit's aggregates (suppressed small cells)."""
@@ -80,19 +67,6 @@ class AuditReport(Result):
             "model_card.html": model_card(self._manifest, self._audit, format="html",
                                           audit_cohorts=cohorts),
         }
-
-    def write(self, folder: str | os.PathLike[str]) -> Path:
-        """Write the folder whole; a failure leaves the previous audit as it was.
-
-        Raises
-        ------
-        FileExistsError
-            ``folder`` holds files an audit does not write.
-        """
-        from dropoutrisk._atomic import check_folder_replaceable, write_folder
-
-        check_folder_replaceable(folder, AUDIT_FILES, "a fairness audit")
-        return write_folder(folder, self.files())
 
 
 def audit_report(
@@ -155,21 +129,19 @@ def audit_report(
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> from dropoutrisk.synthetic import make_cohorts
-    >>> from dropoutrisk.schema import validate_tables
-    >>> from dropoutrisk.models import train_model
-    >>> made = make_cohorts(n_students=300, cohorts=[2021, 2022, 2023], random_state=0)
-    >>> tables = validate_tables({k: v for k, v in made.items() if k != "truth"})
-    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "model"
-    >>> bundle = train_model(tables, folder, cohorts=[2021, 2022], weeks=[10],
-    ...                      model_params={"n_estimators": 20}).bundle
-    >>> report = audit_report(bundle, tables, groups=["gender", "programme"], cohorts=[2023],
-    ...                       n_boot=0)
-    >>> sorted(report.files())
-    ['audit.html', 'audit.json', 'model_card.html', 'model_card.md']
-    >>> report.audit.params["groups"]
-    ['gender', 'programme']
+    A whole run is :func:`~dropoutrisk.report.evaluation_report`'s example with
+    ``audit_report(bundle, tables, groups=["gender", "programme"], cohorts=[2023])``;
+    its folder holds:
+
+    >>> AUDIT_FILES
+    ('audit.json', 'audit.html', 'model_card.md', 'model_card.html')
+
+    The groups are checked before any work:
+
+    >>> audit_report(None, {}, groups=[" "])
+    Traceback (most recent call last):
+    ...
+    dropoutrisk.errors.ParameterError: Parameter 'groups' = [' ']: no group column is named. Fix: Name at least one column, e.g. gender.
     """
     from dropoutrisk.fairness import audit, pseudonymise_ids
     from dropoutrisk.models import OperatingPoint

@@ -2,8 +2,7 @@
 
 The folder holds metrics.json, comparison.json (when there is a reference to
 compare with), calibration.png, roc.png and report.html; aggregates only, no
-student id. :meth:`EvaluationReport.write` swaps it in whole
-(:func:`dropoutrisk._atomic.write_folder`): a failure leaves the previous
+student id. :meth:`EvaluationReport.write` swaps it in whole: a failure leaves the previous
 report as it was, and an earlier run's comparison never sits beside this
 run's metrics.
 """
@@ -12,11 +11,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
-from pathlib import Path
 from typing import Any
 
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, copied
+from dropoutrisk.report._folder import FolderReport
 
 __all__ = ["BASELINE_REFERENCE", "PREVIOUS", "EVALUATION_FILES", "EvaluationReport"]
 
@@ -51,51 +49,34 @@ BASELINE_REFERENCE = "logistic"
 COMPARED = ("roc_auc", "pr_auc", "brier")
 
 
-class EvaluationReport(Result):
+class EvaluationReport(FolderReport):
     """A model evaluated beside its baselines (and a previous model), ready to be written.
 
     Build it with :func:`~dropoutrisk.report.evaluation_report`.
-
-    Attributes
-    ----------
-    evaluation : Evaluation
-        Every model's metrics on the evaluated rows.
-    comparison : ModelComparison or None
-        The model against the reference, with bootstrap intervals; ``None``
-        when the bundle stores no baseline and no previous model was given.
     """
 
-    __slots__ = ("_against", "_compared", "_comparison", "_evaluation", "_header")
+    __slots__ = ("_compared", "_comparison", "_evaluation")
     _remedy = "call evaluation_report() again."
+    owned, what = EVALUATION_FILES, "an evaluation report"
+    evaluation = Part("The :class:`~dropoutrisk.models.Evaluation` of every model (immutable).",
+                      convert=None)
+    comparison = Part("The :class:`~dropoutrisk.models.ModelComparison` against the reference "
+                      "(immutable), or ``None`` without a baseline or previous model.",
+                      convert=None)
 
     def __init__(self, *, header: dict[str, Any], evaluation: Any, comparison: Any,
-                 compared: dict[str, Any] | None, against: Any) -> None:
+                 compared: dict[str, Any] | None) -> None:
         self._set(header=copied(header), evaluation=evaluation, comparison=comparison,
-                  compared=copied(compared), against=against)
+                  compared=copied(compared))
 
     def __repr__(self) -> str:
         return (f"EvaluationReport(model_id={self._header['model_id']!r}, "
                 f"n_rows={self._header['n_rows']}, reference={self.reference!r})")
 
     @property
-    def evaluation(self) -> Any:
-        """The :class:`~dropoutrisk.models.Evaluation` of every model (immutable)."""
-        return self._evaluation
-
-    @property
-    def comparison(self) -> Any:
-        """The :class:`~dropoutrisk.models.ModelComparison`, or ``None`` (immutable)."""
-        return self._comparison
-
-    @property
     def reference(self) -> str | None:
         """The name of the model compared against (``"previous"``, ``"logistic"``...)."""
         return None if self._comparison is None else self._comparison.reference
-
-    @property
-    def header(self) -> dict[str, Any]:
-        """What was evaluated: model id, cohorts, snapshots, horizon, row counts (a copy)."""
-        return copied(self._header)
 
     def to_dict(self) -> dict[str, Any]:
         """metrics.json as ``"metrics"`` and comparison.json (or ``None``) as ``"comparison"``."""
@@ -124,20 +105,6 @@ class EvaluationReport(Result):
                                                   allow_nan=False) + "\n"
         files["report.html"] = _html(metrics, document["comparison"])
         return files
-
-    def write(self, folder: str | os.PathLike[str]) -> Path:
-        """Write the report folder whole, replacing an earlier report.
-
-        Raises
-        ------
-        FileExistsError
-            ``folder`` holds files an evaluation report does not write
-            (checked before anything is made).
-        """
-        from dropoutrisk._atomic import check_folder_replaceable, write_folder
-
-        check_folder_replaceable(folder, EVALUATION_FILES, "an evaluation report")
-        return write_folder(folder, self.files())
 
 
 def _close(figure: Any) -> None:

@@ -170,7 +170,7 @@ def evaluation_report(
             **comparison.to_dict(),
         }
     return EvaluationReport(header=header, evaluation=result, comparison=comparison,
-                            compared=compared, against=against)
+                            compared=compared)
 
 
 def _catalogue(model: Any) -> Any:

@@ -11,17 +11,15 @@ a file, or several as one folder swapped in whole.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
-from dropoutrisk._result import Result
 from dropoutrisk.errors import EmptyTableError, OptionalDataWarning, ParameterError
+from dropoutrisk.report._folder import FolderReport
 
 __all__ = ["REPORT_FORMATS", "StudentReports", "student_reports"]
 
@@ -31,27 +29,34 @@ REPORT_FORMATS = ("html", "json")
 _REPORT_FILE = re.compile(r"^[^./][^/]*\.(html|json)$")
 
 
-class StudentReports(Result):
+class StudentReports(FolderReport):
     """The reports of the students explained, by student id, in the order asked.
 
-    Build it with :func:`student_reports`.
+    Build it with :func:`student_reports`. One report is written as a file
+    (:meth:`text`), several as a folder of ``<id>.html`` or ``<id>.json``
+    (:meth:`write`, swapped in whole).
     """
 
-    __slots__ = ("_as_of", "_model_id", "_reports")
+    __slots__ = ("_reports",)
     _remedy = "call student_reports() again."
+    what = "a folder of student reports"
 
-    def __init__(self, *, reports: Mapping[str, Any], model_id: str, as_of: dt.date) -> None:
-        self._set(reports=dict(reports), model_id=model_id, as_of=as_of)
+    def __init__(self, *, reports: Mapping[str, Any], header: dict[str, Any]) -> None:
+        self._set(reports=dict(reports), header=dict(header))
 
     def __repr__(self) -> str:
-        return (f"StudentReports(model_id={self._model_id!r}, as_of={self._as_of.isoformat()!r}, "
-                f"n={len(self._reports)})")
+        return f"StudentReports({self._header!r}, n={len(self._reports)})"
 
     def __len__(self) -> int:
         return len(self._reports)
 
     def __getitem__(self, student_id: str) -> Any:
         return self._reports[str(student_id)]
+
+    @staticmethod
+    def owned(name: str) -> bool:
+        """Whether ``name`` is a file a folder of student reports holds."""
+        return bool(_REPORT_FILE.match(name))
 
     @property
     def student_ids(self) -> list[str]:
@@ -78,32 +83,13 @@ class StudentReports(Result):
         out = {}
         for sid in self._reports:
             name = f"{sid}.{format}"
-            if not _REPORT_FILE.match(name) or "\\" in name:
+            if not self.owned(name) or "\\" in name:
                 raise ParameterError(
                     parameter="student", value=sid, problem="the id cannot be a file name "
                     "(it holds a path separator or starts with a dot)",
                     fix="Explain this student alone, into a file (--out FILE.html)")
             out[name] = self.text(sid, format)
         return out
-
-    def write(self, folder: str | os.PathLike[str],
-              format: Literal["html", "json"] = "html") -> Path:
-        """Write every report into ``folder``, swapped in whole (an earlier one is replaced).
-
-        Raises
-        ------
-        FileExistsError
-            ``folder`` holds files other than student reports.
-        """
-        from dropoutrisk._atomic import check_folder_replaceable, write_folder
-
-        check_folder_replaceable(folder, is_report_file, "a folder of student reports")
-        return write_folder(folder, self.files(format))
-
-
-def is_report_file(name: str) -> bool:
-    """Whether ``name`` is a file a folder of student reports holds."""
-    return bool(_REPORT_FILE.match(name))
 
 
 def _check_format(format: str) -> None:
@@ -162,18 +148,19 @@ def student_reports(
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> from dropoutrisk.synthetic import make_cohorts
-    >>> from dropoutrisk.schema import validate_tables
-    >>> from dropoutrisk.models import train_model
-    >>> made = make_cohorts(n_students=300, cohorts=[2021, 2022, 2023], random_state=0)
-    >>> tables = validate_tables({k: v for k, v in made.items() if k != "truth"})
-    >>> bundle = train_model(tables, pathlib.Path(tempfile.mkdtemp()) / "m", cohorts=[2021, 2022],
-    ...                      weeks=[10], model_params={"n_estimators": 20}).bundle
-    >>> enrolled = tables["students"].query("cohort == 2023")["student_id"].astype(str)
-    >>> reports = student_reports(bundle, tables, "2023-11-01", enrolled[:2].tolist(), lang="en")
-    >>> sorted(reports.files("json")) == sorted(f"{s}.json" for s in enrolled[:2])
-    True
+    With the bundle and tables of :func:`~dropoutrisk.report.evaluation_report`'s
+    example, ``student_reports(bundle, tables, "2023-11-01", ["s1", "s2"], lang="en")``
+    explains two students; ``.write(folder)`` writes them as:
+
+    >>> StudentReports.owned("s1.html"), StudentReports.owned("notes.txt")
+    (True, False)
+
+    The options are checked before any work:
+
+    >>> student_reports(None, {}, "2023-11-01", ["s1"], lang="de")
+    Traceback (most recent call last):
+    ...
+    dropoutrisk.errors.ParameterError: Parameter 'lang' = 'de': not a report language. Allowed: sv or en.
     """
     from dropoutrisk.explain import explain_students
     from dropoutrisk.models import OperatingPoint, fingerprint_frame
@@ -224,7 +211,8 @@ def student_reports(
             operating_point={k: chosen.get(k) for k in ("threshold", "capacity", "by")},
             rank_in_school=int(mine["rank_in_school"]),
             school_size=int((scored["school_id"] == mine["school_id"]).sum()))
-    return StudentReports(reports=reports, model_id=bundle.model_id, as_of=day)
+    return StudentReports(reports=reports,
+                          header={"model_id": bundle.model_id, "as_of": day.isoformat()})
 
 
 def _features(bundle: Any, data: Any, day: dt.date, spec: Any) -> pd.DataFrame:
