@@ -20,10 +20,8 @@ def _table(sizes_by_cell):
     return counts
 
 
-def _subtraction_attack(counts, suppressed):
-    """Recover suppressed counts from every published sum, repeatedly."""
-    known = {k: v for k, v in counts.items() if k not in suppressed}
-    keys = list(counts)
+def _sums(keys):
+    """Every published total and the cells that add up to it: (parent, children)."""
     relations = []
     for parent in keys:
         pv = {v for v, _ in parent}
@@ -32,6 +30,13 @@ def _subtraction_attack(counts, suppressed):
                 kids = [k for k in keys if tuple(v for v, _ in k) == child_vars
                         and set(parent) <= set(k)]
                 relations.append((parent, kids))
+    return relations
+
+
+def _subtraction_attack(counts, suppressed):
+    """Recover suppressed counts from every published sum, repeatedly."""
+    known = {k: v for k, v in counts.items() if k not in suppressed}
+    relations = _sums(list(counts))
     changed = True
     while changed:
         changed = False
@@ -128,16 +133,11 @@ def _determined(counts, suppressed, cell):
     """Whether the published counts and the sums pin ``cell`` down (rank test, no eigh)."""
     keys = list(counts)
     rows = []
-    for parent in keys:
-        pv = {v for v, _ in parent}
-        for child_vars in {tuple(v for v, _ in k) for k in keys}:
-            if len(child_vars) == len(pv) + 1 and pv <= set(child_vars):
-                row = np.zeros(len(keys))
-                row[keys.index(parent)] = 1
-                for k in keys:
-                    if tuple(v for v, _ in k) == child_vars and set(parent) <= set(k):
-                        row[keys.index(k)] = -1
-                rows.append(row)
+    for parent, kids in _sums(keys):
+        row = np.zeros(len(keys))
+        row[keys.index(parent)] = 1
+        row[[keys.index(k) for k in kids]] = -1
+        rows.append(row)
     sup = sorted(keys.index(k) for k in suppressed)
     a = np.array(rows)[:, sup]
     e = np.zeros(len(sup))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.errors import (
     AlignmentError,
     DataQualityWarning,
@@ -74,6 +74,25 @@ def _too_few(events: Mapping[str, int], min_events: int) -> list[tuple[str, tupl
 def _spread(lo: float, hi: float) -> bool:
     """Whether an interval is finite and has a width (not all replicates alike)."""
     return bool(np.isfinite(lo) and np.isfinite(hi) and hi - lo > 1e-9 * max(1.0, abs(hi)))
+
+
+def _paired_ratio(rec: dict[str, Any], points: tuple[float, float],
+                  reps: tuple[np.ndarray, np.ndarray], q: tuple[float, float],
+                  zero_note: str) -> str:
+    """Put ``points[0] / points[1]`` and the percentile interval of the replicates'
+    ratios into ``rec``; return why not ("" when done)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = np.float64(points[0]) / np.float64(points[1])
+        rr = reps[0] / reps[1]
+    lo = hi = np.nan
+    if rr.size:
+        lo, hi = (float(v) for v in _finite_quantiles(rr, q))
+    if not np.isfinite(point):
+        return zero_note
+    if rr.size and not _spread(lo, hi):
+        return "too few events for an interval"
+    rec["ratio"], rec["ratio_lo"], rec["ratio_hi"] = float(point), lo, hi
+    return ""
 
 
 def _judge(rec: dict[str, Any], note: str) -> None:
@@ -180,8 +199,10 @@ class Audit(Result):
     ...           random_state=0)
     >>> a.by_group[["grouping", "group", "n"]].to_dict("records")
     [{'grouping': 'gender', 'group': 'F', 'n': 179}, {'grouping': 'gender', 'group': 'M', 'n': 221}]
-    >>> list(a.disparities.columns[:4])
-    ['grouping', 'group', 'reference', 'metric']
+    >>> list(a.disparities.columns[:5])
+    ['kind', 'grouping', 'group', 'reference', 'metric']
+    >>> a.calibration[["group", "judged", "finding"]].to_dict("records")
+    [{'group': 'F', 'judged': True, 'finding': False}, {'group': 'M', 'judged': True, 'finding': False}]
     """
 
     __slots__ = ("_calibration", "_cells", "_curves", "_disparities", "_params",
@@ -486,18 +507,9 @@ class Audit(Result):
                         note = text if m not in judged[k] else f"{text} in the reference"
                     else:
                         i, r, j = index[k], index[ref], mpos[m]
-                        with np.errstate(divide="ignore", invalid="ignore"):
-                            point = np.float64(points[i][m]) / np.float64(points[r][m])
-                            rr = reps[i, j] / reps[r, j]
-                        lo = hi = np.nan
-                        if rr.size:
-                            lo, hi = (float(v) for v in _finite_quantiles(rr, q))
-                        if not np.isfinite(point):
-                            note = "the reference rate is 0"
-                        elif rr.size and not _spread(lo, hi):
-                            note = "too few events for an interval"
-                        else:
-                            rec["ratio"], rec["ratio_lo"], rec["ratio_hi"] = float(point), lo, hi
+                        note = _paired_ratio(rec, (points[i][m], points[r][m]),
+                                             (reps[i, j], reps[r, j]), q,
+                                             "the reference rate is 0")
                     _judge(rec, note)
                     rec["suppressed"] = hide
                     records.append(rec)
@@ -524,18 +536,9 @@ class Audit(Result):
             elif events[key]["dropouts"] < min_events:
                 note = _TOO_FEW["dropouts"]
             else:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    point = points[i]["base_rate"] / points[i]["mean_predicted"]
-                    rr = reps[i, b] / reps[i, p]
-                lo = hi = np.nan
-                if rr.size:
-                    lo, hi = (float(v) for v in _finite_quantiles(rr, q))
-                if not np.isfinite(point):
-                    note = "the mean predicted probability is 0"
-                elif rr.size and not _spread(lo, hi):
-                    note = "too few events for an interval"
-                else:
-                    rec["ratio"], rec["ratio_lo"], rec["ratio_hi"] = float(point), lo, hi
+                note = _paired_ratio(rec, (points[i]["base_rate"], points[i]["mean_predicted"]),
+                                     (reps[i, b], reps[i, p]), q,
+                                     "the mean predicted probability is 0")
             rec["observed"] = np.nan if key in reasons else points[i]["base_rate"]
             rec["predicted"] = np.nan if key in reasons else points[i]["mean_predicted"]
             _judge(rec, note)
@@ -590,13 +593,10 @@ class Audit(Result):
         """Like :attr:`by_group`, for every intersection of two or more groupings."""
         return copied(self._cells[self._cells["level"] >= 2].reset_index(drop=True))
 
-    @property
-    def disparities(self) -> pd.DataFrame:
-        """Every disparity ratio against its grouping's reference, with its interval."""
-        return copied(self._disparities)
+    disparities = Part[pd.DataFrame](
+        "Every disparity ratio against its grouping's reference, with its interval.")
 
-    @property
-    def calibration(self) -> pd.DataFrame:
+    calibration = Part[pd.DataFrame](
         """Calibration in the large per cell: observed over mean predicted dropout rate.
 
         One row per group and intersection: ``observed`` (the base rate),
@@ -606,8 +606,7 @@ class Audit(Result):
         ``outside_band``, ``excludes_parity`` and ``finding`` columns as
         :attr:`disparities`. A cell with fewer than ``min_events`` dropouts
         is not judged (``note`` says so).
-        """
-        return copied(self._calibration)
+        """)
 
     @property
     def findings(self) -> pd.DataFrame:
@@ -625,17 +624,14 @@ class Audit(Result):
         d = d.assign(_o=order).sort_values("_o", ascending=False, kind="stable")
         return d.drop(columns="_o").reset_index(drop=True)
 
-    @property
-    def suppression(self) -> pd.DataFrame:
+    suppression = Part[pd.DataFrame](
         """Every withheld cell and why: ``reason`` is ``"small cell"`` (fewer than
         ``min_cell`` students) or ``"complementary"`` (withheld so that a small cell
-        cannot be recomputed from the published totals; ``why`` names it)."""
-        return copied(self._suppression)
+        cannot be recomputed from the published totals; ``why`` names it).""")
 
-    @property
-    def calibration_curves(self) -> list[dict[str, Any]]:
-        """Per published cell, bin means of predicted and observed (bins with >= min_cell)."""
-        return copied(self._curves)
+    calibration_curves = Part(
+        "Per published cell, bin means of predicted and observed (bins with >= min_cell).",
+        attr="_curves")
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
