@@ -20,6 +20,8 @@ from dropoutrisk.features import build_wide_features as build_wide_features
 from dropoutrisk.features import default_catalogue as default_catalogue
 from dropoutrisk.features import load_dataset_spec as load_dataset_spec
 from dropoutrisk.features import load_indicators as load_indicators
+from dropoutrisk.followup import FollowUp as FollowUp
+from dropoutrisk.followup import follow_up as follow_up
 from dropoutrisk.models import ABCRule as ABCRule
 from dropoutrisk.models import Backtest as Backtest
 from dropoutrisk.models import DriftReport as DriftReport
