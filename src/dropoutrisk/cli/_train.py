@@ -88,6 +88,14 @@ def train(
             help="Use background features (off by default: they are for the fairness audit).",
         ),
     ] = False,
+    supported: Annotated[
+        str,
+        typer.Option(
+            "--supported",
+            help="Rows of students with an intervention before the end of the label window: "
+            "keep (with a warning) or exclude (left out of training and calibration).",
+        ),
+    ] = "keep",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     use_mlflow: Annotated[
         bool, typer.Option("--mlflow", help="Log the run to MLflow (SQLite in the working folder).")
@@ -127,7 +135,7 @@ def train(
     if not wide:
         options.update(cohorts=parse_cohorts(str(cohorts)), weeks=parse_weeks(weeks),
                        horizon_days=horizon_days, calib_cohort=calib_cohort,
-                       days=None if days is None else parse_days(days))
+                       days=None if days is None else parse_days(days), supported=supported)
         if indicators is not None:
             from dropoutrisk.features import load_indicators
 
