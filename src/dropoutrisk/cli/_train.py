@@ -40,11 +40,16 @@ class TrainingRows:
     indicators: Annotated[Path | None, typer.Option(
         "--indicators", help="An indicator file (TOML) adding your own indicators to the "
         "catalogue; the bundle records them and predict computes them.")] = None
+    supported: Annotated[str, typer.Option(
+        "--supported", help="Rows of students with an intervention before the end of the "
+        "label window: keep (with a warning) or exclude (left out of training and "
+        "calibration).")] = "keep"
 
     def refuse_wide(self) -> None:
         """With a wide table (--spec): refuse the options that only canonical tables take."""
         for option, given in (("--cohorts", self.cohorts), ("--calib-cohort", self.calib_cohort),
-                              ("--days", self.days), ("--indicators", self.indicators)):
+                              ("--days", self.days), ("--indicators", self.indicators),
+                              ("--supported", None if self.supported == "keep" else "")):
             if given is not None:
                 raise typer.BadParameter(f"{option} does not apply to a wide table (--spec): "
                                          "its rows and columns are its own.", param_hint=option)
@@ -60,7 +65,7 @@ class TrainingRows:
         options: dict[str, Any] = dict(
             cohorts=parse_cohorts(self.cohorts), weeks=parse_weeks(self.weeks),
             horizon_days=self.horizon_days, calib_cohort=self.calib_cohort,
-            days=None if self.days is None else parse_days(self.days))
+            days=None if self.days is None else parse_days(self.days), supported=self.supported)
         if self.indicators is not None:
             from dropoutrisk.features import load_indicators
 
