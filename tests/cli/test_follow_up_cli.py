@@ -15,8 +15,8 @@ FOLLOW_UP = "2024-11-04"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, run):
-    ws = shared_workspace(tmp_path_factory)
+def runs(tmp_path_factory, workspace, run):
+    ws = shared_workspace(workspace)
     root = tmp_path_factory.mktemp("follow-up")
     data = root / "data"
     shutil.copytree(ws["data"], data)

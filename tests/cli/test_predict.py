@@ -19,8 +19,8 @@ from ._predict_workspace import AS_OF, shared_workspace
 
 
 @pytest.fixture(scope="module")
-def ws(tmp_path_factory):
-    ws = shared_workspace(tmp_path_factory)
+def ws(workspace):
+    ws = shared_workspace(workspace)
     if "features" not in ws:
         from dropoutrisk.features import build_features
         from dropoutrisk.models import load_model

@@ -29,15 +29,17 @@ PREVIOUS = b"previous output\n"
 PREVIOUS_RECORD = b'{"previous": true}\n'
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory):
+def small(tmp_path_factory, workspace):
     """A small, valid data folder (60 students with all their events) and the model."""
     from dropoutrisk.features import build_features
     from dropoutrisk.io import write_tables
     from dropoutrisk.models import load_model
 
-    ws = shared_workspace(tmp_path_factory)
+    ws = shared_workspace(workspace)
     tables = ws["tables"]
-    ids = set(tables["students"].sort_values("student_id")["student_id"].iloc[::7][:60])
+    # 60 students spread over the cohorts enrolled at AS_OF (2022-2024), first id S2022-000001
+    pool = tables["students"].query("cohort >= 2022").sort_values("student_id")["student_id"]
+    ids = set(pool.iloc[::len(pool) // 60][:60])
     small = {name: t[t["student_id"].isin(ids)].reset_index(drop=True)
              for name, t in tables.items()}
     root = tmp_path_factory.mktemp("bad_input")
