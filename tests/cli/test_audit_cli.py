@@ -111,3 +111,23 @@ def test_bad_inputs_exit_with_the_documented_codes(audited, tmp_path, run):
     assert run(["audit", "--model", audited["model"], "--groups", "shoe_size", *base]) == 2
     assert run(["audit", "--model", audited["model"], "--groups", "gender",
                 "--threshold", 0.2, "--capacity", 3, *base]) == 2
+
+
+def test_groups_may_be_any_students_column_by_its_header(workspace, run, tmp_path):
+    """A column of the students table that is no feature, with an awkward header."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(workspace["data"], data)
+    students = pd.read_parquet(data / "students.parquet")
+    districts = ["Norr", "Söder", "Öster"]
+    students[" Stadsdel (område)\t"] = [districts[i % 3] for i in range(len(students))]
+    students.to_parquet(data / "students.parquet", index=False)
+    out = tmp_path / "audit"
+    assert run(["audit", "--model", workspace["model"], "--data", data, "--cohorts", 2024,
+                "--groups", "Stadsdel (område),gender", "--n-boot", 20, "--out", out]) == 0
+    doc = json.loads((out / "audit.json").read_text("utf-8"))
+    assert doc["params"]["groups"] == ["Stadsdel (område)", "gender"]
+    cells = [c for c in doc["by_group"] if c["grouping"] == "Stadsdel (område)"]
+    assert {c["group"] for c in cells} == set(districts)
+    assert "Stadsdel (område)" in (out / "audit.html").read_text("utf-8")

@@ -296,6 +296,36 @@ def test_missing_column_suggests_near_match():
         validate_tables(tables)
 
 
+def test_blanks_around_a_header_are_read_as_the_column_with_a_warning():
+    tables = _tables()
+    tables["students"] = tables["students"].rename(
+        columns={"student_id": " student_id", "cohort": "cohort\t"})
+    tables["attendance"] = tables["attendance"].rename(columns={"date": "date "})
+    with pytest.warns(errors.DataQualityWarning, match="blanks around the header") as caught:
+        out = validate_tables(tables)
+    assert "' student_id', 'cohort\\t' are read as student_id, cohort" in str(caught[0].message)
+    assert {"student_id", "cohort"} <= set(out["students"].columns)
+    assert " student_id" not in out["students"].columns
+    assert out["attendance"]["date"].dtype.kind == "M"
+
+
+def test_two_headers_that_strip_to_one_column_are_not_guessed():
+    tables = _tables()
+    students = tables["students"].rename(columns={"cohort": "cohort "})
+    tables["students"] = students.assign(**{" cohort": students["cohort "]})
+    with pytest.raises(errors.MissingColumnError, match="cohort"):
+        validate_tables(tables)
+
+
+def test_extra_columns_keep_any_header():
+    tables = _tables()
+    header = " Stadsdel (område)\t"
+    tables["students"] = tables["students"].assign(**{header: "Norr", "Mother's job": "x"})
+    out = validate_tables(tables)
+    assert out["students"][header].tolist() == ["Norr"] * len(out["students"])
+    assert "Mother's job" in out["students"].columns
+
+
 def test_unknown_table_suggests_near_match():
     with pytest.raises(errors.UnknownTableError, match="Did you mean 'attendance'"):
         validate_tables({"students": _tables()["students"], "atendance": pd.DataFrame()})

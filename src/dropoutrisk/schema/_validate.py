@@ -21,6 +21,7 @@ import pandas as pd
 
 from dropoutrisk.errors import (
     AttendanceFormatError,
+    DataQualityWarning,
     DateParseError,
     DuplicateColumnError,
     DuplicateKeyError,
@@ -150,7 +151,7 @@ def validate_tables(
     coerced: dict[str, pd.DataFrame] = {}
     # students first: event tables are checked against its ids
     for name in sorted(tables, key=lambda n: TABLES.index(_base(n))):
-        frame = tables[name]
+        frame = _match_blank_headers(tables[name], table_spec(_base(name)), name)
         if _base(name) == "attendance":
             frame = _harmonised(frame, name)
         coerced[name] = _validate_frame(frame, table_spec(_base(name)), name)
@@ -257,6 +258,33 @@ def _empty_column(kind: str, n: int) -> Any:
     if kind == "float":
         return np.full(n, np.nan)
     return np.full(n, None, dtype=object)
+
+
+def _match_blank_headers(frame: pd.DataFrame, spec: TableSpec, table: str) -> pd.DataFrame:
+    """The frame with a header that is a canonical column but for blanks around it renamed.
+
+    Exports carry stray blanks and tabs around headers (``" student_id"``,
+    ``"cohort\t"``). Such a header is read as the column, with a warning, when it
+    is the only one that strips to that name and the name itself is absent;
+    other headers keep their spelling.
+    """
+    canonical = {c.name for c in spec.columns}
+    if not isinstance(frame, pd.DataFrame) or isinstance(frame.columns, pd.MultiIndex):
+        return frame
+    present = set(frame.columns)
+    candidates: dict[str, list[str]] = {}
+    for col in frame.columns:
+        if isinstance(col, str) and col not in canonical and col.strip() in canonical:
+            candidates.setdefault(col.strip(), []).append(col)
+    rename = {found[0]: name for name, found in candidates.items()
+              if len(found) == 1 and name not in present}
+    if not rename:
+        return frame
+    warnings.warn(DataQualityWarning(
+        f"Table '{table}': the header(s) " + ", ".join(repr(c) for c in rename)
+        + " are read as " + ", ".join(rename.values()) + " (blanks around the header). "
+        "Export the headers without blanks to silence this warning."), stacklevel=4)
+    return frame.rename(columns=rename)
 
 
 def _check_table_name(name: Any) -> None:
