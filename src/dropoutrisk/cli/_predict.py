@@ -295,9 +295,11 @@ def predict(
           flush=True)
     with warnings_to_stderr() as seen:
         if spec is not None:
-            from dropoutrisk.cli._wide import wide_features
+            from dropoutrisk.cli._cohorts import read_input
+            from dropoutrisk.models._rows import wide_rows
 
-            source: Any = wide_features(bundle, data, spec)
+            table, dataset_spec, _ = read_input(data, spec)
+            source: Any = wide_rows(bundle, table, dataset_spec, require_label=False).X
         elif data is not None:
             from dropoutrisk.io import read_tables
 

@@ -13,7 +13,7 @@ from dropoutrisk.cli._cohorts import (
     parse_cohorts,
     parse_days,
     parse_weeks,
-    read_data,
+    read_input,
     warnings_to_stderr,
 )
 
@@ -111,11 +111,7 @@ def train(
             if given is not None:
                 raise typer.BadParameter(f"{option} does not apply to a wide table (--spec).",
                                          param_hint=option)
-    elif data.is_file():
-        raise typer.BadParameter(
-            f"{str(data)!r} is a file: a wide table needs its dataset spec, --spec SPEC.toml "
-            "(see examples/); canonical tables are given as a folder.", param_hint="--data")
-    elif cohorts is None:
+    elif cohorts is None and not data.is_file():
         raise typer.BadParameter("--cohorts is required with canonical tables (a folder); "
                                  "a wide table file takes --spec instead.",
                                  param_hint="--cohorts")
@@ -136,17 +132,12 @@ def train(
         option = "--days" if days is not None else "--indicators"
         raise typer.BadParameter(f"{option} does not apply to a wide table (--spec): its "
                                  "columns are its indicators.", param_hint=option)
+    if wide:
+        options["calib_share"] = calib_share
     try:
         with warnings_to_stderr():
-            if wide:
-                from dropoutrisk.features import load_dataset_spec, read_wide_table
-
-                dataset_spec = load_dataset_spec(spec)
-                result = train_model(read_wide_table(data, dataset_spec), out,
-                                     spec=dataset_spec, calib_share=calib_share, **options)
-            else:
-                tables, _ = read_data(data)
-                result = train_model(tables, out, **options)
+            source, dataset_spec, _ = read_input(data, spec)
+            result = train_model(source, out, spec=dataset_spec, **options)
     except FileExistsError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from None
 
