@@ -13,6 +13,7 @@ from dropoutrisk.synthetic._calibration import (
     eligible_for_national,
 )
 from dropoutrisk.synthetic._catalogue import ASSESSMENT_ITEMS
+from dropoutrisk.synthetic._drift import plant_concept_drift
 from dropoutrisk.synthetic._example import make_features
 from dropoutrisk.synthetic._generator import EVENT_TABLES, SyntheticCohorts, make_cohorts
 from dropoutrisk.synthetic._oracle import oracle_metrics
@@ -29,4 +30,5 @@ __all__ = [
     "make_cohorts",
     "make_features",
     "oracle_metrics",
+    "plant_concept_drift",
 ]
