@@ -31,6 +31,10 @@ AUDIT_FILES = ("audit.json", "audit.html", "model_card.md", "model_card.html")
         "(with plots) and the model card (model_card.md, model_card.html) into --out. Cells "
         "with fewer than 10 students are suppressed in every file. No file holds a student id "
         "or a student-level row.\n\n"
+        "By default the audit judges the flags schools see: the operating point and snapshot "
+        "week predict uses, as recorded in the model at training (train --capacity ... "
+        "--predict-weeks ...); an older model falls back to its default flags at the first "
+        "training week, and the report says so.\n\n"
         "With --pseudonymise, student ids are replaced in memory by a keyed hash "
         "(HMAC-SHA256) whose key is read from the environment variable "
         "DROPOUTRISK_PSEUDONYM_KEY and never stored.\n\n" + EXIT_CODES_HELP
@@ -48,13 +52,14 @@ def audit_command(
     out: Annotated[Path, typer.Option("--out", help="Audit folder.")],
     weeks: Annotated[
         str | None,
-        typer.Option("--weeks", help="Snapshot weeks; default: the first week the model was "
-                     "trained at (one snapshot per student keeps the bootstrap honest)."),
+        typer.Option("--weeks", help="Snapshot weeks; default: the week predict scores at, as "
+                     "recorded in the model (else the first week it was trained at; one "
+                     "snapshot per student keeps the bootstrap honest)."),
     ] = None,
     days: Annotated[
         str | None,
-        typer.Option("--days", help="Snapshot days after each student's start; default: the "
-                     "first day the model was trained at, when it was trained that way."),
+        typer.Option("--days", help="Snapshot days after each student's start; default: as "
+                     "recorded in the model, when it was trained that way."),
     ] = None,
     horizon_days: HorizonDays = None,
     threshold: Threshold = None,
@@ -92,6 +97,10 @@ def audit_command(
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     trained = dict(bundle.manifest.get("params") or {})
+    settings = bundle.predict_settings  # default: where and when predict flags
+    if weeks is None and days is None:
+        weeks = ",".join(map(str, settings.weeks)) if settings.weeks else None
+        days = ",".join(map(str, settings.days)) if settings.days else None
     snapshot_weeks, snapshot_days = snapshots_of(weeks, days, trained, first_only=True)
     horizon = int(horizon_days or trained.get("horizon_days") or 365)
     catalogue = getattr(bundle.model, "catalogue", None) or default_catalogue()
@@ -112,7 +121,7 @@ def audit_command(
 
             X.index = pseudonymise_ids(X.index, key)
             y.index = X.index
-        result = audit(bundle.model, X, y, groups=group_list, intersections=intersections,
+        result = audit(bundle, X, y, groups=group_list, intersections=intersections,
                        operating_point=operating_point, n_boot=n_boot, random_state=seed)
 
     header = {
@@ -139,9 +148,9 @@ def audit_command(
     findings = result.findings
     print(
         f"Audited model {bundle.model_id} on cohorts {audit_cohorts} at "
-        f"{result.params['operating_point']}: {len(findings)} findings, "
-        f"{int(findings['excludes_parity'].sum())} with an interval excluding parity. "
-        f"Report in {out}"
+        f"{result.params['operating_point']} ({result.params['operating_point_source']}), "
+        + (f"weeks {snapshot_weeks}" if snapshot_weeks else f"days {snapshot_days}")
+        + f": {len(findings)} findings. Report in {out}"
     )
 
 

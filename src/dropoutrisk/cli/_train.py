@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from dropoutrisk.cli._app import EXIT_CODES_HELP, app
+from dropoutrisk.cli._options import By, Capacity, Threshold
 from dropoutrisk.cli._cohorts import (
     created_at_from_env,
     parse_cohorts,
@@ -33,6 +34,11 @@ from dropoutrisk.cli._cohorts import (
         "--calib-share 0 calibrates out of fold. The ABC rule is fitted only when its "
         "columns (attendance_rate, failed_core_course, concerns_90d) exist, otherwise "
         "skipped (the manifest says so). The bundle stores the spec as dataset_spec.json.\n\n"
+        "Predict's configuration: --threshold, --capacity/--by or --flag-rate, and "
+        "--predict-weeks (or --predict-days), say where and when predict flags with this "
+        "model; the bundle records them, predict flags there unless told otherwise, and the "
+        "audit audits that operating point at that snapshot. Default: the model's own flags at "
+        "the first training snapshot.\n\n"
         + EXIT_CODES_HELP
     ),
 )
@@ -101,8 +107,27 @@ def train(
         typer.Option("--n-estimators", min=1, hidden=True,
                      help="Boosting rounds (default: the RiskModel default)."),
     ] = None,
+    threshold: Threshold = None,
+    capacity: Capacity = None,
+    by: By = None,
+    flag_rate: Annotated[
+        float | None, typer.Option("--flag-rate", help="Flag this share of the students.")
+    ] = None,
+    predict_weeks: Annotated[
+        str | None,
+        typer.Option("--predict-weeks", help="The snapshot week(s) predict scores at, e.g. 10 "
+                     "(recorded for the audit); default the first of --weeks."),
+    ] = None,
+    predict_days: Annotated[
+        str | None,
+        typer.Option("--predict-days", help="With --days: the day(s) predict scores at."),
+    ] = None,
 ) -> None:
-    from dropoutrisk.models import train_model
+    from dropoutrisk.models import OperatingPoint, train_model
+
+    # checked before any work; its errors name the option (--capacity, --by, ...)
+    point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, by=by,
+                                        flag_rate=flag_rate)
 
     wide = spec is not None
     if wide:
@@ -122,8 +147,12 @@ def train(
     options: dict[str, Any] = dict(
         include_background=include_background, random_state=seed,
         model_params=None if n_estimators is None else {"n_estimators": n_estimators},
-        created_at=created_at_from_env(),
+        created_at=created_at_from_env(), operating_point=point,
     )
+    if predict_weeks is not None:
+        options["predict_weeks"] = parse_weeks(predict_weeks)
+    if predict_days is not None:
+        options["predict_days"] = parse_days(predict_days)
     if not wide:
         options.update(cohorts=parse_cohorts(str(cohorts)), weeks=parse_weeks(weeks),
                        horizon_days=horizon_days, calib_cohort=calib_cohort,
@@ -169,6 +198,7 @@ def train(
         f"cohorts {params['cohorts']} at {when}; "
         f"calibration: {params['calibration']['strategy']}"
     )
+    print(f"  predict's configuration: {result.bundle.predict_settings.describe()}")
     if params.get("own_indicators"):
         print(f"  own indicators: {', '.join(params['own_indicators'])}")
     if params.get("features_left_out"):
