@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 
 from dropoutrisk.cli._app import EXIT_CODES_HELP, app
-from dropoutrisk.cli._options import By, Capacity, Threshold
 from dropoutrisk.cli._cohorts import (
     created_at_from_env,
     parse_cohorts,
@@ -17,6 +16,7 @@ from dropoutrisk.cli._cohorts import (
     read_data,
     warnings_to_stderr,
 )
+from dropoutrisk.cli._options import By, Capacity, Threshold
 
 
 @app.command(
