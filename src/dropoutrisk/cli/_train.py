@@ -212,21 +212,26 @@ def train(
     if tracking.wanted:
         from dropoutrisk.tracking import log_training_run
 
+        # held-out calibration rows when there are some, else the out-of-fold scores
+        logged = evaluation if evaluation is not None else result.out_of_fold
         figures = {}
-        if evaluation is not None:
+        if logged is not None:
             figures = {
-                "calibration": evaluation.plot_calibration().figure,
-                "roc": evaluation.plot_roc().figure,
+                "calibration": logged.plot_calibration().figure,
+                "roc": logged.plot_roc().figure,
             }
+        on = (f"calibration cohort {rows.calib_cohort}" if evaluation is not None
+              else "training rows, out of fold" if logged is not None else "none")
         run_id = log_training_run(
             result.bundle.model,
             params=params,
-            metrics={} if evaluation is None else evaluation.to_dict().get("metrics", {}),
+            metrics={} if logged is None else logged.to_dict().get("metrics", {}),
             figures=figures,
             bundle=folder,
             tracking_uri=tracking.tracking_uri,
+            tags={"dropoutrisk.metrics_on": on},
         )
-        print(f"  MLflow run {run_id}")
+        print(f"  MLflow run {run_id} (metrics and plots on {on})")
 
 
 def _print_model_checks(model: Any) -> None:

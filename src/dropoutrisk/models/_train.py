@@ -76,11 +76,19 @@ class TrainingResult:
         The model and baselines on the held-out calibration rows (ranking
         metrics out of sample, calibration metrics in sample); ``None`` when
         the calibrator was fitted out of fold.
+    out_of_fold : Evaluation or None
+        Without held-out calibration rows: the model on the training rows the
+        calibrator was fitted on, each scored by a booster that did not train
+        on it (out of fold, or the held-out share of ``calibration_cv``), and
+        calibrated by the final calibrator (ranking metrics out of sample,
+        calibration metrics in sample). Not in the bundle's manifest; what
+        ``train --mlflow`` logs. ``None`` when ``evaluation`` is given.
     """
 
     bundle: ModelBundle
     evaluation: Evaluation | None
     _params: Mapping[str, Any] = dataclasses.field(repr=False)
+    out_of_fold: Evaluation | None = None
 
     @property
     def model_id(self) -> str:
@@ -360,7 +368,8 @@ def train_model(
                                             by_week=True)
     extra = {"profile": profile.to_dict()}
     return _save(model, target, X, y, metrics=metrics, params=params, baselines=baselines,
-                 catalogue=catalogue, extra=extra, created_at=created_at, evaluation=evaluation)
+                 catalogue=catalogue, extra=extra, created_at=created_at, evaluation=evaluation,
+                 dropout_dates=data.get("outcomes"))
 
 
 def _handle_supported(X: pd.DataFrame, y: pd.Series, interventions: Any, horizon_days: int,
@@ -458,8 +467,24 @@ def _fit(X: pd.DataFrame, y: pd.Series, X_calib: Any, y_calib: Any, *, catalogue
     return model, baselines
 
 
+def _held_out_evaluation(model: RiskModel, X: pd.DataFrame, y: pd.Series,
+                         outcomes: Any = None) -> Evaluation | None:
+    """The model on its training rows scored out of fold (see ``TrainingResult.out_of_fold``)."""
+    held = getattr(model, "_held_out_scores", None)
+    if held is None:
+        return None
+    rows, proba = held
+    labels = y.iloc[rows].to_numpy(dtype=float)
+    if np.unique(labels[~np.isnan(labels)]).size < 2:
+        return None
+    return evaluate(labels, models={"model": proba}, X=X.iloc[rows], dropout_dates=outcomes)
+
+
 def _save(model: RiskModel, target: Path, X: pd.DataFrame, y: pd.Series, *,
-          evaluation: Evaluation | None, **saved: Any) -> TrainingResult:
+          evaluation: Evaluation | None, dropout_dates: Any = None,
+          **saved: Any) -> TrainingResult:
+    out_of_fold = (_held_out_evaluation(model, X, y, dropout_dates) if evaluation is None
+                   else None)
     folder = save_model(model, target, training_data=X.assign(label=y.to_numpy()), **saved)
     manifest = json.loads((folder / MANIFEST_NAME).read_text("utf-8"))
     from types import MappingProxyType
@@ -468,7 +493,8 @@ def _save(model: RiskModel, target: Path, X: pd.DataFrame, y: pd.Series, *,
                          baselines=MappingProxyType(dict(saved["baselines"])),
                          extra=MappingProxyType(to_jsonable(saved["extra"])))
     return TrainingResult(bundle=bundle, evaluation=evaluation,
-                          _params=MappingProxyType(copy.deepcopy(saved["params"])))
+                          _params=MappingProxyType(copy.deepcopy(saved["params"])),
+                          out_of_fold=out_of_fold)
 
 
 def _predict_settings(operating_point: Any, predict_weeks: Sequence[int] | None,
