@@ -48,7 +48,7 @@ from dropoutrisk.models._abc_rule import ABCRule
 from dropoutrisk.models._logistic import LogisticBaseline
 from dropoutrisk.models._risk_model import RiskModel
 from dropoutrisk.models._supported import check_handling, supported_rows
-from dropoutrisk.models.bundle import MANIFEST_NAME, ModelBundle, save_model
+from dropoutrisk.models.bundle import MANIFEST_NAME, ModelBundle, PredictSettings, save_model
 from dropoutrisk.models.bundle._save import check_replaceable
 from dropoutrisk.models.drift import TrainingProfile
 from dropoutrisk.models.evaluation import Evaluation, evaluate
@@ -175,6 +175,9 @@ def train_model(
     random_state: int = 0,
     model_params: Mapping[str, Any] | None = None,
     created_at: Any = None,
+    operating_point: Any = None,
+    predict_weeks: Sequence[int] | None = None,
+    predict_days: Sequence[int] | None = None,
     supported: str = "keep",
 ) -> TrainingResult:
     """Fit the calibrated model and its baselines, and save them as a bundle folder.
@@ -219,6 +222,18 @@ def train_model(
         Further :class:`RiskModel` parameters (for example ``n_estimators``).
     created_at : datetime or str, optional
         The bundle's creation time, for reproducible bytes.
+    operating_point : OperatingPoint, mapping or float, optional
+        Where ``predict`` flags with this model ("the 10 highest-risk students
+        per school": ``{"capacity": 10, "by": "school_id"}``); default the
+        model's own flags. Recorded in the manifest (``params["predict"]``,
+        read back as :attr:`ModelBundle.predict_settings`): ``score`` and
+        ``predict`` flag there unless told otherwise, and the fairness audit
+        audits it.
+    predict_weeks : sequence of int, optional
+        Canonical tables only: the snapshot week(s) ``predict`` scores at, for
+        the audit (default the first of ``weeks``).
+    predict_days : sequence of int, optional
+        The same for a model trained at ``days`` (default the first of them).
     supported : {"keep", "exclude"}, default "keep"
         Canonical tables only: what to do with rows whose outcome the school may
         have changed (the student has an ``interventions`` row dated before the
@@ -269,9 +284,16 @@ def train_model(
                     parameter=name, value=given, problem="does not apply to a wide table "
                     "(a dataset spec is given)", fix="Leave it out; a wide table has no cohorts "
                     "and takes its catalogue from the spec")
+        if predict_weeks is not None or predict_days is not None:
+            raise ParameterError(
+                parameter="predict_weeks" if predict_weeks is not None else "predict_days",
+                value=predict_weeks if predict_weeks is not None else predict_days,
+                problem="does not apply to a wide table (it has no snapshots)",
+                fix="Leave it out")
         return _train_wide(data, spec, target, calib_share=calib_share,
                            include_background=include_background, random_state=random_state,
-                           model_params=model_params, created_at=created_at)
+                           model_params=model_params, created_at=created_at,
+                           predict=PredictSettings.record(operating_point))
     if isinstance(data, pd.DataFrame):
         raise ParameterError(
             parameter="data", value="a DataFrame", problem="a single table needs its dataset "
@@ -279,6 +301,8 @@ def train_model(
             fix="Pass spec=load_dataset_spec(...) or the canonical tables")
     train_cohorts, snapshot_weeks = _check_cohorts(cohorts, calib_cohort, weeks, horizon_days)
     snapshot_days = _check_days(days)
+    predict = _predict_settings(operating_point, predict_weeks, predict_days, snapshot_weeks,
+                                snapshot_days)
     handling = check_handling(supported)
     if catalogue is None:
         from dropoutrisk.features import default_catalogue
@@ -335,6 +359,7 @@ def train_model(
         "own_indicators": [i.name for i in catalogue.indicators if i.computation is not None],
         "calibration": dict(model.calibration_info_),
         "model": _model_params(model),
+        "predict": predict,
     }
     # the drift baseline for 'predict': bins and shares only, no student rows;
     # pooled, and per snapshot week: predict compares like with like
@@ -366,7 +391,8 @@ def _handle_supported(X: pd.DataFrame, y: pd.Series, interventions: Any, horizon
 
 def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: float,
                 include_background: bool, random_state: int,
-                model_params: Mapping[str, Any] | None, created_at: Any) -> TrainingResult:
+                model_params: Mapping[str, Any] | None, created_at: Any,
+                predict: dict[str, Any]) -> TrainingResult:
     from dropoutrisk.features import build_wide_features
 
     include_background = include_background or bool(getattr(spec, "include_background", False))
@@ -413,6 +439,7 @@ def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: fl
         "school_id_at_prediction": WIDE_SCHOOL_ID,
         "calibration": dict(model.calibration_info_),
         "model": _model_params(model),
+        "predict": predict,
     }
     # pooled only: a wide table has no as_of, hence no snapshot weeks
     profile = TrainingProfile.from_features(X_all, features=list(model.feature_names_in_))
@@ -468,6 +495,32 @@ def _save(model: RiskModel, target: Path, X: pd.DataFrame, y: pd.Series, *,
     return TrainingResult(bundle=bundle, evaluation=evaluation,
                           _params=MappingProxyType(copy.deepcopy(saved["params"])),
                           out_of_fold=out_of_fold)
+
+
+def _predict_settings(operating_point: Any, predict_weeks: Sequence[int] | None,
+                      predict_days: Sequence[int] | None, weeks: list[int],
+                      days: list[int] | None) -> dict[str, Any]:
+    """The manifest entry of predict's configuration; checked before any work."""
+    if days is not None and predict_weeks is not None:
+        raise ParameterError(
+            parameter="predict_weeks", value=list(predict_weeks),
+            problem="the model is trained at days after each start, not at weeks",
+            fix="Give predict_days instead")
+    if days is None and predict_days is not None:
+        raise ParameterError(
+            parameter="predict_days", value=list(predict_days),
+            problem="the model is trained at weeks of the school year, not at days",
+            fix="Give predict_weeks instead")
+    if days is not None:
+        chosen = _check_days(predict_days) if predict_days is not None else days[:1]
+        return PredictSettings.record(operating_point, days=chosen)
+    chosen = list(predict_weeks) if predict_weeks is not None else weeks[:1]
+    bad = [w for w in chosen if not (isinstance(w, int | np.integer) and 0 <= w <= 52)]
+    if bad or not chosen:
+        raise ParameterError(
+            parameter="predict_weeks", value=chosen, problem="not snapshot weeks",
+            allowed="whole numbers from 0 to 52", fix="Give the week predict scores at, e.g. [10]")
+    return PredictSettings.record(operating_point, weeks=chosen)
 
 
 def _model_params(model: RiskModel) -> dict[str, Any]:
