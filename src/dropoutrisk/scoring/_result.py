@@ -33,26 +33,10 @@ def reason_columns(n: int) -> list[str]:
     return [f"reason_{k}_{part}" for k in range(1, n + 1) for part in ("code", "sv", "en")]
 
 
-class ScoreResult(Result):
-    """The result of :func:`score`; immutable.
+class RecordedResult(Result):
+    """What every scoring result has: the run record and the drift report (immutable)."""
 
-    Properties return copies: :attr:`predictions` (one row per student,
-    sorted by ``student_id``), :attr:`run_record` (what was scored, with
-    which model, on which data: counts, warnings, drift, versions, timings;
-    no student-level rows) and :attr:`drift` (a
-    :class:`~dropoutrisk.models.DriftReport`, or ``None`` when not checked).
-    """
-
-    __slots__ = ("_drift", "_record", "_table")
-    _remedy = "call score() again."
-
-    def __init__(self, table: Any, record: dict[str, Any], drift: Any) -> None:
-        self._set(table=table, record=record, drift=drift)
-
-    @property
-    def predictions(self) -> pd.DataFrame:
-        """One row per student: see :data:`PREDICTION_COLUMNS` and :func:`reason_columns`."""
-        return self._table.to_pandas()
+    __slots__ = ()
 
     @property
     def run_record(self) -> dict[str, Any]:
@@ -72,6 +56,28 @@ class ScoreResult(Result):
     def n_flagged(self) -> int:
         """Number of flagged students."""
         return int(self._record["rows"]["flagged"])
+
+
+class ScoreResult(RecordedResult):
+    """The result of :func:`score`; immutable.
+
+    Properties return copies: :attr:`predictions` (one row per student,
+    sorted by ``student_id``), :attr:`run_record` (what was scored, with
+    which model, on which data: counts, warnings, drift, versions, timings;
+    no student-level rows) and :attr:`drift` (a
+    :class:`~dropoutrisk.models.DriftReport`, or ``None`` when not checked).
+    """
+
+    __slots__ = ("_drift", "_record", "_table")
+    _remedy = "call score() again."
+
+    def __init__(self, table: Any, record: dict[str, Any], drift: Any) -> None:
+        self._set(table=table, record=record, drift=drift)
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        """One row per student: see :data:`PREDICTION_COLUMNS` and :func:`reason_columns`."""
+        return self._table.to_pandas()
 
     def to_arrow(self) -> Any:
         """The predictions as an (immutable) ``pyarrow.Table``, without copying."""

@@ -44,11 +44,8 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._provenance import package_versions
-from dropoutrisk._result import Result, copied
 from dropoutrisk.errors import (
     DataError,
-    DriftError,
-    DriftWarning,
     DuplicateKeyError,
     EmptyTableError,
     MissingColumnError,
@@ -56,9 +53,15 @@ from dropoutrisk.errors import (
     OperatingPointError,
 )
 from dropoutrisk.models._operating_point import OperatingPoint
-from dropoutrisk.scoring._inputs import as_of_date, check_options, resolve_model
+from dropoutrisk.scoring._inputs import (
+    act_on_drift,
+    as_of_date,
+    check_options,
+    replay_warnings,
+    resolve_model,
+)
 from dropoutrisk.scoring._reasons import reason_arrays
-from dropoutrisk.scoring._result import reason_columns
+from dropoutrisk.scoring._result import RecordedResult, reason_columns
 from dropoutrisk.scoring._scorer import Scorer
 
 __all__ = ["SparkScoreResult", "score_spark"]
@@ -88,7 +91,7 @@ def _worker_model(source: tuple) -> Any:
     return _BUNDLES[key].model
 
 
-class SparkScoreResult(Result):
+class SparkScoreResult(RecordedResult):
     """The result of :func:`score_spark`; immutable.
 
     :attr:`predictions` is a Spark DataFrame (persisted: unpersist it when written)
@@ -106,25 +109,6 @@ class SparkScoreResult(Result):
     def predictions(self) -> Any:
         """One row per student (a Spark DataFrame, in no particular order)."""
         return self._predictions
-
-    @property
-    def run_record(self) -> dict[str, Any]:
-        """A deep copy of the run record (JSON types only, no student rows)."""
-        return copied(self._record)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The run record."""
-        return copied(self._record)
-
-    @property
-    def drift(self) -> Any:
-        """The drift report, or ``None`` when no check was made."""
-        return self._drift
-
-    @property
-    def n_flagged(self) -> int:
-        """Number of flagged students."""
-        return int(self._record["rows"]["flagged"])
 
     def __repr__(self) -> str:
         return (f"SparkScoreResult(n={self._record['rows']['scored']}, "
@@ -337,14 +321,7 @@ def score_spark(
         report = None
         if profile is not None and drift != "off":
             report = _drift(features, profile, day)
-            if report.drifted and drift == "fail":
-                raise DriftError(
-                    "The input drifted from the training profile, and failing on drift was "
-                    "asked for: " + " | ".join(w for w in report.warnings if w.startswith("drift"))
-                    + ". No predictions were made. Check the export; if the change is real, "
-                    "retrain the model on recent cohorts.")
-            for text in report.warnings:
-                warnings.warn(DriftWarning(text), stacklevel=2)
+            act_on_drift(report, drift, stacklevel=3)
             t = tick("drift", t)
 
         # ---- probabilities, one pass per partition -------------------------------------
@@ -446,12 +423,7 @@ def score_spark(
         flagged.unpersist()
         t = tick("reasons" if n_reasons else "tiers", t)
 
-    messages = []
-    for w in caught:
-        line = f"{w.category.__name__}: {' '.join(str(w.message).split())}"
-        if line not in messages:
-            messages.append(line)
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    messages = replay_warnings(caught)
     from dropoutrisk.models import TIER_LABELS
 
     tiers = {r["tier"]: int(r["n"]) for r in summary}
