@@ -18,6 +18,26 @@ from .test_custom import FILE
 
 TOL = 1e-9
 
+RELATIVE = """
+[[indicators]]
+name = "clicks_vs_school"
+dimension = "behavioural"
+description_en = "Clicks over the last 2 weeks, against the school's other students"
+description_sv = "Klick de senaste 2 veckorna, jämfört med skolans andra elever"
+actionable = true
+risk_direction = "lower"
+source = { relative = "percentile", of = "activity_count_2w", within = "school_id" }
+
+[[indicators]]
+name = "attendance_vs_school"
+dimension = "behavioural"
+description_en = "Attendance against the school's median"
+description_sv = "Närvaro jämfört med skolans median"
+actionable = true
+risk_direction = "lower"
+source = { relative = "difference", of = "attendance_rate_4w", within = "school_id" }
+"""
+
 
 def _activity_for(attendance: pd.DataFrame) -> pd.DataFrame:
     """Logins on attended days and clicks every third row: activity for the synthetic cohorts."""
@@ -47,7 +67,7 @@ def cohorts():
 @pytest.fixture(scope="module")
 def own_catalogue(tmp_path_factory):
     path = tmp_path_factory.mktemp("own") / "indicators.toml"
-    path.write_text(FILE, encoding="utf-8")
+    path.write_text(FILE + RELATIVE, encoding="utf-8")
     return load_indicators(path)
 
 
@@ -60,7 +80,7 @@ def test_spark_equals_duckdb_on_synthetic_cohorts(spark, cohorts, own_catalogue)
     informative = {c for c in expected.columns if expected[c].notna().any()}
     assert {"attendance_trend_8w", "longest_absence_streak_days", "grade_point_change",
             "days_since_concern", "activity_trend_8w", "vle_clicks_2w", "days_since_login",
-            "studied_credits"} <= informative
+            "studied_credits", "clicks_vs_school", "attendance_vs_school"} <= informative
     assert_same_features(got, expected, tol=TOL)
 
 

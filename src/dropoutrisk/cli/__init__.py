@@ -6,9 +6,11 @@ shared Typer app when imported below.
 
 from dropoutrisk.cli import (  # noqa: F401  (register commands)
     _audit,
+    _backtest,
     _demo,
     _evaluate,
     _explain,
+    _follow_up,
     _predict,
     _spec,
     _synth,

@@ -237,6 +237,23 @@ class SparkFeatureSession:
             out[group] = feature_group(frame)
         return out
 
+    def relative(self, peers: pd.DataFrame, min_count: int) -> pd.DataFrame:
+        """The indicators relative to their group (``RELATIVE_SQL``), as the DuckDB engine has them."""
+        from pyspark.sql import types as T
+
+        schema = T.StructType([T.StructField(c, T.StringType()) for c in
+                               ("student_id", "grp", "feature", "how")]
+                              + [T.StructField("v", T.DoubleType())])
+        rows = _spark_ready(peers[["student_id", "grp", "feature", "how", "v"]])
+        self.spark.createDataFrame(rows, schema).createOrReplaceTempView("_frame_peers")
+        self.spark.sql("CREATE OR REPLACE TEMPORARY VIEW peer_values AS "
+                       + _sql.peer_values_view("_frame_peers", _sql.SPARK))
+        frame = self.spark.sql(_sql.relative_sql(_sql.SPARK, min_count)).toPandas()
+        self.spark.catalog.dropTempView("_frame_peers")
+        self.spark.catalog.dropTempView("peer_values")
+        frame["student_id"] = frame["student_id"].astype(object)
+        return frame
+
     def max_date(self) -> pd.Timestamp | None:
         """The latest event date over every table (for label censoring)."""
         dates = [self.spark.sql(f"SELECT MAX(date) AS d FROM {t}").collect()[0]["d"]

@@ -59,6 +59,7 @@ from dropoutrisk.features._sql_queries import (
     CONCERNS_SQL,
     GRADES_SQL,
     MAX_RUN_GAP_DAYS,
+    RELATIVE_SQL,
 )
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "DUCKDB",
     "GRADES_SQL",
     "QUERIES",
+    "RELATIVE_SQL",
     "SPARK",
     "SUMMABLE",
     "TREND_WEEKS",
@@ -79,7 +81,9 @@ __all__ = [
     "canonical_view",
     "engine_queries",
     "enrolment_view",
+    "peer_values_view",
     "feature_sql",
+    "relative_sql",
     "render",
 ]
 
@@ -170,6 +174,14 @@ def canonical_view(name: str, present: set[str], relation: str, dialect: Dialect
         else:
             parts.append(f"CAST({col} AS {typ}) AS {col}")
     return f"SELECT {', '.join(parts)} FROM {relation}"
+
+
+def peer_values_view(relation: str, dialect: Dialect) -> str:
+    """The SELECT of the ``peer_values`` view of ``RELATIVE_SQL`` from a ``peer_values`` frame."""
+    t = dialect.string
+    return (f"SELECT CAST(student_id AS {t}) AS student_id, CAST(grp AS {t}) AS grp, "
+            f"CAST(feature AS {t}) AS feature, CAST(how AS {t}) AS how, "
+            f"CAST(v AS {dialect.double}) AS v FROM {relation}")
 
 
 def enrolment_view(relation: str, dialect: Dialect) -> str:
@@ -339,6 +351,25 @@ def custom_sql(table: str, indicators: list, w: Windows, dialect: Dialect = DUCK
     minus = {f"as_of_minus_{n}": _lit(w.as_of - dt.timedelta(days=n))
              for n in window_starts(indicators)}
     return text.format(as_of=_lit(w.as_of), double=dialect.double, **minus)
+
+
+def relative_sql(dialect: Dialect = DUCKDB, min_cell: int | None = None) -> str:
+    """The query of the indicators relative to their group (``RELATIVE_SQL``), for ``dialect``.
+
+    It reads the view ``peer_values`` (one row per student and relative indicator, see
+    ``RELATIVE_SQL``), built from the features of one ``as_of``; both engines build that
+    view the same way (``features._custom.peer_values``). A group with fewer than
+    ``min_cell`` values (default ``MIN_CELL``, 10) gets NULL.
+
+    Examples
+    --------
+    >>> "PARTITION BY feature, grp" in relative_sql(SPARK)
+    True
+    """
+    from dropoutrisk._disclosure import MIN_CELL
+
+    return RELATIVE_SQL.format(double=dialect.double,
+                               min_cell=int(MIN_CELL if min_cell is None else min_cell))
 
 
 #: The feature query of each event table.

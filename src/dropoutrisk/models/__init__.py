@@ -8,6 +8,7 @@ Examples
 """
 
 from dropoutrisk.models._abc_rule import ABCRule
+from dropoutrisk.models._backtest import Backtest, backtest
 from dropoutrisk.models._calibration import IsotonicCalibrator, PlattCalibrator
 from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, TIER_LABELS
 from dropoutrisk.models._logistic import LogisticBaseline
@@ -17,6 +18,7 @@ from dropoutrisk.models._risk_model import RiskModel
 from dropoutrisk.models._train import TrainingResult, train_model
 from dropoutrisk.models.bundle import (
     ModelBundle,
+    PredictSettings,
     export_joblib,
     fingerprint_frame,
     load_bundle,
@@ -48,6 +50,7 @@ __all__ = [
     "DRIFT_THRESHOLDS",
     "TIER_LABELS",
     "ABCRule",
+    "Backtest",
     "DriftAccumulator",
     "DriftReport",
     "Evaluation",
@@ -58,10 +61,12 @@ __all__ = [
     "OperatingPoint",
     "OutOfTimeSplit",
     "PlattCalibrator",
+    "PredictSettings",
     "PublishedFlag",
     "RiskModel",
     "TrainingProfile",
     "TrainingResult",
+    "backtest",
     "check_drift",
     "compare_models",
     "drift_report",

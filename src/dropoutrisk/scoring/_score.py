@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from dropoutrisk._provenance import package_versions
 from dropoutrisk.errors import ModelError
 from dropoutrisk.models._operating_point import OperatingPoint
+from dropoutrisk.models._rows import check_way_in
 from dropoutrisk.scoring._inputs import (
     as_of_date,
     check_options,
@@ -85,7 +86,9 @@ def score(
         Where to flag (see :class:`~dropoutrisk.models.OperatingPoint`):
         a threshold, a capacity (per ``by`` group), a flag rate or a cost.
         Capacity and flag rate rank on the model's margin; ties are broken by
-        student id. Default: the model's own flags (``default_flags``).
+        student id. Default: the operating point recorded in a bundle at
+        training (:attr:`~dropoutrisk.models.ModelBundle.predict_settings`),
+        else the model's own flags (``default_flags``).
     threshold : float, optional
         The same as ``operating_point=OperatingPoint(threshold=...)``: flag
         where the probability is at or above it.
@@ -141,13 +144,9 @@ def score(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
     >>> from dropoutrisk.models import RiskModel
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"school_id": ["A", "B"] * 150,
-    ...                   "attendance_rate_4w": rng.uniform(0.5, 1, 300)},
-    ...                  index=pd.Index([f"s{i:03d}" for i in range(300)], name="student_id"))
-    >>> y = (rng.random(300) < 1.3 - X["attendance_rate_4w"]).astype(int)
+    >>> from dropoutrisk.synthetic import make_features
+    >>> X, y = make_features(n_schools=2)
     >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
     >>> result = score(model, X, "2024-10-01", capacity=2, by="school_id", reasons=1)
     >>> result.predictions.groupby("school_id")["flag"].sum().tolist()
@@ -163,6 +162,14 @@ def score(
     check_options(reasons, reasons_for, chunk_size, drift)
     day = as_of_date(as_of)
     estimator, model_id, manifest_sha, profile = resolve_model(model, profile, model_id)
+    if isinstance(data, Mapping) and estimator is not model:  # canonical tables, a bundle
+        check_way_in(model, None)  # a wide-table model scores its wide table's rows only
+    from_bundle = False
+    if point is None and hasattr(model, "predict_settings"):
+        # a bundle trained for a job (train's operating point): flag where it says
+        settings = model.predict_settings
+        point, from_bundle = settings.operating_point, settings.recorded and \
+            settings.operating_point is not None
     if drift == "fail" and profile is None:
         raise ModelError(
             "Failing on drift was asked for, but the model has no training profile to compare "
@@ -186,6 +193,8 @@ def score(
     for extra in ("flag_rate", "cost"):  # keys only when used: records stay as they were
         if chosen.get(extra) is not None:
             options[extra] = chosen[extra]
+    if from_bundle:
+        options["operating_point_from"] = "model bundle (recorded at training)"
     if not require_school:
         options["require_school"] = False
     if allow_missing:

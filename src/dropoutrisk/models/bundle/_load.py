@@ -12,7 +12,7 @@ from typing import Any
 
 from dropoutrisk._atomic import sha256_file
 from dropoutrisk._provenance import package_versions
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied, read_only
 from dropoutrisk.errors import (
     IncompatibleModelError,
     MissingModelFileError,
@@ -25,6 +25,7 @@ from dropoutrisk.models.bundle._layout import (
     MANIFEST_NAME,
     MODEL_NAME,
 )
+from dropoutrisk.models.bundle._predict_settings import PredictSettings
 from dropoutrisk.models.bundle._skops import load_skops
 
 
@@ -97,30 +98,18 @@ class ModelBundle(Result):
         return (f"ModelBundle(path={str(self._path)!r}, model_id={self.model_id!r}, "
                 f"baselines={sorted(self._baselines)})")
 
-    @property
-    def path(self) -> Path:
-        """The bundle folder."""
-        return self._path
+    path = Part("The bundle folder.", convert=None)
 
-    @property
-    def model(self) -> Any:
-        """The fitted model."""
-        return self._model
+    model = Part("The fitted model.", convert=None)
 
-    @property
-    def manifest(self) -> Mapping[str, Any]:
-        """The manifest as saved (a read-only copy)."""
-        return MappingProxyType(copied(self._manifest))
+    manifest = Part("The manifest as saved (a read-only copy).", convert=read_only)
 
-    @property
-    def baselines(self) -> Mapping[str, Any]:
-        """The fitted baselines saved with the model, by name (read-only)."""
-        return MappingProxyType(self._baselines)
+    baselines = Part(
+        "The fitted baselines saved with the model, by name (read-only).", convert=MappingProxyType)
 
-    @property
-    def extra(self) -> Mapping[str, Any]:
-        """The extra JSON documents saved with the model, by name (a read-only copy)."""
-        return MappingProxyType(copied(self._extra))
+    extra = Part(
+        "The extra JSON documents saved with the model, by name (a read-only copy).",
+        convert=read_only)
 
     @property
     def model_id(self) -> str:
@@ -131,6 +120,15 @@ class ModelBundle(Result):
     def manifest_sha256(self) -> str:
         """The sha256 of ``manifest.json`` as it is on disk."""
         return sha256_file(self._path / MANIFEST_NAME)
+
+    @property
+    def predict_settings(self) -> PredictSettings:
+        """The operating point and snapshot ``predict`` uses, as recorded at training.
+
+        An older bundle that does not record them falls back to the model's
+        default flags at the first training snapshot; ``note`` says so.
+        """
+        return PredictSettings.from_params(self._manifest.get("params"))
 
     @property
     def feature_names(self) -> list[str] | None:

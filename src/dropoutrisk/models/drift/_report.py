@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.models.drift._profile import (
     _STATUS_ORDER,
     _WEEKS_APART_NOTE,
@@ -42,21 +42,13 @@ class DriftReport(Result):
         self._set(reference=copied(dict(reference or {"basis": "pooled"})), table=table,
                   n=int(n_rows), na=(no_attendance_train, no_attendance_now))
 
-    @property
-    def table(self) -> pd.DataFrame:
-        """One row per profiled feature (a copy)."""
-        return copied(self._table)
+    table = Part[pd.DataFrame]("One row per profiled feature (a copy).")
 
-    @property
-    def reference(self) -> dict[str, Any]:
+    reference = Part[dict[str, Any]](
         """The training profile compared with (a copy): ``basis`` is ``snapshot_week``
-        (with ``week``, ``scoring_week``, ``weeks_available``) or ``pooled``."""
-        return copied(self._reference)
+        (with ``week``, ``scoring_week``, ``weeks_available``) or ``pooled``.""")
 
-    @property
-    def n_rows(self) -> int:
-        """Rows checked."""
-        return self._n
+    n_rows = Part[int]("Rows checked.", attr="_n", convert=None)
 
     @property
     def no_attendance_status(self) -> str:

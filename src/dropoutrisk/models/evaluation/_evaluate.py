@@ -26,7 +26,7 @@ import pandas as pd
 
 from dropoutrisk._disclosure import MIN_CELL
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.errors import (
     AlignmentError,
     DataError,
@@ -37,6 +37,7 @@ from dropoutrisk.errors import (
 )
 from dropoutrisk.models._operating_point import OperatingPoint, flags_at
 from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION
+from dropoutrisk.models._supported import supported_rows
 from dropoutrisk.models.evaluation._metrics import (
     calibration_table,
     confusion_at,
@@ -198,14 +199,16 @@ class Evaluation(Result):
     never a student-level row.
     """
 
-    __slots__ = ("_calibration", "_lead_times", "_metrics", "_operating", "_roc", "_settings")
+    __slots__ = ("_by_support", "_calibration", "_lead_times", "_metrics", "_operating", "_roc",
+                 "_settings")
     _remedy = "call evaluate() again to recompute."
 
     def __init__(self, *, metrics, operating_point, calibration_curve, roc_curve, lead_times,
-                 settings) -> None:
+                 settings, by_support=None) -> None:
         self._set(metrics=metrics, operating=operating_point,
                   calibration=_suppress_small_bins(calibration_curve), roc=roc_curve,
-                  lead_times=lead_times, settings=copied(dict(settings)))
+                  lead_times=lead_times, settings=copied(dict(settings)),
+                  by_support=by_support if by_support is not None else pd.DataFrame())
 
     def __repr__(self) -> str:
         models = ", ".join(self._metrics.index)
@@ -216,42 +219,38 @@ class Evaluation(Result):
         """Names of the evaluated models, in order (``"oracle"`` last when a truth was given)."""
         return list(self._metrics.index)
 
-    @property
-    def metrics(self) -> pd.DataFrame:
+    metrics = Part[pd.DataFrame](
         """One row per model: ROC-AUC, PR-AUC, Brier, log loss, ECE, precision@k,
-        recall@k, lead time and, with a truth table, model/oracle ratios."""
-        return copied(self._metrics)
+        recall@k, lead time and, with a truth table, model/oracle ratios.""")
 
-    @property
-    def operating_point(self) -> pd.DataFrame:
+    operating_point = Part[pd.DataFrame](
         """Flags at the operating point, per model, in the Bowers et al. (2013) format:
-        precision, sensitivity, specificity, with counts."""
-        return copied(self._operating)
+        precision, sensitivity, specificity, with counts.""",
+        attr="_operating")
 
-    @property
-    def calibration_curve(self) -> pd.DataFrame:
+    calibration_curve = Part[pd.DataFrame](
         """Per model and bin strategy: bin, n, mean predicted, observed rate.
 
         Bins with fewer than 10 rows are suppressed (n, mean predicted and observed
         rate are NaN, ``suppressed`` is True), so no small group is ever printed.
-        """
-        return copied(self._calibration)
+        """,
+        attr="_calibration")
 
-    @property
-    def roc_curve(self) -> pd.DataFrame:
-        """Per model: false and true positive rates on a fixed grid of 201 points."""
-        return copied(self._roc)
+    roc_curve = Part[pd.DataFrame](
+        "Per model: false and true positive rates on a fixed grid of 201 points.", attr="_roc")
 
-    @property
-    def lead_times(self) -> pd.DataFrame:
+    lead_times = Part[pd.DataFrame](
         """Student-level lead times (model, student_id, first_flag_as_of, dropout_date,
-        weeks). Empty without ``dropout_dates``. Not part of :meth:`to_dict`."""
-        return copied(self._lead_times)
+        weeks). Empty without ``dropout_dates``. Not part of :meth:`to_dict`.""")
 
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The settings the evaluation ran with."""
-        return copied(self._settings)
+    settings = Part[dict[str, Any]]("The settings the evaluation ran with.")
+
+    by_support = Part[pd.DataFrame](
+        """With ``interventions``: the metrics again for the rows of students with an
+        intervention before the end of their label window (``support`` = ``"with"``) and
+        for the others (``"without"``), one row per (support, model). Where support
+        worked, a model looks worse on the supported rows than it is: their outcomes are
+        partly the school's doing. Empty without ``interventions``.""")
 
     def to_dict(self) -> dict[str, Any]:
         """Aggregates as plain Python (NaN becomes None)."""
@@ -261,6 +260,8 @@ class Evaluation(Result):
             "metrics": self._metrics.to_dict(orient="index"),
             "operating_point": self._operating.to_dict(orient="index"),
             "calibration_curve": self._calibration.to_dict(orient="records"),
+            **({"by_support": self._by_support.reset_index().to_dict(orient="records")}
+               if len(self._by_support) else {}),
         })
 
     # ---- plots ----------------------------------------------------------------------
@@ -337,6 +338,8 @@ def evaluate(
     dropout_dates: Any = None,
     as_of: Any = None,
     student_ids: Any = None,
+    interventions: Any = None,
+    horizon_days: int = 365,
 ) -> Evaluation:
     """Evaluate one or more models (or score vectors) on the same labelled rows.
 
@@ -382,6 +385,12 @@ def evaluate(
         snapshot and the dropout date.
     as_of, student_ids : array-like, optional
         Snapshot date and student id per row when ``X`` does not carry them.
+    interventions : DataFrame, optional
+        The ``interventions`` table: adds :attr:`Evaluation.by_support`, the metrics
+        for the rows with and without an intervention before the end of the label
+        window (``as_of + horizon_days``).
+    horizon_days : int, default 365
+        The label horizon, for ``interventions``.
 
     Returns
     -------
@@ -504,9 +513,40 @@ def evaluate(
     }
     if point.kind in ("capacity", "cost"):
         settings["operating_point"] = point.to_dict()
+    by_support = None
+    if interventions is not None:
+        if as_of_k is None or ids_k is None:
+            raise ParameterError(parameter="interventions", message=(
+                "Metrics by support need as_of and student ids per row (X with an 'as_of' "
+                "column and a student_id index, or as_of= and student_ids=)."))
+        mask = supported_rows(interventions, ids_k, as_of_k, horizon_days)
+        by_support = _metrics_by_support(mask, y01, scores, keep, as_of_k, ids_k,
+                                         point if point.by is None else None, k_rates, n_bins)
+        settings["n_supported"] = int(mask.sum())
     return Evaluation(metrics=metrics, operating_point=operating, calibration_curve=calibration,
                       roc_curve=pd.concat(roc_parts, ignore_index=True), lead_times=lead_times,
-                      settings=settings)
+                      settings=settings, by_support=by_support)
+
+
+def _metrics_by_support(mask, y01, scores, keep, as_of_k, ids_k, point, k_rates,
+                        n_bins) -> pd.DataFrame:
+    """The metrics on the supported rows and on the others (NaN where a group has one class)."""
+    parts = []
+    for label, rows in (("with", mask), ("without", ~mask)):
+        models = {name: proba[keep][rows] for name, (proba, _) in scores.items() if name != _ORACLE}
+        truth = scores[_ORACLE][0][keep][rows] if _ORACLE in scores else None
+        n, positives = int(rows.sum()), int(y01[rows].sum())
+        if 0 < positives < n:
+            sub = evaluate(y01[rows], models, truth=truth, operating_point=point,
+                           k_rates=k_rates, n_bins=n_bins, as_of=as_of_k[rows],
+                           student_ids=ids_k[rows]).metrics
+        else:  # one class only: no ranking metric is defined
+            names = [*models, *([_ORACLE] if truth is not None else [])]
+            sub = pd.DataFrame({"n": n, "prevalence": positives / n if n else np.nan},
+                               index=pd.Index(names))
+        parts.append(sub.assign(support=label))
+    out = pd.concat(parts).rename_axis("model").reset_index().set_index(["support", "model"])
+    return out
 
 
 def _lead_times(name, flags, y01, ids, as_of, dates) -> pd.DataFrame:
