@@ -14,12 +14,13 @@ from dropoutrisk.models.drift._profile import (
     CALENDAR_FEATURES,
     TrainingProfile,
     _level_key,
-    _nearest_level,
     _psi,
     _psi_levels_judged,
     _status,
+    expected_for_mix,
 )
 from dropoutrisk.models.drift._report import _REPORT_COLUMNS, DriftReport
+from dropoutrisk.models.drift._schools import SchoolTally
 
 
 class DriftAccumulator:
@@ -38,6 +39,7 @@ class DriftAccumulator:
         self._no_attendance = 0
         self._absent: set[str] = set()
         self._levels: dict[str, int] = {}  # rows per level of the strata feature
+        self._schools = SchoolTally(profile)
 
     def update(self, X: pd.DataFrame) -> DriftAccumulator:
         """Add the rows of ``X``; returns ``self``."""
@@ -74,41 +76,13 @@ class DriftAccumulator:
                     continue
                 key = _level_key(value)
                 self._levels[key] = self._levels.get(key, 0) + int(count)
+        self._schools.update(X)
         return self
 
     def _expected(self) -> tuple[dict[str, Any], dict[str, float], float | None, int, list]:
         """Training bin shares, missing shares and no-attendance share, re-weighted to the
         mix of strata levels seen so far; plus rows and examples of unseen levels."""
-        p = self.profile
-        shares = {k: v["shares"] for k, v in p.numeric.items()}
-        missing = {k: v["missing"] for k, v in [*p.numeric.items(), *p.categorical.items()]}
-        na = p.no_attendance_share
-        if p.strata is None or self.n == 0:
-            return shares, missing, na, 0, []
-        levels = p.strata["levels"]
-        weights = {k: c / self.n for k, c in self._levels.items() if k in levels}
-        unseen = {k: c for k, c in self._levels.items() if k not in levels}
-        for key, count in unseen.items():  # e.g. a 4th year group: like the nearest one seen
-            near = _nearest_level(key, levels)
-            if near is not None:
-                weights[near] = weights.get(near, 0.0) + count / self.n
-        rest = max(0.0, 1.0 - sum(weights.values()))  # missing or non-numeric: unstratified
-        for name, base in list(shares.items()):
-            mix = rest * (1 - missing[name]) * np.asarray(base, dtype=np.float64)
-            for key, w in weights.items():
-                lvl = levels[key]
-                if lvl["bins"].get(name) is not None:
-                    mix = mix + w * (1 - lvl["missing"][name]) * np.asarray(lvl["bins"][name])
-            total = mix.sum()
-            shares[name] = (mix / total).tolist() if total > 0 else base
-        for name, base in list(missing.items()):
-            missing[name] = rest * base + sum(w * levels[k]["missing"][name]
-                                              for k, w in weights.items())
-        if na is not None:
-            na = rest * na + sum(w * (levels[k]["no_attendance_share"] or 0.0)
-                                 for k, w in weights.items())
-        examples = sorted(unseen, key=lambda v: (-unseen[v], v))[:5]
-        return shares, missing, na, sum(unseen.values()), examples
+        return expected_for_mix(self.profile, self._levels, self.n)
 
     def report(self) -> DriftReport:
         """The :class:`DriftReport` of every row added so far."""
@@ -143,8 +117,10 @@ class DriftAccumulator:
             reference["level_shares"] = {
                 "training": {k: v["share"] for k, v in strata["levels"].items()},
                 "now": {k: c / n for k, c in sorted(self._levels.items())} if n else {}}
+        schools, schools_info = self._schools.report(self._absent)
         return DriftReport(table=table, n_rows=n, no_attendance_train=train_na,
-                           no_attendance_now=now_na, reference=reference)
+                           no_attendance_now=now_na, reference=reference, schools=schools,
+                           schools_info=schools_info)
 
     def _row(self, name, kind, psi, missing_train, missing_now, n_unseen, examples,
              psi_basis=None):
