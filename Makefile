@@ -1,6 +1,7 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
 # Each creates the virtual environment when it is missing and installs the
-# project (pinned by requirements/constraints.txt) before running.
+# project (pinned by requirements/constraints.txt) with the dev and spark
+# extras before running; the Spark tests need a Java runtime (.ci/run installs one).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -16,7 +17,7 @@ export OMP_WAIT_POLICY := PASSIVE
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -e '.[dev,spark]'
 	touch $(STAMP)
 
 venv: $(STAMP)

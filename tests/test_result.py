@@ -7,7 +7,7 @@ import pickle
 import pandas as pd
 import pytest
 
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied, read_only
 
 
 class Tally(Result):
@@ -73,3 +73,34 @@ def test_pickle_and_deepcopy_restore_an_equal_immutable_result(tally):
         assert clone.to_json() == tally.to_json() and clone is not tally
         with pytest.raises(AttributeError, match="immutable"):
             clone.settings = {}
+
+
+def test_part_hands_out_copies_and_refuses_assignment():
+    class Table(Result):
+        __slots__ = ("_frame", "_settings", "_meta")
+        frame = Part[pd.DataFrame]("The table.")
+        n_boot = Part[int]("Replicates.", attr="_settings", key="n_boot", convert=int)
+        meta = Part("Metadata.", convert=read_only)
+
+        def __init__(self):
+            self._set(frame=pd.DataFrame({"a": [[1], [2]]}), settings={"n_boot": "7"},
+                      meta={"k": [1]})
+
+        def to_dict(self):
+            return {}
+
+    t = Table()
+    got = t.frame
+    got.loc[0, "a"].append(99)
+    got.loc[1, "a"] = [0]
+    assert t.frame["a"].tolist() == [[1], [2]]
+    assert t.n_boot == 7 and isinstance(t.n_boot, int)
+    with pytest.raises(TypeError):
+        t.meta["k"] = 2  # type: ignore[index]
+    t.meta["k"].append(2)
+    assert t.meta["k"] == [1]
+    with pytest.raises(AttributeError, match="immutable"):
+        t.frame = pd.DataFrame()
+    with pytest.raises(AttributeError, match="immutable"):
+        del t.frame
+    assert Table.frame.__doc__ == "The table." and "frame" in repr(Table.frame)

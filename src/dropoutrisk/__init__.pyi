@@ -20,7 +20,10 @@ from dropoutrisk.features import build_wide_features as build_wide_features
 from dropoutrisk.features import default_catalogue as default_catalogue
 from dropoutrisk.features import load_dataset_spec as load_dataset_spec
 from dropoutrisk.features import load_indicators as load_indicators
+from dropoutrisk.followup import FollowUp as FollowUp
+from dropoutrisk.followup import follow_up as follow_up
 from dropoutrisk.models import ABCRule as ABCRule
+from dropoutrisk.models import Backtest as Backtest
 from dropoutrisk.models import DriftReport as DriftReport
 from dropoutrisk.models import Evaluation as Evaluation
 from dropoutrisk.models import LogisticBaseline as LogisticBaseline
@@ -28,6 +31,7 @@ from dropoutrisk.models import ModelBundle as ModelBundle
 from dropoutrisk.models import ModelComparison as ModelComparison
 from dropoutrisk.models import RiskModel as RiskModel
 from dropoutrisk.models import TrainingResult as TrainingResult
+from dropoutrisk.models import backtest as backtest
 from dropoutrisk.models import compare_models as compare_models
 from dropoutrisk.models import drift_report as drift_report
 from dropoutrisk.models import evaluate as evaluate

@@ -10,13 +10,17 @@ dropoutrisk module but :mod:`dropoutrisk._json`.
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import Any, ClassVar, Generic, TypeVar
 
 import pandas as pd
 
 from dropoutrisk._json import dumps
 
-__all__ = ["Result", "copied"]
+__all__ = ["Result", "copied", "Part", "read_only"]
+
+T = TypeVar("T")
 
 
 def copied(value: Any) -> Any:
@@ -43,6 +47,80 @@ def copied(value: Any) -> Any:
                 frame[col] = cells.map(copy.deepcopy)
         return frame.iloc[:, 0].rename(value.name) if isinstance(value, pd.Series) else frame
     return copy.deepcopy(value)
+
+
+def read_only(value: Any) -> MappingProxyType:
+    """A read-only view of a copy of the mapping ``value``.
+
+    Examples
+    --------
+    >>> view = read_only({"a": [1]})
+    >>> view["a"]
+    [1]
+    >>> view["b"] = 2
+    Traceback (most recent call last):
+    ...
+    TypeError: 'mappingproxy' object does not support item assignment
+    """
+    return MappingProxyType(copied(value))
+
+
+class Part(Generic[T]):
+    """A read-only attribute of a :class:`Result`: what it stored, handed out safely.
+
+    ``name = Part[T](doc)`` in a class body reads ``self._name`` (or ``attr``;
+    with ``key``, the entry ``key`` of that mapping) and returns
+    ``convert(value)``: by default a :func:`copied` copy, so that no caller
+    can change the result through what it was given. Use ``convert=None`` for
+    values that cannot change (str, int, a fitted model shared on purpose),
+    ``convert=float`` and the like for scalars, :func:`read_only` for
+    mappings. Assigning to it raises ``AttributeError`` like the rest of the
+    result.
+
+    Examples
+    --------
+    >>> class Scores(Result):
+    ...     __slots__ = ("_table", "_settings")
+    ...     table = Part("One row per student.")
+    ...     n_boot = Part[int]("Bootstrap replicates.", attr="_settings", key="n_boot",
+    ...                        convert=int)
+    ...     def __init__(self, table, settings):
+    ...         self._set(table=table, settings=settings)
+    >>> s = Scores([1, 2], {"n_boot": 200})
+    >>> s.table.append(3)
+    >>> s.table, s.n_boot, Scores.table.__doc__
+    ([1, 2], 200, 'One row per student.')
+    """
+
+    def __init__(self, doc: str, *, attr: str | None = None, key: str | None = None,
+                 convert: Callable[[Any], T] | None = copied) -> None:
+        self.__doc__ = doc
+        self._attr = attr
+        self._key = key
+        self._convert = convert
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+        if self._attr is None:
+            self._attr = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]  # the class attribute, for help()
+        value = getattr(obj, self._attr)  # type: ignore[arg-type]
+        if self._key is not None:
+            value = value[self._key]
+        return value if self._convert is None else self._convert(value)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        raise AttributeError(f"{type(obj).__name__} is immutable; {obj._remedy}")
+
+    def __delete__(self, obj: Any) -> None:
+        raise AttributeError(f"{type(obj).__name__} is immutable; {obj._remedy}")
+
+    def __repr__(self) -> str:
+        return f"<Part {self._name!r} of a result>"
 
 
 class Result:

@@ -52,7 +52,8 @@ def test_small_cells_never_appear(audited):
     cells = doc["by_group"] + doc["by_intersection"]
     assert any(c["n"] == "<10" for c in cells)  # in_care is rare: some cells are small
     for c in cells:
-        assert c["suppressed"] or (isinstance(c["n"], int) and c["n"] >= 10)
+        # published: at least 10 students, or none (an empty cell)
+        assert c["suppressed"] or (isinstance(c["n"], int) and (c["n"] >= 10 or c["n"] == 0))
         if c["suppressed"]:
             assert c["n"] in ("<10", "suppressed") and c["flag_rate"] is None
     hidden = {(c["grouping"], c["group"]) for c in cells if c["suppressed"]}
@@ -77,9 +78,10 @@ def test_no_student_id_or_row_in_any_written_file(audited):
     assert set(doc) == {"model_id", "manifest_sha256", "trained_on_cohorts", "cohorts", "weeks",
                         "days",
                         "horizon_days", "pseudonymised", "schema", "params", "rules", "overall",
-                        "by_group", "by_intersection", "disparities", "findings",
-                        "calibration_curves"}
-    for table in ("by_group", "by_intersection", "disparities", "findings"):
+                        "by_group", "by_intersection", "disparities", "calibration",
+                        "findings", "suppression", "calibration_curves"}
+    for table in ("by_group", "by_intersection", "disparities", "calibration", "findings",
+                  "suppression"):
         for record in doc[table]:
             assert {"grouping", "group"} <= set(record)
             assert not {"student_id", "score", "label", "flag"} & set(record)

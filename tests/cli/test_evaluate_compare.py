@@ -101,7 +101,8 @@ def test_without_against_compares_with_the_logistic_baseline(ws, tmp_path, capsy
     doc = _read(out / "comparison.json")
     assert doc["against"] is None
     assert set(doc) == {"model_id", "manifest_sha256", "against", "cohorts", "weeks",
-                        "horizon_days", "settings", "metrics", "intervals", "differences"}
+                        "horizon_days", "settings", "metrics", "intervals", "differences",
+                        "flag_changes", "reason_stability"}
     assert doc["settings"]["reference"] == "logistic"
     assert doc["settings"]["bootstrap_unit"] == "student_id"
     assert doc["settings"]["n_boot"] == N_BOOT and doc["settings"]["random_state"] == 0

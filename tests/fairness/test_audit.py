@@ -40,12 +40,19 @@ def test_intersection_point_estimates_match_metricframe(result, frame):
                       sensitive_features=X[GROUPS]).by_group
     cells = result.by_intersection
     three = cells[cells["grouping"] == "gender × newly_arrived × special_support"]
+    judged = 0
     for row in three[~three["suppressed"]].itertuples():
         g, na, ss = row.group.split(" × ")
         key = (g, int(na), ss == "True")
+        if row.dropouts < 10:  # a rate needs 10 dropouts to be judged
+            assert np.isnan(row.tpr) and np.isnan(row.roc_auc)
+            assert "too few dropouts to judge (tpr, ece, roc_auc)" in row.note
+            continue
+        judged += 1
         assert row.tpr == pytest.approx(mf.by_group.loc[key, "tpr"])
         assert row.precision == pytest.approx(mf.by_group.loc[key, "precision"])
         assert row.roc_auc == pytest.approx(auc.loc[key])
+    assert judged >= 3
 
 
 def test_group_sizes_are_exact_and_intervals_bracket_estimates(result, frame):
@@ -108,7 +115,10 @@ def test_finding_rule_band_and_parity():
     assert f.loc["flag_rate", "ratio"] == pytest.approx(3.0)
     assert bool(f.loc["flag_rate", "excludes_parity"])
     assert f.loc["flag_rate", "ratio_lo"] > 1.25
-    assert (a.disparities["outside_band"] == ~a.disparities["ratio"].between(0.8, 1.25)).all()
+    d = a.disparities
+    assert (d["outside_band"] == (d["judged"] & ~d["ratio"].between(0.8, 1.25))).all()
+    assert (d["finding"] == (d["outside_band"] & d["excludes_parity"])).all()
+    assert f.loc["flag_rate", "kind"] == "disparity"
 
 
 def test_bootstrap_is_reproducible_and_seed_dependent(frame):
@@ -277,3 +287,82 @@ def test_row_order_does_not_matter(frame):
     b = audit(features=X.iloc[perm], labels=y.iloc[perm], scores=p[perm], **kw)
     pd.testing.assert_frame_equal(a.by_intersection, b.by_intersection)
     pd.testing.assert_frame_equal(a.disparities, b.disparities)
+
+
+def _planted(seed=0, n=2000):
+    """Group B's risk is under-predicted: its scores are halved."""
+    rng = np.random.default_rng(seed)
+    g = pd.DataFrame({"site": rng.choice(["A", "B"], n, p=[0.7, 0.3]),
+                      "tiny": np.where(np.arange(n) < 25, "few", "many")})
+    truth = np.clip(rng.beta(2, 8, n), 0.001, 0.999)
+    y = (rng.random(n) < truth).astype(int)
+    y[:25], y[:3] = 0, 1  # the "few" group: 3 dropouts
+    score = np.where(g["site"] == "B", truth * 0.5, truth)
+    return g, y, score
+
+
+def test_planted_under_prediction_is_a_calibration_finding():
+    g, y, score = _planted()
+    a = Audit(y_true=y, y_score=score, flags=score >= 0.3, groups=g[["site"]], n_boot=300,
+              random_state=0)
+    cal = a.calibration.set_index("group")
+    assert cal.loc["B", "ratio"] == pytest.approx(
+        y[g["site"] == "B"].mean() / score[g["site"] == "B"].mean())
+    assert cal.loc["B", "ratio_lo"] > 1.25 and cal.loc["B", "finding"]
+    assert not cal.loc["A", "finding"]  # A is calibrated
+    f = a.findings
+    row = f[(f["kind"] == "calibration") & (f["group"] == "B")]
+    assert len(row) == 1 and row.iloc[0]["metric"] == "calibration"
+    assert row.iloc[0]["reference"] == "predicted"
+
+
+def test_no_finding_and_no_calibration_finding_without_a_planted_gap():
+    g, y, _ = _planted()
+    rng = np.random.default_rng(1)
+    truth = np.clip(rng.beta(2, 8, len(y)), 0.001, 0.999)
+    y = (rng.random(len(y)) < truth).astype(int)
+    a = Audit(y_true=y, y_score=truth, flags=truth >= 0.3, groups=g[["site"]], n_boot=300,
+              random_state=0)
+    assert not a.calibration["finding"].any()
+
+
+def test_rates_need_enough_events_and_never_show_inf_or_zero_width():
+    # 60 students in "few": 2 dropouts and no flag; the rest have plenty of both.
+    n = 1000
+    g = pd.DataFrame({"grp": np.where(np.arange(n) < 60, "few", "many")})
+    y = np.zeros(n, dtype=int)
+    y[[3, 7]] = 1
+    y[60::8] = 1
+    s = np.full(n, 0.1)
+    flags = np.zeros(n, dtype=bool)
+    flags[60::5] = True
+    a = Audit(y_true=y, y_score=s, flags=flags, groups=g, n_boot=200, random_state=0)
+    few = a.by_group.set_index("group").loc["few"]
+    assert few["dropouts"] == 2 and few["flagged"] == 0
+    assert np.isnan(few["tpr"]) and np.isnan(few["precision"])
+    assert "too few dropouts to judge" in few["note"] and "too few flags to judge" in few["note"]
+    assert few["flag_rate"] == 0 and np.isnan(few["flag_rate_lo"])  # no spread: no interval
+    d = a.disparities.set_index("metric")
+    assert d.loc["tpr", "note"] == "too few dropouts to judge"
+    assert d.loc["precision", "note"] == "too few flags to judge"
+    assert d.loc["flag_rate", "note"] == "too few events for an interval"
+    assert not d["judged"].any() and (a.findings["kind"] != "disparity").all()
+    doc = a.to_dict()
+    text = a.to_json()
+    assert "inf" not in text
+    for row in doc["by_group"] + doc["disparities"] + doc["calibration"]:
+        for key, lo in row.items():
+            if key.endswith("_lo") and lo is not None:
+                assert row[key[:-3] + "_hi"] > lo, (row, key)
+
+
+def test_min_events_is_a_parameter():
+    g, y, score = _planted()
+    kw = dict(y_true=y, y_score=score, flags=score >= 0.3, groups=g[["tiny"]], n_boot=50,
+              random_state=0)
+    strict = Audit(**kw).by_group.set_index("group")
+    loose = Audit(**kw, min_events=1).by_group.set_index("group")
+    assert strict.loc["few", "dropouts"] < 10
+    assert np.isnan(strict.loc["few", "tpr"]) and not np.isnan(loose.loc["few", "tpr"])
+    with pytest.raises(ValueError, match="min_events"):
+        Audit(**kw, min_events=0)

@@ -172,3 +172,13 @@ def test_training_frame_stacks_in_as_of_order(tables):
     first = build_features(tables, dates[1], engine="pandas")
     pd.testing.assert_frame_equal(X.iloc[: len(first)], first)
     assert (X.index == y.index).all()
+
+
+def test_interventions_are_never_a_feature(tables, features):
+    # a model that learns "supported, therefore at risk" (or safe) is wrong either way
+    support = pd.DataFrame({"student_id": [features.index[0]] * 2,
+                            "date": pd.to_datetime(["2024-09-09", "2024-09-16"]),
+                            "kind": ["mentor_talk", "student_coach"], "role": ["mentor", None]})
+    with_support = build_features({**tables, "interventions": support}, AS_OF, engine="pandas")
+    pd.testing.assert_frame_equal(with_support, features)
+    assert not [c for c in with_support.columns if "interv" in c]

@@ -71,6 +71,15 @@ def _tables() -> dict[str, pd.DataFrame]:
             "category": ["absence"],
         }
     )
+    interventions = pd.DataFrame(
+        {
+            "student_id": ["s2", "s2", "s3"],
+            "date": pd.to_datetime(["2024-10-07", "2024-10-14", "2024-10-08"]),
+            "kind": ["mentor_talk", "attendance_team", "student_coach"],
+            "end_date": pd.to_datetime(["2024-10-07", None, "2024-12-20"]),
+            "role": ["mentor", "kurator", None],
+        }
+    )
     outcomes = pd.DataFrame(
         {
             "student_id": ["s2", "s3"],
@@ -84,6 +93,7 @@ def _tables() -> dict[str, pd.DataFrame]:
         "grades": grades,
         "assessments": assessments,
         "concerns": concerns,
+        "interventions": interventions,
         "outcomes": outcomes,
     }
 
@@ -212,6 +222,17 @@ INVALID = [
      errors.MissingValueError, "attendance", "absent_minutes", 1),
     ("missing-date", _set("outcomes", "date", 0, None), errors.MissingValueError,
      "outcomes", "date", 0),
+    ("missing-column-interventions", _drop("interventions", "kind"), errors.MissingColumnError,
+     "interventions", "kind", None),
+    ("intervention-ends-before-it-starts", _set("interventions", "end_date", 2, "2024-09-01"),
+     errors.OutOfRangeError, "interventions", "end_date", 2),
+    ("intervention-role-is-a-name", _set("interventions", "role", 1, "Anna Svensson"),
+     errors.InvalidCategoryError, "interventions", "role", 1),
+    ("unknown-student-interventions", _set("interventions", "student_id", 0, "s7"),
+     errors.UnknownStudentError, "interventions", "student_id", 0),
+    ("duplicate-intervention", _append_row("interventions", student_id="s2", kind="mentor_talk",
+                                           date=pd.Timestamp("2024-10-07")),
+     errors.DuplicateKeyError, "interventions", "student_id, kind, date", 3),
     ("empty-students", _replace("students", _tables()["students"].iloc[:0]),
      errors.EmptyTableError, "students", None, None),
     ("missing-students-table", _remove("students"), errors.MissingTableError,
@@ -589,3 +610,21 @@ def test_two_concern_reports_on_one_day_are_two_events():
     assert len(out["concerns"]) == 2
     X = build_features(out, "2024-10-28")
     assert X.loc["s1", "concerns_30d"] == 2.0
+
+
+def test_interventions_are_coerced_and_kept_after_as_of():
+    tables = _tables()
+    tables["interventions"] = tables["interventions"].astype({"date": str})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", errors.EventsAfterAsOfWarning)
+        out = validate_tables(tables, as_of="2024-10-08")["interventions"]
+    # kept like outcomes: training reads the support given inside the label window
+    assert len(out) == 3
+    assert out["date"].dtype == "datetime64[ns]"
+    assert out["end_date"].isna().tolist() == [False, True, False]
+
+
+def test_a_role_code_with_capitals_is_not_taken_for_a_name():
+    tables = _tables()
+    tables["interventions"]["role"] = ["SYV", "Elevhälsa", "mentor"]
+    assert validate_tables(tables)["interventions"]["role"].tolist() == ["SYV", "Elevhälsa", "mentor"]

@@ -9,6 +9,7 @@ from dropoutrisk.cli import (  # noqa: F401  (register commands)
     _demo,
     _evaluate,
     _explain,
+    _follow_up,
     _predict,
     _spec,
     _synth,

@@ -17,6 +17,7 @@ from dropoutrisk.explain._explanations import (
 )
 from dropoutrisk.explain._formatting import format_values
 from dropoutrisk.explain._plots import decimal_formatter
+from dropoutrisk.explain._reason_codes import reason_codes
 from dropoutrisk.explain._references import LEVELS, ReferenceTable, school_references
 from dropoutrisk.explain._shap import calibrate_contributions, tree_shap
 
@@ -31,6 +32,7 @@ __all__ = [
     "decimal_formatter",
     "explain_students",
     "format_values",
+    "reason_codes",
     "reason_stems",
     "reasons_frame",
     "school_references",

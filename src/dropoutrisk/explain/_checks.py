@@ -69,15 +69,11 @@ def check_lines(explanations: Any) -> pd.DataFrame:
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> from dropoutrisk.models import RiskModel
     >>> from dropoutrisk.explain import explain_students
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"school_id": "s", "attendance_rate_4w": rng.uniform(0.5, 1, 300)},
-    ...                  index=pd.Index([f"id{i}" for i in range(300)], name="student_id"))
-    >>> y = (rng.random(300) < 1.3 - X["attendance_rate_4w"]).astype(int)
-    >>> model = RiskModel(n_estimators=20, random_state=0).fit(X, y)
-    >>> checks = check_lines(explain_students(model, X, lang="en"))
+    >>> from dropoutrisk.models import RiskModel
+    >>> from dropoutrisk.synthetic import make_features
+    >>> X, y = make_features()
+    >>> checks = check_lines(explain_students(RiskModel(n_estimators=20).fit(X, y), X, lang="en"))
     >>> int(checks["contradicts"].sum()), int(checks["uninformative"].sum())
     (0, 0)
     """

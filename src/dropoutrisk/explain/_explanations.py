@@ -199,17 +199,11 @@ def explain_students(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
+    >>> import numpy as np
     >>> from dropoutrisk.models import RiskModel
-    >>> from dropoutrisk.features import default_catalogue
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"school_id": ["s1"] * 300,
-    ...                   "attendance_rate_4w": rng.uniform(0.5, 1, 300),
-    ...                   "failed_courses": rng.poisson(0.5, 300).astype(float)},
-    ...                  index=pd.Index([f"id{i}" for i in range(300)], name="student_id"))
-    >>> y = (rng.random(300) < 1.3 - X["attendance_rate_4w"]).astype(int)
-    >>> cat = default_catalogue().subset(["attendance_rate_4w", "failed_courses"])
-    >>> model = RiskModel(n_estimators=20, catalogue=cat, random_state=0).fit(X, y)
+    >>> from dropoutrisk.synthetic import make_features
+    >>> X, y = make_features()
+    >>> model = RiskModel(n_estimators=20, random_state=0).fit(X, y)
     >>> ex = explain_students(model, X, ["id0", "id1"], top_n=2, lang="en")
     >>> bool(np.allclose(ex.base_value + ex.contributions.sum(axis=1), ex.probability))
     True
@@ -380,12 +374,9 @@ def reasons_frame(explanations: Explanations, n: int = 4, *, lang: str | None = 
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
     >>> from dropoutrisk.models import RiskModel
-    >>> rng = np.random.default_rng(1)
-    >>> X = pd.DataFrame({"attendance_rate_4w": rng.uniform(0.5, 1, 200)},
-    ...                  index=pd.Index([f"id{i}" for i in range(200)], name="student_id"))
-    >>> y = (rng.random(200) < 1.3 - X["attendance_rate_4w"]).astype(int)
+    >>> from dropoutrisk.synthetic import make_features
+    >>> X, y = make_features(random_state=1)
     >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
     >>> wide = reasons_frame(explain_students(model, X, ["id0", "id1"], lang="en"), 2)
     >>> wide.columns.tolist()

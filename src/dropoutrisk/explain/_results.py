@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._json import dumps, to_jsonable
-from dropoutrisk._result import Result
+from dropoutrisk._result import Part, Result
 
 __all__ = ["Explanations"]
 
@@ -44,84 +44,56 @@ class Explanations(Result):
                 f"calibration={self._calibration!r}, top_n={self._top_n}, lang={self._lang!r})")
 
     # ---- properties -----------------------------------------------------------------
-    @property
-    def lang(self) -> str:
-        """Language of the ``sentence`` columns (``"sv"`` or ``"en"``)."""
-        return self._lang
+    lang = Part[str](
+        'Language of the ``sentence`` columns (``"sv"`` or ``"en"``).', convert=None)
 
-    @property
-    def top_n(self) -> int:
-        """How many risk-raising (and protective) reasons each student has at most."""
-        return self._top_n
+    top_n = Part[int](
+        "How many risk-raising (and protective) reasons each student has at most.", convert=None)
 
-    @property
-    def calibration(self) -> str:
-        """The calibration method the contributions were carried through."""
-        return self._calibration
+    calibration = Part[str](
+        "The calibration method the contributions were carried through.", convert=None)
 
-    @property
-    def base_value(self) -> float:
-        """Calibrated probability at the model's expected margin (the waterfall's start)."""
-        return float(self._base)
+    base_value = Part[float](
+        "Calibrated probability at the model's expected margin (the waterfall's start).",
+        attr="_base", convert=float)
 
-    @property
-    def base_value_log_odds(self) -> float:
-        """The base value in calibrated log-odds."""
-        return float(self._base_log_odds)
+    base_value_log_odds = Part[float](
+        "The base value in calibrated log-odds.", attr="_base_log_odds", convert=float)
 
-    @property
-    def probability(self) -> pd.Series:
-        """The calibrated probability reported to the user, one per student."""
-        return self._proba.copy()
+    probability = Part[pd.Series](
+        "The calibrated probability reported to the user, one per student.", attr="_proba")
 
-    @property
-    def flag(self) -> pd.Series:
-        """Whether each student is flagged at the operating point the explanations were made at."""
-        return self._flag.copy()
+    flag = Part[pd.Series](
+        "Whether each student is flagged at the operating point the explanations were made at.")
 
-    @property
-    def tier(self) -> pd.Series:
-        """Support tier of each student: ``universal`` unless flagged, then targeted or intensive."""
-        return self._tier.copy()
+    tier = Part[pd.Series](
+        "Support tier of each student: ``universal`` unless flagged, then targeted or intensive.")
 
-    @property
-    def context(self) -> pd.DataFrame:
-        """``as_of`` and ``school_id`` of each explained row."""
-        return self._context.copy()
+    context = Part[pd.DataFrame]("``as_of`` and ``school_id`` of each explained row.")
 
-    @property
-    def contributions(self) -> pd.DataFrame:
-        """Per-feature contributions in probability; rows sum to ``probability - base_value``."""
-        return self._contrib.copy()
+    contributions = Part[pd.DataFrame](
+        "Per-feature contributions in probability; rows sum to ``probability - base_value``.",
+        attr="_contrib")
 
-    @property
-    def contributions_log_odds(self) -> pd.DataFrame:
-        """Per-feature contributions in calibrated log-odds."""
-        return self._contrib_lo.copy()
+    contributions_log_odds = Part[pd.DataFrame](
+        "Per-feature contributions in calibrated log-odds.", attr="_contrib_lo")
 
-    @property
-    def feature_values(self) -> pd.DataFrame:
-        """The students' model input values, as the model saw them."""
-        return self._values.copy()
+    feature_values = Part[pd.DataFrame](
+        "The students' model input values, as the model saw them.", attr="_values")
 
-    @property
-    def references(self) -> pd.DataFrame:
+    references = Part[pd.DataFrame](
         """The reference of every feature: the school median (the most common value for
         binary and categorical features) at the same ``as_of``, else the year group's across
         schools, else all students'; see :attr:`reference_levels`. A line printed against the
-        training median instead says so in its ``reference_level``."""
-        return self._references.copy()
+        training median instead says so in its ``reference_level``.""")
 
-    @property
-    def reference_levels(self) -> pd.DataFrame:
+    reference_levels = Part[pd.DataFrame](
         """Which level each of :attr:`references` comes from (``school``, ``year_group``,
-        ``all``), or None where no level has at least 10 students with a value."""
-        return self._reference_levels.copy()
+        ``all``), or None where no level has at least 10 students with a value.""")
 
-    @property
-    def features(self) -> pd.DataFrame:
-        """Catalogue metadata of each model feature (dimension, actionable, code stem, ...)."""
-        return self._meta.copy()
+    features = Part[pd.DataFrame](
+        "Catalogue metadata of each model feature (dimension, actionable, code stem, ...).",
+        attr="_meta")
 
     @property
     def reasons(self) -> pd.DataFrame:
@@ -137,15 +109,12 @@ class Explanations(Result):
         """Top protective factors (risk-lowering contributions), same columns as ``reasons``."""
         return self._protective.drop(columns="_row")
 
-    @property
-    def dimension_totals(self) -> pd.DataFrame:
-        """Sum of contributions per dimension in probability (five dimensions plus background)."""
-        return self._dim.copy()
+    dimension_totals = Part[pd.DataFrame](
+        "Sum of contributions per dimension in probability (five dimensions plus background).",
+        attr="_dim")
 
-    @property
-    def dimension_totals_log_odds(self) -> pd.DataFrame:
-        """Sum of contributions per dimension in calibrated log-odds."""
-        return self._dim_lo.copy()
+    dimension_totals_log_odds = Part[pd.DataFrame](
+        "Sum of contributions per dimension in calibrated log-odds.", attr="_dim_lo")
 
     def _take(self, pos: np.ndarray) -> Explanations:
         """A new Explanations with only the rows at ``pos`` (used by per-student reports)."""
@@ -175,15 +144,11 @@ class Explanations(Result):
 
         Examples
         --------
-        >>> import numpy as np, pandas as pd
-        >>> from dropoutrisk.models import RiskModel
         >>> from dropoutrisk.explain import explain_students
-        >>> rng = np.random.default_rng(2)
-        >>> X = pd.DataFrame({"attendance_rate_4w": rng.uniform(0.5, 1, 200)},
-        ...                  index=pd.Index([f"id{i}" for i in range(200)], name="student_id"))
-        >>> y = (rng.random(200) < 1.3 - X["attendance_rate_4w"]).astype(int)
-        >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
-        >>> one = explain_students(model, X).student("id3")
+        >>> from dropoutrisk.models import RiskModel
+        >>> from dropoutrisk.synthetic import make_features
+        >>> X, y = make_features(random_state=2)
+        >>> one = explain_students(RiskModel(n_estimators=10).fit(X, y), X).student("id3")
         >>> len(one), one.probability.index.tolist()
         (1, ['id3'])
         """

@@ -22,6 +22,7 @@ Examples
 from dropoutrisk.fairness._audit import (
     BAND,
     DISPARITY_METRICS,
+    MIN_EVENTS,
     Audit,
     OperatingPoint,
     audit,
@@ -34,6 +35,7 @@ __all__ = [
     "BAND",
     "DISPARITY_METRICS",
     "MIN_CELL",
+    "MIN_EVENTS",
     "PSEUDONYM_KEY_ENV",
     "Audit",
     "BackgroundComparison",

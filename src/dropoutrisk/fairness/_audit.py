@@ -49,12 +49,12 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk.errors import AlignmentError, MissingColumnError, ParameterError
-from dropoutrisk.fairness._audit_result import Audit
+from dropoutrisk.fairness._audit_result import MIN_EVENTS, Audit
 from dropoutrisk.fairness._cells import BAND, DISPARITY_METRICS
 from dropoutrisk.fairness._suppress import MIN_CELL
 from dropoutrisk.models._operating_point import OperatingPoint, index_rank
 
-__all__ = ["BAND", "DISPARITY_METRICS", "Audit", "OperatingPoint", "audit"]
+__all__ = ["BAND", "DISPARITY_METRICS", "MIN_EVENTS", "Audit", "OperatingPoint", "audit"]
 
 
 # ----------------------------------------------------------------------------- audit()
@@ -104,6 +104,8 @@ def audit(
     random_state: int | None = None,
     min_cell: int = MIN_CELL,
     n_bins: int = 10,
+    min_events: int = MIN_EVENTS,
+    suppress_empty: bool = False,
 ) -> Audit:
     """Audit a model's flags and calibration by group and intersection.
 
@@ -134,7 +136,8 @@ def audit(
         Precomputed probabilities, instead of ``model.predict_proba``.
     flags : array-like of bool, optional
         Precomputed flags; then ``operating_point`` is ignored.
-    reference, metrics, n_boot, confidence, random_state, min_cell, n_bins
+    reference, metrics, n_boot, confidence, random_state, min_cell, n_bins, min_events,
+    suppress_empty
         See :class:`Audit`.
 
     Returns
@@ -248,4 +251,6 @@ def audit(
         n_bins=n_bins,
         operating_point=description,
         clusters=clusters,
+        min_events=min_events,
+        suppress_empty=suppress_empty,
     )

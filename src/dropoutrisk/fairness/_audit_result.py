@@ -6,7 +6,6 @@ It computes everything when it is built (see :mod:`dropoutrisk.fairness._audit` 
 from __future__ import annotations
 
 import itertools
-import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.errors import (
     AlignmentError,
     DataQualityWarning,
@@ -41,9 +40,97 @@ from dropoutrisk.fairness._cells import (
     _point_estimates,
     _records,
 )
-from dropoutrisk.fairness._suppress import MIN_CELL, complementary_suppression
+from dropoutrisk.fairness._suppress import MIN_CELL, complementary_suppression, sums_of
 
-__all__ = ["Audit"]
+__all__ = ["MIN_EVENTS", "Audit"]
+
+#: A rate needs at least this many events in its denominator to be judged: dropouts
+#: for TPR (and ECE, ROC-AUC), flags for precision, non-dropouts for FPR.
+MIN_EVENTS = 10
+
+_TOO_FEW = {
+    "dropouts": "too few dropouts to judge",
+    "non_dropouts": "too few non-dropouts to judge",
+    "flagged": "too few flags to judge",
+}
+_NEEDS = {"dropouts": ("tpr", "ece", "roc_auc"), "non_dropouts": ("fpr", "roc_auc"),
+          "flagged": ("precision",)}
+_RATIO_COLUMNS = ["kind", "grouping", "group", "reference", "metric", "ratio", "ratio_lo",
+                  "ratio_hi", "judged", "note", "outside_band", "excludes_parity", "finding",
+                  "suppressed"]
+
+
+def _events(rows: np.ndarray, y: np.ndarray, f: np.ndarray) -> dict[str, int]:
+    dropouts, flagged = int(y[rows].sum()), int(f[rows].sum())
+    return {"dropouts": dropouts, "non_dropouts": int(rows.size) - dropouts,
+            "flagged": flagged}
+
+
+def _too_few(events: Mapping[str, int], min_events: int) -> list[tuple[str, tuple[str, ...]]]:
+    """The measures a cell cannot judge, with the reason, e.g. too few dropouts for TPR."""
+    return [(_TOO_FEW[e], _NEEDS[e]) for e in _TOO_FEW if events[e] < min_events]
+
+
+def _spread(lo: float, hi: float) -> bool:
+    """Whether an interval is finite and has a width (not all replicates alike)."""
+    return bool(np.isfinite(lo) and np.isfinite(hi) and hi - lo > 1e-9 * max(1.0, abs(hi)))
+
+
+def _paired_ratio(rec: dict[str, Any], points: tuple[float, float],
+                  reps: tuple[np.ndarray, np.ndarray], q: tuple[float, float],
+                  zero_note: str) -> str:
+    """Put ``points[0] / points[1]`` and the percentile interval of the replicates'
+    ratios into ``rec``; return why not ("" when done)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        point = np.float64(points[0]) / np.float64(points[1])
+        rr = reps[0] / reps[1]
+    lo = hi = np.nan
+    if rr.size:
+        lo, hi = (float(v) for v in _finite_quantiles(rr, q))
+    if not np.isfinite(point):
+        return zero_note
+    if rr.size and not _spread(lo, hi):
+        return "too few events for an interval"
+    rec["ratio"], rec["ratio_lo"], rec["ratio_hi"] = float(point), lo, hi
+    return ""
+
+
+def _judge(rec: dict[str, Any], note: str) -> None:
+    """A ratio is judged when it has enough events and a finite interval with spread; a
+    finding is a judged ratio outside the band whose interval excludes parity."""
+    judged = not note
+    ratio, lo, hi = rec["ratio"], rec["ratio_lo"], rec["ratio_hi"]
+    rec["judged"] = judged
+    rec["note"] = note
+    rec["outside_band"] = bool(judged and not BAND[0] <= ratio <= BAND[1])
+    rec["excludes_parity"] = bool(judged and (lo > 1 or hi < 1))
+    rec["finding"] = rec["outside_band"] and rec["excludes_parity"]
+
+
+def _suppression_table(keys, counts, reasons, min_cell) -> pd.DataFrame:
+    """What was withheld and why; no count of a withheld cell."""
+    relations = sums_of(keys)
+    small = {keys.index(k) for k, r in reasons.items() if r == "small cell"}
+    records = []
+    for k, reason in reasons.items():
+        grouping, group = _cell_name(k)
+        if reason == "small cell":
+            why = f"fewer than {min_cell} students"
+        else:
+            i = keys.index(k)
+            near = sorted({m for parent, children in relations if i in (parent, *children)
+                           for m in (parent, *children) if m in small},
+                          key=lambda m: (len(keys[m]), m))
+            names = ", ".join(" = ".join(_cell_name(keys[m])) for m in near[:3])
+            why = ("withheld so that the small cell" + ("s " if len(near) > 1 else " ")
+                   + names + " cannot be recomputed from the published totals"
+                   if near else "withheld so that the small cells of this table cannot be "
+                   "recomputed from the published totals")
+        records.append({"grouping": grouping, "group": group, "level": len(k),
+                        "reason": reason, "why": why})
+    frame = pd.DataFrame.from_records(records, columns=["grouping", "group", "level",
+                                                        "reason", "why"])
+    return frame.sort_values(["level", "reason"], kind="stable").reset_index(drop=True)
 
 
 class Audit(Result):
@@ -90,6 +177,16 @@ class Audit(Result):
         ``as_of`` snapshots). The bootstrap then resamples whole clusters,
         within the stratum of each cluster's first row, so that a student's
         correlated snapshots do not make the intervals too narrow.
+    min_events : int, default=10
+        A rate is only judged with at least this many events in its
+        denominator: dropouts for TPR, ECE, ROC-AUC and calibration, flags
+        for precision, non-dropouts for FPR. Otherwise the measure, its
+        interval and its ratios are NaN and ``note`` says "too few dropouts
+        to judge" (or flags, non-dropouts).
+    suppress_empty : bool, default=False
+        Treat empty cells as small cells (see
+        :func:`~dropoutrisk.fairness._suppress.complementary_suppression`);
+        by default they are published with ``n`` 0.
 
     Examples
     --------
@@ -102,11 +199,14 @@ class Audit(Result):
     ...           random_state=0)
     >>> a.by_group[["grouping", "group", "n"]].to_dict("records")
     [{'grouping': 'gender', 'group': 'F', 'n': 179}, {'grouping': 'gender', 'group': 'M', 'n': 221}]
-    >>> list(a.disparities.columns[:4])
-    ['grouping', 'group', 'reference', 'metric']
+    >>> list(a.disparities.columns[:5])
+    ['kind', 'grouping', 'group', 'reference', 'metric']
+    >>> a.calibration[["group", "judged", "finding"]].to_dict("records")
+    [{'group': 'F', 'judged': True, 'finding': False}, {'group': 'M', 'judged': True, 'finding': False}]
     """
 
-    __slots__ = ("_cells", "_curves", "_disparities", "_params")
+    __slots__ = ("_calibration", "_cells", "_curves", "_disparities", "_params",
+                 "_suppression")
     _remedy = "build a new one with audit(...)."
 
     def __init__(
@@ -126,6 +226,8 @@ class Audit(Result):
         n_bins: int = 10,
         operating_point: str = "precomputed flags",
         clusters: Any = None,
+        min_events: int = MIN_EVENTS,
+        suppress_empty: bool = False,
     ) -> None:
         y, s, f, g, keep = self._validate(y_true, y_score, flags, groups)
         cluster_codes = None
@@ -148,6 +250,9 @@ class Audit(Result):
         if int(n_boot) != n_boot or n_boot < 0:
             raise ParameterError(parameter="n_boot", message=
                 f"n_boot={n_boot!r} must be a whole number >= 0.")
+        if int(min_events) != min_events or min_events < 1:
+            raise ParameterError(parameter="min_events", message=
+                f"min_events={min_events!r} must be a whole number >= 1 (default {MIN_EVENTS}).")
         if isinstance(reference, str) and reference not in ("largest", "overall"):
             raise ParameterError(parameter="reference", message=
                 f"reference={reference!r} must be 'largest', 'overall' or a mapping "
@@ -199,7 +304,9 @@ class Audit(Result):
                     points.append(dict(nan_point))
 
         counts = {k: int(r.size) for k, r in zip(keys, rows, strict=True)}
-        reasons = complementary_suppression(counts, min_cell=min_cell)
+        reasons = complementary_suppression(counts, min_cell=min_cell,
+                                            suppress_empty=suppress_empty)
+        events = {k: _events(r, y, f) for k, r in zip(keys, rows, strict=True)}
 
         # Bootstrap every published, non-empty cell in one pass over the replicates.
         alpha = (1 - confidence) / 2
@@ -249,18 +356,35 @@ class Audit(Result):
                 rec["n"] = counts[key]
             rec["suppressed"] = bool(reason)
             rec["suppression"] = reason
+            hide = bool(reason)
+            ev = events[key]
+            rec["dropouts"] = np.nan if hide else float(ev["dropouts"])
+            rec["flagged"] = np.nan if hide else float(ev["flagged"])
+            short = [] if hide or not counts[key] else _too_few(ev, min_events)
             for j, m in enumerate(MEASURES):
-                hide = bool(reason)
-                rec[m] = np.nan if hide else points[i][m]
-                rec[f"{m}_lo"] = np.nan if hide else intervals[i, j, 0]
-                rec[f"{m}_hi"] = np.nan if hide else intervals[i, j, 1]
+                gated = hide or any(m in ms for _, ms in short)
+                lo, hi = intervals[i, j]
+                if not _spread(lo, hi):  # every replicate alike (0 of n, n of n): no interval
+                    lo = hi = np.nan
+                rec[m] = np.nan if gated else points[i][m]
+                rec[f"{m}_lo"] = np.nan if gated else lo
+                rec[f"{m}_hi"] = np.nan if gated else hi
+            rec["note"] = "; ".join(f"{text} ({', '.join(ms)})" for text, ms in short)
             records.append(rec)
         cells = pd.DataFrame.from_records(records)
         cells["n"] = cells["n"].astype(object)
 
+        judged = {
+            k: set() if (k in reasons or not counts[k]) else
+            set(MEASURES) - {m for _, ms in _too_few(events[k], min_events) for m in ms}
+            for k in keys
+        }
         disparities = self._ratios(
-            keys, counts, reasons, points, reps, q, groupings, reference, list(metrics)
+            keys, counts, reasons, points, reps, q, groupings, reference, list(metrics),
+            judged, events, min_events,
         )
+        calibration = self._calibration_of(keys, counts, reasons, points, reps, q, events,
+                                        min_events)
         curves = self._curves_of(keys, cell_data, min_cell)
 
         params = {
@@ -276,8 +400,12 @@ class Audit(Result):
             "n_bins": int(n_bins),
             "band": list(BAND),
             "bootstrap_unit": "row" if cluster_codes is None else "cluster",
+            "min_events": int(min_events),
+            "suppress_empty": bool(suppress_empty),
         }
-        self._set(cells=cells, disparities=disparities, curves=curves, params=params)
+        suppression = _suppression_table(keys, counts, reasons, min_cell)
+        self._set(cells=cells, disparities=disparities, calibration=calibration, curves=curves,
+                  params=params, suppression=suppression)
 
     def __repr__(self) -> str:
         n_find = len(self.findings)
@@ -328,7 +456,8 @@ class Audit(Result):
         return y.astype(np.int8), s, f, g, keep
 
     @staticmethod
-    def _ratios(keys, counts, reasons, points, reps, q, groupings, reference, metrics):
+    def _ratios(keys, counts, reasons, points, reps, q, groupings, reference, metrics,
+                judged, events, min_events):
         index = {k: i for i, k in enumerate(keys)}
         mpos = {m: j for j, m in enumerate(MEASURES)}
         records = []
@@ -363,30 +492,60 @@ class Audit(Result):
                 hide = k in reasons or ref is None
                 for m in metrics:
                     rec = {
+                        "kind": "disparity",
                         "grouping": name, "group": _cell_name(k)[1], "reference": ref_label,
                         "metric": m, "ratio": np.nan, "ratio_lo": np.nan, "ratio_hi": np.nan,
                     }
-                    if not hide:
+                    note = ""
+                    if hide:
+                        note = "suppressed" if k in reasons else "no published reference"
+                    elif not counts[k]:
+                        note = "no students"
+                    elif m not in judged[k] or m not in judged[ref]:
+                        short = _too_few(events[k if m not in judged[k] else ref], min_events)
+                        text = next(t for t, ms in short if m in ms)
+                        note = text if m not in judged[k] else f"{text} in the reference"
+                    else:
                         i, r, j = index[k], index[ref], mpos[m]
-                        with np.errstate(divide="ignore", invalid="ignore"):
-                            point = np.float64(points[i][m]) / np.float64(points[r][m])
-                            rr = reps[i, j] / reps[r, j]
-                        rec["ratio"] = float(point)
-                        if rr.size:
-                            lo, hi = _finite_quantiles(rr, q)
-                            rec["ratio_lo"], rec["ratio_hi"] = float(lo), float(hi)
-                    ratio = rec["ratio"]
-                    rec["outside_band"] = bool(
-                        not hide and not math.isnan(ratio) and not BAND[0] <= ratio <= BAND[1]
-                    )
-                    rec["excludes_parity"] = bool(
-                        not hide and (rec["ratio_lo"] > 1 or rec["ratio_hi"] < 1)
-                    )
+                        note = _paired_ratio(rec, (points[i][m], points[r][m]),
+                                             (reps[i, j], reps[r, j]), q,
+                                             "the reference rate is 0")
+                    _judge(rec, note)
                     rec["suppressed"] = hide
                     records.append(rec)
-        cols = ["grouping", "group", "reference", "metric", "ratio", "ratio_lo", "ratio_hi",
-                "outside_band", "excludes_parity", "suppressed"]
-        return pd.DataFrame.from_records(records, columns=cols)
+        return pd.DataFrame.from_records(records, columns=_RATIO_COLUMNS)
+
+    @staticmethod
+    def _calibration_of(keys, counts, reasons, points, reps, q, events, min_events):
+        """Observed over mean predicted dropout rate per published cell (calibration in
+        the large), with its paired bootstrap interval."""
+        b, p = MEASURES.index("base_rate"), MEASURES.index("mean_predicted")
+        records = []
+        for i, key in enumerate(keys):
+            if not key:
+                continue
+            grouping, group = _cell_name(key)
+            rec = {"kind": "calibration", "grouping": grouping, "group": group,
+                   "reference": "predicted", "metric": "calibration", "ratio": np.nan,
+                   "ratio_lo": np.nan, "ratio_hi": np.nan}
+            note = ""
+            if key in reasons:
+                note = "suppressed"
+            elif not counts[key]:
+                note = "no students"
+            elif events[key]["dropouts"] < min_events:
+                note = _TOO_FEW["dropouts"]
+            else:
+                note = _paired_ratio(rec, (points[i]["base_rate"], points[i]["mean_predicted"]),
+                                     (reps[i, b], reps[i, p]), q,
+                                     "the mean predicted probability is 0")
+            rec["observed"] = np.nan if key in reasons else points[i]["base_rate"]
+            rec["predicted"] = np.nan if key in reasons else points[i]["mean_predicted"]
+            _judge(rec, note)
+            rec["suppressed"] = key in reasons
+            records.append(rec)
+        return pd.DataFrame.from_records(
+            records, columns=[*_RATIO_COLUMNS[:8], "observed", "predicted", *_RATIO_COLUMNS[8:]])
 
     @staticmethod
     def _curves_of(keys, cell_data, min_cell):
@@ -434,26 +593,45 @@ class Audit(Result):
         """Like :attr:`by_group`, for every intersection of two or more groupings."""
         return copied(self._cells[self._cells["level"] >= 2].reset_index(drop=True))
 
-    @property
-    def disparities(self) -> pd.DataFrame:
-        """Every disparity ratio against its grouping's reference, with its interval."""
-        return copied(self._disparities)
+    disparities = Part[pd.DataFrame](
+        "Every disparity ratio against its grouping's reference, with its interval.")
+
+    calibration = Part[pd.DataFrame](
+        """Calibration in the large per cell: observed over mean predicted dropout rate.
+
+        One row per group and intersection: ``observed`` (the base rate),
+        ``predicted`` (the mean predicted probability), ``ratio`` (observed /
+        predicted; above 1 the model under-predicts the group's risk) with
+        its paired bootstrap interval, and the same ``judged``, ``note``,
+        ``outside_band``, ``excludes_parity`` and ``finding`` columns as
+        :attr:`disparities`. A cell with fewer than ``min_events`` dropouts
+        is not judged (``note`` says so).
+        """)
 
     @property
     def findings(self) -> pd.DataFrame:
-        """Ratios outside ``[0.8, 1.25]``, largest departure from parity first.
+        """Disparity and calibration findings, largest departure from parity first.
 
-        ``excludes_parity`` says whether the interval excludes 1.
+        A finding is a ratio (a cell's rate over its reference's, or a cell's
+        observed over predicted dropout rate, ``kind="calibration"``) that
+        has enough events to be judged, lies outside ``[0.8, 1.25]`` and
+        whose bootstrap interval excludes 1.
         """
-        d = self._disparities[self._disparities["outside_band"]].copy()
-        order = np.abs(np.log(d["ratio"].astype(float).replace(0, 1e-12)))
-        d = d.assign(_o=order).sort_values(["excludes_parity", "_o"], ascending=[False, False])
+        cal = self._calibration.drop(columns=["observed", "predicted"])
+        d = pd.concat([self._disparities, cal], ignore_index=True)
+        d = d[d["finding"].astype(bool)].copy()
+        order = np.abs(np.log(d["ratio"].astype(float)))
+        d = d.assign(_o=order).sort_values("_o", ascending=False, kind="stable")
         return d.drop(columns="_o").reset_index(drop=True)
 
-    @property
-    def calibration_curves(self) -> list[dict[str, Any]]:
-        """Per published cell, bin means of predicted and observed (bins with >= min_cell)."""
-        return copied(self._curves)
+    suppression = Part[pd.DataFrame](
+        """Every withheld cell and why: ``reason`` is ``"small cell"`` (fewer than
+        ``min_cell`` students) or ``"complementary"`` (withheld so that a small cell
+        cannot be recomputed from the published totals; ``why`` names it).""")
+
+    calibration_curves = Part(
+        "Per published cell, bin means of predicted and observed (bins with >= min_cell).",
+        attr="_curves")
 
     # ---- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -462,18 +640,25 @@ class Audit(Result):
             "schema": "dropoutrisk.audit/1",
             "params": self.params,
             "rules": {
-                "finding": "ratio point estimate outside [0.8, 1.25]; excludes_parity tells "
-                "whether the bootstrap interval excludes 1",
+                "finding": "a ratio (a group's rate over its reference group's, or a group's "
+                "observed over mean predicted dropout rate) outside [0.8, 1.25] whose "
+                "bootstrap interval excludes 1, with enough events to judge",
+                "events": f"a rate is judged with at least {self._params['min_events']} events "
+                "in its denominator: dropouts for TPR, ECE, ROC-AUC and calibration, flags "
+                "for precision, non-dropouts for FPR; otherwise it is null with a note",
                 "reference": "largest published group of each grouping unless set",
-                "suppression": f"cells with n < {self._params['min_cell']} and the "
-                "complementary cells that would let them be recovered by subtraction are "
-                "suppressed in every output",
+                "suppression": f"cells with 1 to {self._params['min_cell'] - 1} students"
+                + (" (and empty cells)" if self._params["suppress_empty"] else "")
+                + " and only the complementary cells that would let them be recomputed from "
+                "the published totals are suppressed in every output",
             },
             "overall": _records(self._cells[self._cells["level"] == 0])[0],
             "by_group": _records(self.by_group),
             "by_intersection": _records(self.by_intersection),
             "disparities": _records(self._disparities),
+            "calibration": _records(self._calibration),
             "findings": _records(self.findings),
+            "suppression": _records(self._suppression),
             "calibration_curves": self.calibration_curves,
         }
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dropoutrisk._result import Result
+from dropoutrisk._result import Part, Result
 from dropoutrisk.errors import ParameterError
 from dropoutrisk.fairness._audit import Audit, audit
 from dropoutrisk.fairness._bootstrap import MEASURE_LABELS
@@ -51,15 +51,9 @@ class BackgroundComparison(Result):
             f"with={len(self._with_background.findings)})"
         )
 
-    @property
-    def without(self) -> Audit:
-        """The audit of the model without background features."""
-        return self._without
+    without = Part("The audit of the model without background features.", convert=None)
 
-    @property
-    def with_background(self) -> Audit:
-        """The audit of the model with background features."""
-        return self._with_background
+    with_background = Part("The audit of the model with background features.", convert=None)
 
     @property
     def performance(self) -> pd.DataFrame:

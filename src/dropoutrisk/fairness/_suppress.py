@@ -3,28 +3,38 @@
 A *cell* is one group (``gender=F``) or one intersection of groups
 (``gender=F × newly_arrived=1``); the *overall* cell holds everyone. Every
 cell of a grouping is listed, including combinations that no student falls
-into, so that an absent row cannot reveal a zero.
+into.
 
-**Primary suppression.** A cell with fewer than ``min_cell`` students
-(default 10, docs/architecture.md, "Trust") is suppressed: its measures are NaN and its
-``n`` reads ``"<10"``, never the count.
+**Primary suppression.** A cell with 1 to ``min_cell - 1`` students
+(default 10, docs/architecture.md, "Trust") is suppressed: its measures are
+NaN and its ``n`` reads ``"<10"``, never the count. An empty cell holds no
+student and is published as 0 (``suppress_empty=True`` treats it as small,
+see :func:`complementary_suppression`).
 
-**Complementary suppression.** Published counts add up: the cells of a
-grouping sum to the overall count, and the cells of an intersection that
-share all but one group sum to the cell of those shared groups
-(``F×0 + F×1 = F``). If one cell of such a sum were suppressed and the
+**Complementary (secondary) suppression.** Published counts add up: the
+cells of a grouping sum to the overall count, and the cells of an
+intersection that share all but one group sum to the cell of those shared
+groups (``F×0 + F×1 = F``). If one cell of such a sum were suppressed and the
 others published, subtraction would give it back. The rule applied here is
 exact: the published counts and these sums form a linear system, and a
-suppressed cell is *recoverable* when its count is determined by that
-system (its column of the constraint matrix is linearly independent of
-the other suppressed columns). While any suppressed cell is recoverable,
-the smallest published cell (never the overall one) that shares a sum with
-it is suppressed too. With a single grouping this is the usual rule: if
-exactly one cell is suppressed, the next smallest is suppressed with it.
-Complementary cells read ``"suppressed"`` (their count is at least
-``min_cell`` but withheld). The same additive structure holds for every
-count behind the rates (positives, flags, true and false positives), so
-the same pattern protects them.
+small cell is *recoverable* when the system determines its count (every
+vector of the null space of the suppressed columns is zero there). Only the
+small cells need protecting: a complementary cell that the sums give back
+is no more disclosed than a published one.
+
+The complementary cells are chosen so as to withhold as little as
+possible: while a small cell is recoverable, the cell that shares a sum
+with it and leaves the fewest small cells recoverable is withheld (ties:
+the most detailed, then the smallest); then every complementary cell is
+published back, coarsest and largest first, whenever the small cells stay
+unrecoverable without it. Two starting points are tried (the small cells
+alone, and every cell of a grouping that holds one) and the pattern that
+withholds the fewest groups, then the fewest two-way cells, and so on, is
+kept. With a single grouping this is the usual rule: if exactly one cell is
+suppressed, the next smallest is suppressed with it. Complementary cells
+read ``"suppressed"``. The same additive structure holds for every count
+behind the rates (dropouts, flags, true and false positives), so the same
+pattern protects them.
 
 Bounds from non-negativity (a sum of 0 pins every term at 0) are not
 withheld: they reveal no more than a published zero does.
@@ -38,13 +48,13 @@ import numpy as np
 
 from dropoutrisk._disclosure import MIN_CELL
 
-__all__ = ["MIN_CELL", "complementary_suppression"]
+__all__ = ["MIN_CELL", "complementary_suppression", "sums_of"]
 
 Key = tuple[tuple[str, str], ...]
 
 
-def _relations(keys: Sequence[Key]) -> list[tuple[int, list[int]]]:
-    """Every additive relation ``parent = sum(children)`` among ``keys``."""
+def sums_of(keys: Sequence[Key]) -> list[tuple[int, list[int]]]:
+    """Every additive relation ``parent = sum(children)`` among ``keys``, as positions."""
     index = {k: i for i, k in enumerate(keys)}
     by_vars: dict[tuple[str, ...], list[Key]] = {}
     for k in keys:
@@ -77,7 +87,7 @@ def _recoverable(matrix: np.ndarray, suppressed: list[int]) -> list[int]:
 
 
 def complementary_suppression(
-    counts: Mapping[Key, int], *, min_cell: int = MIN_CELL
+    counts: Mapping[Key, int], *, min_cell: int = MIN_CELL, suppress_empty: bool = False
 ) -> dict[Key, str]:
     """Decide which cells to suppress, and why.
 
@@ -89,6 +99,13 @@ def complementary_suppression(
         suppressed.
     min_cell : int, default 10
         Cells with fewer students are suppressed.
+    suppress_empty : bool, default False
+        Also treat empty cells (no student) as small. By default an empty
+        cell is published as 0, as tau-ARGUS does unless "zero unsafe" is
+        set: it holds no student, so no outcome, flag or score can be read
+        from it. It does say that no student of a group has that value (no
+        student with gender "other" is newly arrived); set this when that is
+        itself sensitive. It costs more complementary cells.
 
     Returns
     -------
@@ -100,63 +117,90 @@ def complementary_suppression(
     --------
     >>> counts = {(): 120, (("g", "a"),): 100, (("g", "b"),): 14, (("g", "c"),): 6}
     >>> complementary_suppression(counts)
-    {(('g', 'c'),): 'small cell', (('g', 'b'),): 'complementary'}
+    {(('g', 'b'),): 'complementary', (('g', 'c'),): 'small cell'}
+    >>> complementary_suppression({(): 20, (("g", "a"),): 20, (("g", "b"),): 0})
+    {}
     """
     from threadpoolctl import threadpool_limits
 
     # Many small eigen-decompositions: one BLAS thread is ~50x faster than a
     # contended pool and no slower on an idle machine.
     with threadpool_limits(limits=1):
-        return _suppress(counts, min_cell)
+        return _suppress(counts, min_cell, suppress_empty)
 
 
-def _suppress(counts: Mapping[Key, int], min_cell: int) -> dict[Key, str]:
+def _suppress(counts: Mapping[Key, int], min_cell: int, suppress_empty: bool) -> dict[Key, str]:
     keys = list(counts)
     index = {k: i for i, k in enumerate(keys)}
-    relations = _relations(keys)
+    relations = sums_of(keys)
     matrix = np.zeros((len(relations), len(keys)))
     for r, (parent, children) in enumerate(relations):
         matrix[r, parent] = 1.0
         matrix[r, children] = -1.0
-    reasons: dict[Key, str] = {
-        k: "small cell" for k in keys if k != () and int(counts[k]) < min_cell
-    }
-    if len(reasons) == 0:
-        return reasons
-    # Start from a safe, generous set: every cell of a grouping that holds a
-    # small cell. Then repair any leak left, and publish back what is safe.
-    hit = {tuple(v for v, _ in k) for k in reasons}
-    for k in keys:
-        if k not in reasons and tuple(v for v, _ in k) in hit:
-            reasons[k] = "complementary"
-    while True:
-        suppressed = [index[k] for k in reasons]
-        leaks = _recoverable(matrix, suppressed)
-        if not leaks:
-            break
-        # Break one leak at a time; prefer the deepest (most detailed) cell,
-        # then the smallest, so that coarse groups stay published.
-        pick = None
-        for leak in leaks:
-            candidates: set[int] = set()
-            for parent, children in relations:
-                members = [parent, *children]
-                if leak in members:
-                    candidates.update(
-                        m for m in members if keys[m] != () and keys[m] not in reasons
-                    )
-            if candidates:
-                pick = min(candidates, key=lambda m: (-len(keys[m]), int(counts[keys[m]]), m))
-                break
-        if pick is None:  # only the overall cell is left: nothing more can hide it
-            break
-        reasons[keys[pick]] = "complementary"
-    # Publish back every complementary cell, coarsest and largest first,
-    # whose publication leaves every suppressed cell unrecoverable.
-    extra = sorted((k for k, r in reasons.items() if r == "complementary"),
-                   key=lambda k: (len(k), -int(counts[k])))
-    for k in extra:
-        del reasons[k]
-        if _recoverable(matrix, [index[j] for j in reasons]):
-            reasons[k] = "complementary"
-    return reasons
+    floor = 0 if suppress_empty else 1
+    primary = {k for k in keys if k != () and floor <= int(counts[k]) < min_cell}
+    if not primary:
+        return {}
+    first = {index[k] for k in primary}
+    partners: dict[int, set[int]] = {}
+    for parent, children in relations:
+        members = [parent, *children]
+        for m in members:
+            partners.setdefault(m, set()).update(x for x in members if keys[x] != ())
+
+    def leaks(chosen: set[int]) -> list[int]:
+        # only the small cells need protecting: a complementary cell that the
+        # sums give back is no more disclosed than a published one
+        return [i for i in _recoverable(matrix, sorted(chosen)) if i in first]
+
+    def cost(i: int) -> tuple[int, int]:
+        # withholding a coarse cell costs more than a detailed one; then a larger one
+        return (-len(keys[i]), int(counts[keys[i]]))
+
+    def repaired(chosen: set[int]) -> set[int]:
+        chosen = set(chosen)
+        while True:
+            leaking = leaks(chosen)
+            if not leaking:
+                return chosen
+            # the cells sharing a sum with the first leak; failing that, with any leak;
+            # failing that (the leak runs through longer chains), any published cell
+            cands = partners.get(leaking[0], set()) - chosen
+            if not cands:
+                cands = set().union(*(partners.get(i, set()) for i in leaking)) - chosen
+            if not cands:
+                cands = {i for i, k in enumerate(keys) if k != ()} - chosen
+            if not cands:  # only the overall cell is left: nothing more can hide it
+                return chosen
+            # the candidate that stops most leaks, then the cheapest
+            best = min(cands, key=lambda c: (len(leaks(chosen | {c})), cost(c), c))
+            chosen.add(best)
+
+    def published_back(chosen: set[int], fixed: set[int]) -> set[int]:
+        chosen = set(chosen)
+        changed = True
+        while changed:  # until stable: publishing one can make another one determined
+            changed = False
+            for i in sorted(chosen - fixed,
+                            key=lambda i: (len(keys[i]), -int(counts[keys[i]]), i)):
+                if not leaks(chosen - {i}):
+                    chosen.discard(i)
+                    changed = True
+        return chosen
+
+    hit = {tuple(v for v, _ in keys[i]) for i in first}
+    generous = first | {i for i, k in enumerate(keys)
+                        if k != () and tuple(v for v, _ in k) in hit}
+    tries = [published_back(repaired(start), first) for start in (first, generous)]
+
+    depth = max(len(k) for k in keys)
+
+    def withheld(chosen: set[int]) -> tuple[tuple[int, ...], int]:
+        # fewest complementary cells among the groups, then the two-way cells, ...
+        per_level = tuple(sum(1 for i in chosen - first if len(keys[i]) == level)
+                          for level in range(1, depth + 1))
+        return per_level, sum(int(counts[keys[i]]) for i in chosen)
+
+    best = min(tries, key=withheld)
+    return {keys[i]: ("small cell" if i in first else "complementary")
+            for i in sorted(best)}

@@ -390,6 +390,13 @@ class Catalogue(BaseModel):
                 best = (len(prefix), feature)
         return None if best is None else best[1]
 
+    def _cells(self, name: str) -> list[str]:
+        """The data dictionary's cells of one indicator, after its name, as plain text."""
+        i = self.get(name)
+        kind = i.kind + (f" ({', '.join(i.categories)})" if i.categories else "")
+        return [kind, i.unit, "yes" if i.actionable else "no", _DIRECTION_TEXT[i.risk_direction],
+                i.source_table, i.window, i.description_en, i.description_sv]
+
     def to_markdown(self) -> str:
         """Return the data dictionary as Markdown (one table per dimension).
 
@@ -411,25 +418,10 @@ class Catalogue(BaseModel):
             if not names:
                 continue
             lines += [f"## {_DIMENSION_TITLES[dim]}", ""]
-            lines.append(
-                "| Name | Kind | Unit | Actionable | Raises risk | Source | Window "
-                "| Description (en) | Beskrivning (sv) |"
-            )
-            lines.append("|---|---|---|---|---|---|---|---|---|")
+            lines.append("| " + " | ".join(_COLUMNS) + " |")
+            lines.append("|" + "---|" * len(_COLUMNS))
             for n in names:
-                i = self.get(n)
-                kind = i.kind + (f" ({', '.join(i.categories)})" if i.categories else "")
-                cells = [
-                    f"`{i.name}`",
-                    kind,
-                    i.unit,
-                    "yes" if i.actionable else "no",
-                    _DIRECTION_TEXT[i.risk_direction],
-                    i.source_table,
-                    i.window,
-                    i.description_en,
-                    i.description_sv,
-                ]
+                cells = [f"`{n}`", *self._cells(n)]
                 lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
             lines.append("")
         if self.item_groups:
@@ -452,31 +444,20 @@ class Catalogue(BaseModel):
                 continue
             out.append(f"<h2>{html.escape(_DIMENSION_TITLES[dim])}</h2>")
             out.append("<table>")
-            heads = ["Name", "Kind", "Unit", "Actionable", "Raises risk", "Source", "Window",
-                     "Description (en)", "Beskrivning (sv)"]
-            out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr></thead>")
+            out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in _COLUMNS)
+                       + "</tr></thead>")
             out.append("<tbody>")
             for n in names:
-                i = self.get(n)
-                kind = i.kind + (f" ({', '.join(i.categories)})" if i.categories else "")
-                cells = [f"<code>{html.escape(i.name)}</code>"] + [
-                    html.escape(c)
-                    for c in (
-                        kind,
-                        i.unit,
-                        "yes" if i.actionable else "no",
-                        _DIRECTION_TEXT[i.risk_direction],
-                        i.source_table,
-                        i.window,
-                        i.description_en,
-                        i.description_sv,
-                    )
-                ]
+                cells = [f"<code>{html.escape(n)}</code>", *map(html.escape, self._cells(n))]
                 out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
             out.append("</tbody></table>")
         out.append("</section>")
         return "\n".join(out)
 
+
+#: The columns of the data dictionary, in to_markdown and to_html.
+_COLUMNS = ("Name", "Kind", "Unit", "Actionable", "Raises risk", "Source", "Window",
+            "Description (en)", "Beskrivning (sv)")
 
 _DIMENSION_TITLES = {
     "behavioural": "Behavioural (beteendemässig)",

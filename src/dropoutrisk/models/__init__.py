@@ -8,6 +8,7 @@ Examples
 """
 
 from dropoutrisk.models._abc_rule import ABCRule
+from dropoutrisk.models._backtest import Backtest, backtest
 from dropoutrisk.models._calibration import IsotonicCalibrator, PlattCalibrator
 from dropoutrisk.models._flagging import DEFAULT_TIER_CUTS, TIER_LABELS
 from dropoutrisk.models._logistic import LogisticBaseline
@@ -48,6 +49,7 @@ __all__ = [
     "DRIFT_THRESHOLDS",
     "TIER_LABELS",
     "ABCRule",
+    "Backtest",
     "DriftAccumulator",
     "DriftReport",
     "Evaluation",
@@ -62,6 +64,7 @@ __all__ = [
     "RiskModel",
     "TrainingProfile",
     "TrainingResult",
+    "backtest",
     "check_drift",
     "compare_models",
     "drift_report",

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied, read_only
 from dropoutrisk.errors import ParameterError
 
 __all__ = ["StudentReport", "student_report"]
@@ -188,15 +188,9 @@ class StudentReport(Result):
     def __repr__(self) -> str:
         return f"StudentReport(content={self._content!r})"
 
-    @property
-    def content(self) -> Mapping[str, Any]:
-        """Everything the report says (a read-only copy)."""
-        return MappingProxyType(copied(self._content))
+    content = Part("Everything the report says (a read-only copy).", convert=read_only)
 
-    @property
-    def charts(self) -> Mapping[str, str]:
-        """Inline SVG charts by name (read-only)."""
-        return MappingProxyType(self._charts)
+    charts = Part("Inline SVG charts by name (read-only).", convert=MappingProxyType)
 
     def to_dict(self) -> dict[str, Any]:
         """The report content as plain data (no charts)."""
@@ -283,13 +277,10 @@ def student_report(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
     >>> from dropoutrisk.models import RiskModel
     >>> from dropoutrisk.explain import explain_students
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"school_id": "s", "attendance_rate_4w": rng.uniform(0.5, 1, 200)},
-    ...                  index=pd.Index([f"id{i}" for i in range(200)], name="student_id"))
-    >>> y = (rng.random(200) < 1.3 - X["attendance_rate_4w"]).astype(int)
+    >>> from dropoutrisk.synthetic import make_features
+    >>> X, y = make_features()
     >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
     >>> report = student_report(explain_students(model, X), "id1", model_id="abc", lang="en")
     >>> report.content["student_id"], "id2" in report.to_html()

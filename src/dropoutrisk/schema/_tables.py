@@ -33,6 +33,8 @@ __all__ = [
     "GradeRecord",
     "AssessmentRecord",
     "ConcernRecord",
+    "InterventionRecord",
+    "INTERVENTION_KINDS",
     "OutcomeRecord",
     "ColumnSpec",
     "TableSpec",
@@ -50,6 +52,16 @@ GRADE_POINTS: dict[str, float] = {"A": 20.0, "B": 17.5, "C": 15.0, "D": 12.5, "E
 #: not dropouts (Plug In's own definition).
 OUTCOME_EVENTS: tuple[str, ...] = ("dropout", "completed", "no_diploma", "moved", "transferred")
 CENSORING_EVENTS: tuple[str, ...] = ("moved", "transferred")
+
+#: Suggested intervention kinds (Plug In's common forms of support). ``kind`` is
+#: the school's own code; these are the ones the synthetic cohorts write.
+INTERVENTION_KINDS: tuple[str, ...] = (
+    "mentor_talk",
+    "attendance_team",
+    "student_coach",
+    "special_support",
+    "study_plan_change",
+)
 
 Education = Literal["compulsory", "upper_secondary", "post_secondary", "unknown"]
 
@@ -149,6 +161,22 @@ class ActivityRecord(_Row):
     kind: str | None = Field(None, description="What was counted, e.g. 'vle_click' or 'login'.")
 
 
+class InterventionRecord(_Row):
+    """One row of ``interventions``: support the school put in after a flag (optional).
+
+    ``role`` names the kind of staff member who gave it (``mentor``,
+    ``kurator``, ``specialpedagog``), never the person. The table is read for
+    the follow-up and for training's handling of supported students; it is
+    never a model feature by default.
+    """
+
+    student_id: Annotated[str, Field(min_length=1)]
+    date: dt.date
+    kind: Annotated[str, Field(min_length=1, description="What was done, e.g. 'mentor_talk'.")]
+    end_date: dt.date | None = Field(None, description="The day the support ended, if it has.")
+    role: str | None = Field(None, description="The staff role that gave it, never a person's name.")
+
+
 class OutcomeRecord(_Row):
     """One row of ``outcomes``: how and when a student left or finished."""
 
@@ -199,6 +227,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     # two staff members may report the same worry on the same day: two events, not a repeat
     "concerns": (),
     "activity": (),
+    "interventions": ("student_id", "kind", "date"),
     "outcomes": ("student_id",),
 }
 
@@ -209,6 +238,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "assessments": AssessmentRecord,
     "concerns": ConcernRecord,
     "activity": ActivityRecord,
+    "interventions": InterventionRecord,
     "outcomes": OutcomeRecord,
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +26,7 @@ from dropoutrisk.errors import (
     DuplicateKeyError,
     EmptyTableError,
     EventsAfterAsOfWarning,
+    InvalidCategoryError,
     MissingColumnError,
     MissingTableError,
     OutOfRangeError,
@@ -54,7 +56,8 @@ def validate_tables(
     ----------
     tables : mapping of str to DataFrame
         Any subset of ``students``, ``attendance``, ``grades``,
-        ``assessments``, ``concerns`` and ``outcomes``. ``students`` is
+        ``assessments``, ``concerns``, ``activity``, ``interventions`` and
+        ``outcomes``. ``students`` is
         required as soon as an event table is given. Attendance may also come
         as ``attendance_<anything>`` tables in another layout (see
         :func:`harmonise_attendance`); they are harmonised, validated one by
@@ -63,7 +66,9 @@ def validate_tables(
         When given, rows of ``attendance``, ``grades``, ``assessments`` and
         ``concerns`` dated on or after ``as_of`` are dropped with an
         :class:`~dropoutrisk.errors.EventsAfterAsOfWarning` that counts them
-        per table. ``outcomes`` are kept: they are the label.
+        per table. ``outcomes`` are kept: they are the label; so are
+        ``interventions``: no feature reads them, and training's handling of
+        supported students needs the support given inside the label window.
 
     Returns
     -------
@@ -289,6 +294,8 @@ def _validate_frame(frame: pd.DataFrame, spec: TableSpec, table: str) -> pd.Data
             arrays[column.name] = coerce_column(frame[column.name], column, table)
     if spec.name == "attendance":
         _check_minutes(arrays, table)
+    elif spec.name == "interventions":
+        _check_interventions(arrays, table)
 
     # keyed by position: extra columns may repeat a name, and arrays never align on an index
     data = {
@@ -399,6 +406,34 @@ def _drop_after_as_of(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> 
             stacklevel=3,
         )
     return out
+
+
+#: A capitalised given name and surname ("Anna Svensson", "Per-Olof Öberg"): a person, not a role.
+_PERSON_NAME = re.compile(r"^[A-ZÅÄÖÉÜ][a-zåäöéü]+(?:-[A-ZÅÄÖÉÜ][a-zåäöéü]+)?(?:\s+[A-ZÅÄÖÉÜ][a-zåäöéü\-]+)+$")
+
+
+def _check_interventions(arrays: dict[Any, Any], table: str) -> None:
+    checks = []
+    if "end_date" in arrays:
+        start = np.asarray(arrays["date"], dtype="datetime64[ns]")
+        end = np.asarray(arrays["end_date"], dtype="datetime64[ns]")
+        checks.append((OutOfRangeError, "end_date", ~np.isnat(end) & (end < start),
+                       end.astype("datetime64[D]").astype(str), {
+            "problem": "an end date before the start date",
+            "allowed": "end_date on or after date, or empty while the support goes on",
+            "fix": "Check that date is the day the support started and end_date the day it ended",
+        }))
+    if "role" in arrays:
+        roles = np.asarray(arrays["role"], dtype=object)
+        named = [isinstance(r, str) and _PERSON_NAME.match(r) is not None for r in roles]
+        checks.append((InvalidCategoryError, "role", np.array(named, dtype=bool), roles, {
+            "problem": "values that look like a person's name",
+            "allowed": "a staff role such as mentor, kurator, specialpedagog or elevcoach",
+            "fix": "Export the role of the staff member, never the name (personal data)",
+        }))
+    for cls, column, bad, values, text in checks:
+        if bad.any():
+            raise_rows(cls, table, column, bad, values, **text)
 
 
 def _check_minutes(arrays: dict[Any, Any], table: str) -> None:

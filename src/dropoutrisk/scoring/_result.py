@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 
 #: The columns of a prediction table, in order, without reasons; reasons
 #: (``reason_<k>_code``, ``reason_<k>_sv``, ``reason_<k>_en``) go before ``model_id``.
@@ -54,19 +54,14 @@ class ScoreResult(Result):
         """One row per student: see :data:`PREDICTION_COLUMNS` and :func:`reason_columns`."""
         return self._table.to_pandas()
 
-    @property
-    def run_record(self) -> dict[str, Any]:
-        """A deep copy of the run record (JSON types only)."""
-        return copied(self._record)
+    run_record = Part[dict[str, Any]](
+        "A deep copy of the run record (JSON types only).", attr="_record")
 
     def to_dict(self) -> dict[str, Any]:
         """The run record (aggregates only, never a student row)."""
         return copied(self._record)
 
-    @property
-    def drift(self) -> Any:
-        """The drift report, or ``None`` when no check was made."""
-        return self._drift
+    drift = Part("The drift report, or ``None`` when no check was made.", convert=None)
 
     @property
     def n_flagged(self) -> int:

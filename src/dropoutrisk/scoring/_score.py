@@ -136,13 +136,9 @@ def score(
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
     >>> from dropoutrisk.models import RiskModel
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"school_id": ["A", "B"] * 150,
-    ...                   "attendance_rate_4w": rng.uniform(0.5, 1, 300)},
-    ...                  index=pd.Index([f"s{i:03d}" for i in range(300)], name="student_id"))
-    >>> y = (rng.random(300) < 1.3 - X["attendance_rate_4w"]).astype(int)
+    >>> from dropoutrisk.synthetic import make_features
+    >>> X, y = make_features(n_schools=2)
     >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
     >>> result = score(model, X, "2024-10-01", capacity=2, by="school_id", reasons=1)
     >>> result.predictions.groupby("school_id")["flag"].sum().tolist()

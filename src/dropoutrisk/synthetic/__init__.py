@@ -13,16 +13,22 @@ from dropoutrisk.synthetic._calibration import (
     eligible_for_national,
 )
 from dropoutrisk.synthetic._catalogue import ASSESSMENT_ITEMS
+from dropoutrisk.synthetic._drift import plant_concept_drift
+from dropoutrisk.synthetic._example import make_features
 from dropoutrisk.synthetic._generator import EVENT_TABLES, SyntheticCohorts, make_cohorts
 from dropoutrisk.synthetic._oracle import oracle_metrics
+from dropoutrisk.synthetic._support import SupportPlan
 
 __all__ = [
     "ASSESSMENT_ITEMS",
     "EVENT_TABLES",
     "SEED_FIGURES",
+    "SupportPlan",
     "SyntheticCohorts",
     "calibration_figures",
     "eligible_for_national",
     "make_cohorts",
+    "make_features",
     "oracle_metrics",
+    "plant_concept_drift",
 ]

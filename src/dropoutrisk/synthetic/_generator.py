@@ -21,6 +21,12 @@ from dropoutrisk.synthetic._simulate import (
     make_schools,
     simulate_cohort,
 )
+from dropoutrisk.synthetic._support import (
+    SupportPlan,
+    intervention_rows,
+    plant,
+    support_truth_rows,
+)
 from dropoutrisk.synthetic._truth import cohort_truth
 
 __all__ = ["SyntheticCohorts", "make_cohorts"]
@@ -75,7 +81,10 @@ class SyntheticCohorts(Mapping[str, pd.DataFrame]):
 
     Keys are ``students``, ``outcomes``, ``truth`` and, unless event tables
     were skipped, ``attendance``, ``attendance_daily``, ``attendance_weekly``,
-    ``grades``, ``assessments`` and ``concerns``. Student-level tables are built
+    ``grades``, ``assessments`` and ``concerns``. With a support plan there are
+    also ``interventions`` (what the schools recorded, a canonical table) and
+    ``support_truth`` (one row per student ranked at the flag date: rank,
+    cut-off, flag, support and the exact risk with and without support). Student-level tables are built
     at once; event tables on first access (then kept). Use
     :meth:`iter_event_chunks` to stream event tables with bounded memory.
 
@@ -105,9 +114,16 @@ class SyntheticCohorts(Mapping[str, pd.DataFrame]):
         object.__setattr__(self, "_params", dict(params))
         object.__setattr__(self, "_include_events", include_events)
         object.__setattr__(self, "_cache", {})
+        object.__setattr__(self, "_support", any(s.support is not None for s in self._states))
         self._cache["students"] = self._students()
         self._cache["outcomes"] = self._outcomes()
         self._cache["truth"] = self._truth()
+        if self._support:
+            ids = self._schools.ids
+            self._cache["interventions"] = pd.concat(
+                [intervention_rows(s, ids) for s in self._states], ignore_index=True)
+            self._cache["support_truth"] = pd.concat(
+                [support_truth_rows(s, ids) for s in self._states], ignore_index=True)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("SyntheticCohorts is read-only; call make_cohorts again to change it.")
@@ -142,8 +158,10 @@ class SyntheticCohorts(Mapping[str, pd.DataFrame]):
     @property
     def table_names(self) -> tuple[str, ...]:
         """Names of the tables, student-level first."""
+        support = ("interventions",) if self._support else ()
         return (
-            ("students",) + (EVENT_TABLES if self._include_events else ()) + ("outcomes", "truth")
+            ("students",) + (EVENT_TABLES if self._include_events else ()) + support
+            + ("outcomes", "truth") + (("support_truth",) if self._support else ())
         )
 
     @property
@@ -301,6 +319,7 @@ def make_cohorts(
     attendance_formats: Literal["mixed", "canonical"] = "mixed",
     attendance_level: Literal["day", "lesson"] = "day",
     include_events: bool = True,
+    support: SupportPlan | None = None,
 ) -> SyntheticCohorts:
     """Generate synthetic upper-secondary cohorts in the canonical tables, with a true risk.
 
@@ -339,6 +358,13 @@ def make_cohorts(
     include_events : bool, default True
         ``False`` skips the event tables (attendance, grades, assessments,
         concerns): only ``students``, ``outcomes`` and ``truth`` are built.
+    support : SupportPlan, optional
+        Schools flag students at a capacity cut-off and support some of them,
+        with a planted effect (``docs/synthetic.md``, "Planted support"). Adds
+        ``interventions`` and ``support_truth``. Without it nothing is flagged
+        and every table is the same as before. With support, ``true_risk`` is
+        the risk without (further) support: the need a model should see; the
+        label is what happened.
 
     Returns
     -------
@@ -378,6 +404,10 @@ def make_cohorts(
     if any(not 0 <= w <= C.LAST_WEEK for w in weeks):
         raise ParameterError(parameter="snapshot_weeks", message=
             f"snapshot_weeks must lie in 0..{C.LAST_WEEK}, got {weeks!r}.")
+    if support is not None and not isinstance(support, SupportPlan):
+        raise ParameterError(parameter="support", message=
+            f"support must be a SupportPlan, got {type(support).__name__}; "
+            "pass dropoutrisk.synthetic.SupportPlan(capacity=..., hazard_ratio=...).")
     years = _check_cohorts(cohorts)
     seed = _root_seed(random_state)
     schools = make_schools(
@@ -391,10 +421,11 @@ def make_cohorts(
     for ci, (cohort, n) in enumerate(zip(years, sizes, strict=True)):
         seeds = {
             name: np.random.SeedSequence(seed, spawn_key=(k, ci))
-            for k, name in ((1, "population"), (2, "latent"), (3, "grades"))
+            for k, name in ((1, "population"), (2, "latent"), (3, "grades"), (4, "support"))
         }
+        hook = plant(support, int(horizon_days)) if support is not None else None
         if n > 0:
-            states.append(simulate_cohort(cohort, int(n), schools, seeds))
+            states.append(simulate_cohort(cohort, int(n), schools, seeds, hook))
     params = {
         "n_students": int(n_students),
         "cohorts": years,
@@ -404,6 +435,7 @@ def make_cohorts(
         "attendance_formats": attendance_formats,
         "attendance_level": attendance_level,
         "include_events": bool(include_events),
+        "support": support.to_dict() if support is not None else None,
     }
     return SyntheticCohorts(
         states=states,

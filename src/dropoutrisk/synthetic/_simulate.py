@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import decimal
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,6 +144,7 @@ class CohortState:
     course_grade: np.ndarray  # grade code, -1 when not graded
     course_names: tuple[str, ...]
     diploma: np.ndarray
+    support: dict | None = None  # planted support records (``_support.py``), None without
 
     @property
     def n(self) -> int:
@@ -154,16 +156,26 @@ def simulate_cohort(
     n: int,
     schools: Schools,
     seeds: dict[str, np.random.SeedSequence],
+    support: Callable[..., dict] | None = None,
 ) -> CohortState:
-    """Simulate the student-level state of one cohort."""
+    """Simulate the student-level state of one cohort.
+
+    ``support(cal, pop, latent, rng)``, when given, flags and supports
+    students after the latent walk and rewrites the supported students'
+    futures in ``latent`` (grades are set afterwards, from the new paths); it
+    returns the records kept in ``CohortState.support``.
+    """
     cal = C.cohort_calendar(cohort)
     rng = np.random.default_rng(seeds["population"])
     pop = _population(cohort, n, schools, rng)
     rng = np.random.default_rng(seeds["latent"])
     latent = _latent_paths(cal, pop, rng)
+    records = None
+    if support is not None:
+        records = support(cal, pop, latent, np.random.default_rng(seeds["support"]))
     rng = np.random.default_rng(seeds["grades"])
     grades = _course_grades(cal, pop, latent, rng)
-    return CohortState(cohort=cohort, calendar=cal, **pop, **latent, **grades)
+    return CohortState(cohort=cohort, calendar=cal, **pop, **latent, **grades, support=records)
 
 
 def _population(cohort: int, n: int, schools: Schools, rng: np.random.Generator) -> dict:
@@ -288,6 +300,7 @@ def walk(
     censor: np.ndarray,
     rng: np.random.Generator,
     start: int = 0,
+    hazard_ratio: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run the weekly latent walk with dropout and censoring from global week ``start``.
 
@@ -295,6 +308,9 @@ def walk(
     the hazard of the current level, then one step of the walk (a shock with
     probability ``SHOCK_PROB``, else up / down / stay). ``_truth.py`` mirrors
     this order exactly.
+
+    ``hazard_ratio`` (one per student) multiplies the dropout hazard: the
+    planted effect of support (``_support.py``); it changes no random draw.
 
     Returns the levels at the start of each week from ``start`` on, the exit
     week (``cal.n_weeks`` when none) and the exit kind (``MOVED`` stands for
@@ -324,7 +340,10 @@ def walk(
             in_play = alive & (g <= final)
             u = rng.random((2, n))
             censored = in_play & (u[0] < censor)
-            dropped = in_play & ~censored & (u[1] < hz[cal.year[g]].take(type_base + cur))
+            h = hz[cal.year[g]].take(type_base + cur)
+            if hazard_ratio is not None:
+                h = h * hazard_ratio
+            dropped = in_play & ~censored & (u[1] < h)
             left = censored | dropped
             exit_week[left] = g
             exit_kind[dropped] = DROPOUT

@@ -80,15 +80,22 @@ def _transition(p: np.ndarray, stay: np.ndarray, rise: np.ndarray, fall: np.ndar
 
 
 def dropout_curves(
-    cal: C.Calendar, type_idx: int, target: np.ndarray, k0: np.ndarray, g0: int, horizon_days: int
+    cal: C.Calendar,
+    type_idx: int,
+    target: np.ndarray,
+    k0: np.ndarray,
+    g0: int,
+    horizon_days: int,
+    hazard_ratio: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weekly dropout and enrolment probabilities of walks starting at ``(target, k0)`` pairs.
 
+    ``hazard_ratio`` multiplies the weekly hazard (planted support).
     Returns ``F`` and ``S`` of shape ``(n_window_weeks, len(target))`` and the
     teaching-week flags of the window.
     """
     frac = _window_fractions(horizon_days)
-    hz = hazard_table()
+    hz = hazard_table() if hazard_ratio == 1.0 else hazard_table() * hazard_ratio
     keep = 1.0 - C.SHOCK_PROB
     moves = []
     for steps in step_probabilities():
@@ -124,11 +131,13 @@ def exact_risk(
     censor: np.ndarray,
     g0: int,
     horizon_days: int,
+    hazard_ratio: float = 1.0,
 ) -> np.ndarray:
     """Exact ``true_risk`` of students of one programme type enrolled at the start of week ``g0``.
 
     Students with the same target level, starting level and censoring rate
     share one risk, so it is computed once per distinct combination.
+    ``hazard_ratio`` multiplies the weekly dropout hazard (planted support).
     """
     frac = _window_fractions(horizon_days)[:, None]
     rates, c_idx = np.unique(np.asarray(censor, dtype=float), return_inverse=True)
@@ -139,7 +148,7 @@ def exact_risk(
     c_of = combos % len(rates)
     pairs, pair_of = np.unique(combos // len(rates), return_inverse=True)
     f, s, school = dropout_curves(
-        cal, type_idx, pairs // C.N_LEVELS, pairs % C.N_LEVELS, g0, horizon_days
+        cal, type_idx, pairs // C.N_LEVELS, pairs % C.N_LEVELS, g0, horizon_days, hazard_ratio
     )
     c = rates[c_of]
     # (1 - c) ** n_j, no censoring in the n_j teaching weeks before week j, by repeated products
@@ -151,16 +160,22 @@ def exact_risk(
     return (d / (1.0 - cens))[inverse.ravel()]
 
 
-def cohort_truth(state: CohortState, weeks: tuple[int, ...], horizon_days: int) -> pd.DataFrame:
-    """Truth rows of one cohort: every snapshot of every year a student is enrolled."""
+def exit_dates(state: CohortState) -> np.ndarray:
+    """The day each student left (``NaT`` for those still enrolled at the end of the calendar)."""
     cal = state.calendar
-    frames = []
-    exit_date = np.where(
+    return np.where(
         state.exit_week < cal.n_weeks,
         cal.monday[np.minimum(state.exit_week, cal.n_weeks - 1)]
         + state.exit_day.astype("timedelta64[D]"),
         np.datetime64("NaT"),
     )
+
+
+def cohort_truth(state: CohortState, weeks: tuple[int, ...], horizon_days: int) -> pd.DataFrame:
+    """Truth rows of one cohort: every snapshot of every year a student is enrolled."""
+    cal = state.calendar
+    frames = []
+    exit_date = exit_dates(state)
     for year in range(C.MAX_YEARS):
         for week in weeks:
             g0 = cal.index(year, week)

@@ -315,7 +315,8 @@ def test_to_dict_holds_aggregates_only(comparison, frame):
     X, _ = frame
     text = comparison.to_json()
     d = json.loads(text)
-    assert set(d) == {"settings", "metrics", "intervals", "differences"}
+    assert set(d) == {"settings", "metrics", "intervals", "differences", "flag_changes",
+                      "reason_stability"}
     assert not any(sid in text for sid in X.index.unique()[:50])
     assert d["metrics"]["abc"]["roc_auc"] == pytest.approx(comparison.metrics.loc["abc", "roc_auc"])
     assert len(d["differences"]) == len(comparison.differences)

@@ -12,7 +12,7 @@ from typing import Any
 
 from dropoutrisk._atomic import sha256_file
 from dropoutrisk._provenance import package_versions
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied, read_only
 from dropoutrisk.errors import (
     IncompatibleModelError,
     MissingModelFileError,
@@ -97,30 +97,18 @@ class ModelBundle(Result):
         return (f"ModelBundle(path={str(self._path)!r}, model_id={self.model_id!r}, "
                 f"baselines={sorted(self._baselines)})")
 
-    @property
-    def path(self) -> Path:
-        """The bundle folder."""
-        return self._path
+    path = Part("The bundle folder.", convert=None)
 
-    @property
-    def model(self) -> Any:
-        """The fitted model."""
-        return self._model
+    model = Part("The fitted model.", convert=None)
 
-    @property
-    def manifest(self) -> Mapping[str, Any]:
-        """The manifest as saved (a read-only copy)."""
-        return MappingProxyType(copied(self._manifest))
+    manifest = Part("The manifest as saved (a read-only copy).", convert=read_only)
 
-    @property
-    def baselines(self) -> Mapping[str, Any]:
-        """The fitted baselines saved with the model, by name (read-only)."""
-        return MappingProxyType(self._baselines)
+    baselines = Part(
+        "The fitted baselines saved with the model, by name (read-only).", convert=MappingProxyType)
 
-    @property
-    def extra(self) -> Mapping[str, Any]:
-        """The extra JSON documents saved with the model, by name (a read-only copy)."""
-        return MappingProxyType(copied(self._extra))
+    extra = Part(
+        "The extra JSON documents saved with the model, by name (a read-only copy).",
+        convert=read_only)
 
     @property
     def model_id(self) -> str:

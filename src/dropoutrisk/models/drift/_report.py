@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.models.drift._profile import (
     _STATUS_ORDER,
     _WEEKS_APART_NOTE,
@@ -56,35 +56,26 @@ class DriftReport(Result):
                   school_table=school_table, summary=school_summary(school_table),
                   schools_info=info)
 
-    @property
-    def table(self) -> pd.DataFrame:
-        """One row per profiled feature (a copy)."""
-        return copied(self._table)
+    table = Part[pd.DataFrame]("One row per profiled feature (a copy).")
 
-    @property
-    def reference(self) -> dict[str, Any]:
+    reference = Part[dict[str, Any]](
         """The training profile compared with (a copy): ``basis`` is ``snapshot_week``
-        (with ``week``, ``scoring_week``, ``weeks_available``) or ``pooled``."""
-        return copied(self._reference)
+        (with ``week``, ``scoring_week``, ``weeks_available``) or ``pooled``.""")
 
-    @property
-    def school_table(self) -> pd.DataFrame:
+    school_table = Part[pd.DataFrame](
         """One row per school and feature (a copy): the school's reference (``school``, its
         own training rows, or ``pooled`` for a school the training rows did not have), the
         counts compared (``n_train`` students, ``n_now`` rows), PSI, missing shares, unseen
-        categories, the Benjamini-Hochberg adjusted p-values and the ``status``."""
-        return copied(self._school_table)
+        categories, the Benjamini-Hochberg adjusted p-values and the ``status``.""")
 
-    @property
-    def schools(self) -> pd.DataFrame:
-        """One row per school checked (a copy): ``status`` and the features at drift and watch."""
-        return copied(self._summary)
+    schools = Part[pd.DataFrame](
+        "One row per school checked (a copy): ``status`` and the features at drift and watch.",
+        attr="_summary")
 
-    @property
-    def schools_info(self) -> dict[str, Any]:
-        """What the per-school check covered (a copy): whether it ran (with a ``note`` when not),
-        the false discovery rate, the smallest school named, and the schools and rows not named."""
-        return copied(self._schools_info)
+    schools_info = Part[dict[str, Any]](
+        """What the per-school check covered (a copy): whether it ran (with a ``note`` when
+        not), the false discovery rate, the smallest school named, and the schools and rows
+        not named.""")
 
     @property
     def drifted_schools(self) -> list[str]:
@@ -92,10 +83,7 @@ class DriftReport(Result):
         s = self._summary
         return s.loc[s["status"] == "drift", "school_id"].tolist()
 
-    @property
-    def n_rows(self) -> int:
-        """Rows checked."""
-        return self._n
+    n_rows = Part[int]("Rows checked.", attr="_n", convert=None)
 
     @property
     def no_attendance_status(self) -> str:

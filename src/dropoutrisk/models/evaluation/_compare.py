@@ -41,8 +41,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._disclosure import MIN_CELL
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.errors import (
     AlignmentError,
     MissingValueError,
@@ -56,6 +57,13 @@ from dropoutrisk.models.evaluation._bootstrap import (
     _Kernel,
     _metric_names,
     bootstrap_quantiles,
+)
+from dropoutrisk.models.evaluation._changes import (
+    ALL_SCHOOLS,
+    REASON_DEPTH,
+    check_reasons,
+    flag_changes,
+    reason_agreement,
 )
 from dropoutrisk.models.evaluation._evaluate import _pct, _scored_rows
 from dropoutrisk.models.evaluation._metrics import top_fraction_flags
@@ -76,13 +84,18 @@ class ModelComparison(Result):
     never a student id or a row.
     """
 
-    __slots__ = ("_differences", "_intervals", "_metrics", "_settings")
+    __slots__ = ("_changes", "_differences", "_intervals", "_metrics", "_settings",
+                 "_stability")
     _remedy = "call compare_models() again to recompute."
 
     def __init__(self, *, metrics: pd.DataFrame, intervals: pd.DataFrame,
-                 differences: pd.DataFrame, settings: Mapping[str, Any]) -> None:
+                 differences: pd.DataFrame, settings: Mapping[str, Any],
+                 changes: pd.DataFrame | None = None,
+                 stability: pd.DataFrame | None = None) -> None:
         self._set(metrics=metrics, intervals=intervals, differences=differences,
-                  settings=copied(dict(settings)))
+                  settings=copied(dict(settings)),
+                  changes=_empty_changes() if changes is None else changes,
+                  stability=_empty_stability() if stability is None else stability)
 
     def __repr__(self) -> str:
         s = self._settings
@@ -97,46 +110,33 @@ class ModelComparison(Result):
         """Names of the compared models, in the order given."""
         return list(self._metrics.index)
 
-    @property
-    def reference(self) -> str:
-        """The model every other model is compared with."""
-        return str(self._settings["reference"])
+    reference = Part[str](
+        "The model every other model is compared with.",
+        attr="_settings", key="reference", convert=str)
 
-    @property
-    def n_boot(self) -> int:
-        """Bootstrap replicates (0: no intervals)."""
-        return int(self._settings["n_boot"])
+    n_boot = Part[int](
+        "Bootstrap replicates (0: no intervals).", attr="_settings", key="n_boot", convert=int)
 
-    @property
-    def confidence(self) -> float:
-        """Coverage of the percentile intervals."""
-        return float(self._settings["confidence"])
+    confidence = Part[float](
+        "Coverage of the percentile intervals.", attr="_settings", key="confidence", convert=float)
 
-    @property
-    def n_clusters(self) -> int:
-        """Units resampled by the bootstrap: students (or ``groups``), else rows."""
-        return int(self._settings["n_clusters"])
+    n_clusters = Part[int](
+        "Units resampled by the bootstrap: students (or ``groups``), else rows.",
+        attr="_settings", key="n_clusters", convert=int)
 
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The settings the comparison ran with, and the sizes of the data."""
-        return copied(self._settings)
+    settings = Part[dict[str, Any]](
+        "The settings the comparison ran with, and the sizes of the data.")
 
-    @property
-    def metrics(self) -> pd.DataFrame:
+    metrics = Part[pd.DataFrame](
         """Point estimates: one row per model, one column per metric.
 
         Brier and log loss are NaN for a model without probabilities in [0, 1].
-        """
-        return copied(self._metrics)
+        """)
 
-    @property
-    def intervals(self) -> pd.DataFrame:
-        """Long table: model, metric, estimate, ci_low, ci_high (percentile bootstrap)."""
-        return copied(self._intervals)
+    intervals = Part[pd.DataFrame](
+        "Long table: model, metric, estimate, ci_low, ci_high (percentile bootstrap).")
 
-    @property
-    def differences(self) -> pd.DataFrame:
+    differences = Part[pd.DataFrame](
         """Long table, one row per model other than the reference and per metric.
 
         Columns: model, reference, metric, difference (model - reference),
@@ -144,8 +144,78 @@ class ModelComparison(Result):
         ratio_ci_high and p_not_better, the share of replicates where the
         model is not better than the reference ("better" is higher, or lower
         for Brier and log loss; a tie is not better).
+        """)
+
+    @property
+    def flag_changes(self) -> pd.DataFrame:
+        """Flags that changed, by school, for each model against the reference.
+
+        One row per model other than the reference and per school, plus a
+        totals row per model (``school_id`` ``"(all schools)"``), at the
+        comparison's flag rate (the top share of each snapshot). Columns:
+        model, reference, school_id, ``n_rows`` (the school's snapshot rows),
+        ``still_flagged`` (flagged by both), ``newly_flagged`` (by the model
+        only), ``no_longer_flagged`` (by the reference only) and
+        ``suppressed``, what was withheld and why. Counts from 1 to 9, every
+        count of a school with fewer than 10 rows, and the complementary
+        cell that would give one back by subtraction from the total are
+        ``<NA>``. No student id is in it. Without school ids (``schools=``
+        or a ``school_id`` column of ``X``), only the totals rows.
         """
-        return copied(self._differences)
+        return copied(self._changes)
+
+    @property
+    def reason_stability(self) -> pd.DataFrame:
+        """Whether students flagged by both models keep their top three reasons.
+
+        One row per model other than the reference for which ``reasons`` of
+        both were given. Columns: model, reference, ``n_flagged_both``
+        (snapshot rows flagged by both), ``n_without_reasons`` (of those,
+        rows where neither model narrates a reason; left out), ``n_compared``,
+        and three shares of the compared rows with their bootstrap intervals:
+        ``same_set`` (the same set of top-3 reason codes, order ignored: the
+        reason stability), ``same_order`` (the same codes in the same ranks)
+        and ``same_first`` (the same first reason). The shares are NaN when
+        fewer than 10 rows are compared. Empty without ``reasons``.
+        """
+        return copied(self._stability)
+
+    def changes_summary(self) -> str:
+        """Changed flags by school and reason stability, as lines for a person to read.
+
+        Returns
+        -------
+        str
+            For each model against the reference: one line per school
+            (``<10`` for a suppressed count) and the totals, then the reason
+            stability with its interval.
+        """
+        lines = []
+        c = self._changes
+        for model in dict.fromkeys(c["model"]):
+            part = c[c["model"] == model]
+            lines.append(f"{model} vs {part['reference'].iloc[0]}: flags at the top "
+                         f"{self._settings['flag_rate']:.0%} of each snapshot, counted in "
+                         "snapshot rows")
+            width = max(len(str(s)) for s in part["school_id"])
+            lines.append(f"  {'school':<{width}}  {'rows':>6}  {'kept':>6}  {'new':>6}  "
+                         f"{'dropped':>7}")
+            for r in part.itertuples(index=False):
+                cells = [_count_text(v) for v in (r.n_rows, r.still_flagged, r.newly_flagged,
+                                                   r.no_longer_flagged)]
+                lines.append(f"  {r.school_id:<{width}}  {cells[0]:>6}  {cells[1]:>6}  "
+                             f"{cells[2]:>6}  {cells[3]:>7}")
+        for r in self._stability.itertuples(index=False):
+            head = (f"{r.model} vs {r.reference}: reason stability (same top-{REASON_DEPTH} "
+                    f"reason codes, order ignored) among {r.n_compared} rows flagged by both")
+            if math.isnan(r.same_set):
+                lines.append(head + ": not computed (fewer than 10 rows)")
+                continue
+            interval = ("" if math.isnan(r.same_set_ci_low)
+                        else f" [{r.same_set_ci_low:.1%}, {r.same_set_ci_high:.1%}]")
+            lines.append(f"{head}: {r.same_set:.1%}{interval}; same order {r.same_order:.1%}, "
+                         f"same first reason {r.same_first:.1%}")
+        return "\n".join(lines)
 
     def summary(self, metrics: Sequence[str] | None = None) -> str:
         """One line per model and metric: the difference from the reference and its interval.
@@ -190,6 +260,9 @@ class ModelComparison(Result):
             "metrics": self._metrics.to_dict(orient="index"),
             "intervals": self._intervals.to_dict(orient="records"),
             "differences": self._differences.to_dict(orient="records"),
+            "flag_changes": self._changes.astype(object).where(
+                self._changes.notna(), None).to_dict(orient="records"),
+            "reason_stability": self._stability.to_dict(orient="records"),
         })
 
     def plot_differences(self, metrics: Sequence[str] | None = None, *, ax: Any = None):
@@ -346,6 +419,8 @@ def compare_models(
     confidence: float = 0.95,
     groups: Any = None,
     as_of: Any = None,
+    schools: Any = None,
+    reasons: Mapping[str, Any] | None = None,
     random_state: int | np.random.Generator | None = None,
 ) -> ModelComparison:
     """Compare models on the same labelled rows, with paired cluster-bootstrap intervals.
@@ -386,6 +461,18 @@ def compare_models(
         ``student_id`` index, else each row on its own.
     as_of : array-like of shape (n,), optional
         Snapshot date of each row when ``X`` has no ``as_of`` column.
+    schools : array-like of shape (n,), optional
+        The school of each row, for :attr:`ModelComparison.flag_changes`;
+        default ``X``'s ``school_id`` column. Without either, the changed
+        flags are counted for all rows together.
+    reasons : mapping of str to DataFrame or array-like, optional
+        The top reason codes of each row under some of the models, e.g.
+        ``{"previous": reason_codes(old, X), "model": reason_codes(new, X)}``
+        (:func:`dropoutrisk.explain.reason_codes`; a frame with
+        ``reason_1_code``, ``reason_2_code``, ``reason_3_code`` columns, such
+        as ``predict``'s output, or an array of shape (n, 3)). With codes of
+        the reference and of another model, :attr:`ModelComparison.reason_stability`
+        compares them on the rows flagged by both; only those rows are read.
     random_state : int, Generator, RandomState or None
         Seed of the bootstrap; the same seed gives the same intervals. A
         Generator, RandomState or ``None`` is turned into an integer seed first,
@@ -455,15 +542,22 @@ def compare_models(
 
     names = list(scores)
     cols = [kernel.metric_names.index(m) for m in wanted]
+    at_rate = next(k for k in k_all if _pct(k) == _pct(flag_rate))
+    codes = {name: c[keep] for name, c in check_reasons(reasons, names, keep.size).items()}
+    stability = _Stability(reference, {n: f[at_rate] for n, f in flags.items()}, codes,
+                           clusters, n_clusters)
 
     point = kernel(np.ones((1, n_clusters)))[0][:, cols]
     reps = np.empty((n_boot, len(names), len(cols)))
+    stability_reps = np.empty((n_boot, stability.sums.shape[1]))
     seed = _bootstrap_seed(random_state)
     rng = np.random.default_rng(seed)
     chunk = max(1, _MAX_CELLS // max(y01.size, n_clusters))
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
-        reps[start:start + size] = kernel(_draw_counts(rng, n_clusters, size))[:, :, cols]
+        draws = _draw_counts(rng, n_clusters, size)  # the same draws for metrics and reasons
+        reps[start:start + size] = kernel(draws)[:, :, cols]
+        stability_reps[start:start + size] = draws @ stability.sums
     undefined = np.isnan(reps) & ~np.isnan(point)[None]
     if undefined.any():
         warnings.warn(
@@ -519,8 +613,108 @@ def compare_models(
         "n_snapshots": None if as_of_k is None else int(pd.Series(as_of_k).nunique()),
         "random_state": seed,  # the seed drawn: the run can be repeated from the record
     }
+    school_of = _schools(schools, X, keep)
+    by = np.full(y01.size, "", dtype=object) if school_of is None else school_of
+    changes = [flag_changes(flags[reference][at_rate], flags[name][at_rate], by)
+               .assign(model=name, reference=reference) for name in names if name != reference]
+    change_frame = pd.concat(changes, ignore_index=True)[_CHANGE_FRAME_COLUMNS]
+    if school_of is None:
+        change_frame = change_frame[change_frame["school_id"] == ALL_SCHOOLS]
+    settings["schools"] = None if school_of is None else int(pd.Series(school_of).nunique())
+    settings["reasons_compared"] = REASON_DEPTH
     return ModelComparison(metrics=metrics_frame, intervals=pd.DataFrame(interval_rows),
-                           differences=pd.DataFrame(diff_rows), settings=settings)
+                           differences=pd.DataFrame(diff_rows), settings=settings,
+                           changes=change_frame.reset_index(drop=True),
+                           stability=stability.table(stability_reps, qs))
+
+
+_CHANGE_FRAME_COLUMNS = ["model", "reference", "school_id", "n_rows", "still_flagged",
+                         "newly_flagged", "no_longer_flagged", "suppressed"]
+_STABILITY_SHARES = ("same_set", "same_order", "same_first")
+_STABILITY_COLUMNS = ["model", "reference", "n_flagged_both", "n_without_reasons",
+                      "n_compared", *(f"{s}{part}" for s in _STABILITY_SHARES
+                                      for part in ("", "_ci_low", "_ci_high"))]
+
+
+def _empty_changes() -> pd.DataFrame:
+    return pd.DataFrame(columns=_CHANGE_FRAME_COLUMNS)
+
+
+def _empty_stability() -> pd.DataFrame:
+    return pd.DataFrame(columns=_STABILITY_COLUMNS)
+
+
+def _count_text(value: Any) -> str:
+    return "<10" if pd.isna(value) else str(int(value))
+
+
+def _schools(schools: Any, X: Any, keep: np.ndarray) -> np.ndarray | None:
+    """The school of each labelled row, or None when there is none."""
+    if schools is None:
+        if not (isinstance(X, pd.DataFrame) and "school_id" in X.columns):
+            return None
+        schools = X["school_id"].to_numpy()
+    values = np.asarray(schools, dtype=object).ravel()
+    if values.size != keep.size:
+        raise AlignmentError(
+            table="schools", problem=f"{values.size} school ids for {keep.size} rows",
+            allowed="one school id per row of X and y",
+            fix="Pass schools aligned with the rows, e.g. schools=X['school_id']")
+    return values[keep]
+
+
+class _Stability:
+    """Per-cluster sums behind the reason stability of each model with codes, and its table.
+
+    For each model compared with the reference: the rows flagged by both,
+    those with a reason under either model, and those of them with the same
+    set, the same order and the same first reason. A replicate's shares are
+    ratios of its weighted sums, like the kernel's metrics.
+    """
+
+    def __init__(self, reference: str, flags: Mapping[str, np.ndarray],
+                 codes: Mapping[str, np.ndarray], clusters: np.ndarray, n_clusters: int) -> None:
+        self.reference = reference
+        self.names = ([n for n in flags if n != reference and n in codes]
+                      if reference in codes else [])
+        self.counts: dict[str, tuple[int, int]] = {}
+        columns = []
+        for name in self.names:
+            both = flags[reference] & flags[name]
+            rows = np.flatnonzero(both)
+            has, same_set, same_order, same_first = reason_agreement(
+                codes[reference][rows], codes[name][rows])
+            compared = np.zeros(both.size, dtype=bool)
+            compared[rows[has]] = True
+            self.counts[name] = (int(both.sum()), int((~has).sum()))
+            for part in (np.ones(rows.size, dtype=bool), same_set, same_order, same_first):
+                column = np.zeros(both.size)
+                column[rows] = part & has
+                columns.append(column)
+        self.sums = (np.column_stack([np.bincount(clusters, weights=c, minlength=n_clusters)
+                                      for c in columns])
+                     if columns else np.zeros((n_clusters, 0)))
+
+    def table(self, replicates: np.ndarray, qs: tuple[float, float]) -> pd.DataFrame:
+        point = self.sums.sum(axis=0)
+        rows = []
+        for m, name in enumerate(self.names):
+            base = 4 * m
+            n_compared = int(round(point[base]))
+            row: dict[str, Any] = {"model": name, "reference": self.reference,
+                                   "n_flagged_both": self.counts[name][0],
+                                   "n_without_reasons": self.counts[name][1],
+                                   "n_compared": n_compared}
+            for j, share in enumerate(_STABILITY_SHARES, start=1):
+                estimate, low, high = math.nan, math.nan, math.nan
+                if n_compared >= MIN_CELL:
+                    estimate = float(point[base + j] / point[base])
+                    if replicates.shape[0]:
+                        reps = _divide(replicates[:, base + j], replicates[:, base])
+                        low, high = (float(v) for v in bootstrap_quantiles(reps, qs))
+                row.update({share: estimate, f"{share}_ci_low": low, f"{share}_ci_high": high})
+            rows.append(row)
+        return pd.DataFrame(rows, columns=_STABILITY_COLUMNS)
 
 
 def _nanmean(values: np.ndarray) -> np.ndarray:

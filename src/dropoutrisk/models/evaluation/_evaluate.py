@@ -26,7 +26,7 @@ import pandas as pd
 
 from dropoutrisk._disclosure import MIN_CELL
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.errors import (
     AlignmentError,
     DataError,
@@ -216,42 +216,31 @@ class Evaluation(Result):
         """Names of the evaluated models, in order (``"oracle"`` last when a truth was given)."""
         return list(self._metrics.index)
 
-    @property
-    def metrics(self) -> pd.DataFrame:
+    metrics = Part[pd.DataFrame](
         """One row per model: ROC-AUC, PR-AUC, Brier, log loss, ECE, precision@k,
-        recall@k, lead time and, with a truth table, model/oracle ratios."""
-        return copied(self._metrics)
+        recall@k, lead time and, with a truth table, model/oracle ratios.""")
 
-    @property
-    def operating_point(self) -> pd.DataFrame:
+    operating_point = Part[pd.DataFrame](
         """Flags at the operating point, per model, in the Bowers et al. (2013) format:
-        precision, sensitivity, specificity, with counts."""
-        return copied(self._operating)
+        precision, sensitivity, specificity, with counts.""",
+        attr="_operating")
 
-    @property
-    def calibration_curve(self) -> pd.DataFrame:
+    calibration_curve = Part[pd.DataFrame](
         """Per model and bin strategy: bin, n, mean predicted, observed rate.
 
         Bins with fewer than 10 rows are suppressed (n, mean predicted and observed
         rate are NaN, ``suppressed`` is True), so no small group is ever printed.
-        """
-        return copied(self._calibration)
+        """,
+        attr="_calibration")
 
-    @property
-    def roc_curve(self) -> pd.DataFrame:
-        """Per model: false and true positive rates on a fixed grid of 201 points."""
-        return copied(self._roc)
+    roc_curve = Part[pd.DataFrame](
+        "Per model: false and true positive rates on a fixed grid of 201 points.", attr="_roc")
 
-    @property
-    def lead_times(self) -> pd.DataFrame:
+    lead_times = Part[pd.DataFrame](
         """Student-level lead times (model, student_id, first_flag_as_of, dropout_date,
-        weeks). Empty without ``dropout_dates``. Not part of :meth:`to_dict`."""
-        return copied(self._lead_times)
+        weeks). Empty without ``dropout_dates``. Not part of :meth:`to_dict`.""")
 
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The settings the evaluation ran with."""
-        return copied(self._settings)
+    settings = Part[dict[str, Any]]("The settings the evaluation ran with.")
 
     def to_dict(self) -> dict[str, Any]:
         """Aggregates as plain Python (NaN becomes None)."""
