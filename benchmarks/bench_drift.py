@@ -51,7 +51,10 @@ def _reference(tables):
 def _counts(report) -> dict:
     pooled = report.table["status"].value_counts()
     schools = report.school_table["status"].value_counts()
-    return {"pooled_drift": int(pooled.get("drift", 0)), "pooled_watch": int(pooled.get("watch", 0)),
+    from dropoutrisk.models.drift._schools import SCHOOL_FDR
+
+    p = report.school_table[["psi_p_adjusted", "missing_p_adjusted"]].astype(float)
+    return {"school_tests_significant": int((p < SCHOOL_FDR).to_numpy().sum()),"pooled_drift": int(pooled.get("drift", 0)), "pooled_watch": int(pooled.get("watch", 0)),
             "school_drift": int(schools.get("drift", 0)),
             "school_watch": int(schools.get("watch", 0)),
             "school_tests": int(report.school_table[["psi_p_adjusted", "missing_p_adjusted"]]
@@ -106,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs_with_a_school_at_drift": _rate(later_year, "school_drift"),
             "runs_with_a_school_at_watch": _rate(later_year, "school_watch"),
             "runs_with_pooled_drift": _rate(later_year, "pooled_drift"),
+            "runs_with_a_significant_school_test": _rate(later_year, "school_tests_significant"),
             "school_feature_rows_at_drift_per_run": float(np.mean(
                 [r["school_drift"] for r in later_year])),
             "school_feature_rows_at_watch_per_run": float(np.mean(
@@ -116,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             "runs_with_a_school_at_drift": _rate(halves, "school_drift"),
             "runs_with_a_school_at_watch": _rate(halves, "school_watch"),
             "runs_with_pooled_drift": _rate(halves, "pooled_drift"),
+            "runs_with_a_significant_school_test": _rate(halves, "school_tests_significant"),
             "tests_per_run": float(np.mean([r["school_tests"] for r in halves])),
         },
         "planted_fault": {

@@ -103,12 +103,12 @@ def _unreadable(path: Path, exc: BaseException) -> DataError:
     )
 
 
-def _read_features(path: Path, stream: bool, size: int) -> Any:
+def _read_features(path: Path, stream: bool, size: int, option: str = "--features") -> Any:
     import pandas as pd
 
     if not path.is_file():
         raise DataError(table="features", problem=f"the file {str(path)!r} does not exist",
-                        fix="Check the path given with --features")
+                        fix=f"Check the path given with {option}")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         if stream:

@@ -287,6 +287,10 @@ def drift_report(
         ``reference`` or ``current`` of a type not listed above.
     ModelError
         A bundle without a readable training profile.
+    DataError
+        ``current`` shares no feature with the reference
+        (``MissingColumnError``), or holds text in a numeric feature
+        (``ColumnTypeError``, naming the column and rows).
 
     Examples
     --------
@@ -307,4 +311,23 @@ def drift_report(
         raise TypeError(f"current must be a pandas DataFrame of feature rows, got "
                         f"{type(current).__name__}.")
     profile = _reference_profile(reference, as_of=as_of, features=features, n_bins=n_bins)
+    _check_current(profile, current)
     return check_drift(profile, current, as_of=as_of)
+
+
+def _check_current(profile: TrainingProfile, current: pd.DataFrame) -> None:
+    """The rows share features with the reference, and its numeric features hold numbers."""
+    from dropoutrisk.errors import MissingColumnError
+    from dropoutrisk.models._input import check_numeric
+
+    known = [*profile.numeric, *profile.categorical]
+    if known and not any(name in current.columns for name in known):
+        raise MissingColumnError(
+            table="current", column=known[0],
+            problem="none of the reference's feature columns is in the current rows "
+                    f"(reference: {', '.join(known[:5])}{', ...' if len(known) > 5 else ''})",
+            fix="Compare feature rows built the same way (build_features with the same "
+                "catalogue), or canonical tables of the same export")
+    check_numeric(current, profile.numeric, set(), 0, table="current",
+                  fix="Correct the values (the reference holds numbers there), or rebuild the "
+                      "feature rows with build_features")
