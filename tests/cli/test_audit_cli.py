@@ -6,7 +6,7 @@ import re
 import pandas as pd
 import pytest
 
-from dropoutrisk.cli._audit import AUDIT_FILES
+from dropoutrisk.report import AUDIT_FILES
 
 GROUPS = "gender,newly_arrived,special_support,in_care"
 KEY_ENV = "DROPOUTRISK_PSEUDONYM_KEY"

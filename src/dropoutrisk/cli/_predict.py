@@ -18,9 +18,9 @@ from typing import Annotated, Any
 import typer
 
 from dropoutrisk._atomic import sha256_file
-from dropoutrisk.cli._app import EXIT_CODES_HELP, app
+from dropoutrisk.cli._app import EXIT_CODES_HELP
 from dropoutrisk.cli._cohorts import parse_date, pseudonym_key, warnings_to_stderr
-from dropoutrisk.cli._options import By, Capacity, ModelFolder, Threshold
+from dropoutrisk.cli._options import DATA_HELP, Flags, ModelFolder, Pseudonymise, SpecFile, command
 from dropoutrisk.errors import DataError
 
 __all__ = ["RUN_RECORD_SUFFIX", "predict", "run_record_path"]
@@ -174,7 +174,7 @@ def _progress():
     return show
 
 
-@app.command(
+@command(
     "predict",
     help=(
         "Score every student enrolled at --as-of and write one row per student: student_id, "
@@ -205,35 +205,22 @@ def _progress():
     ),
 )
 def predict(
+    *,
     model: ModelFolder,
     as_of: Annotated[str, typer.Option("--as-of", help="Prediction date, YYYY-MM-DD.")],
     out: Annotated[Path, typer.Option("--out", help="Output file: .parquet or .csv.")],
-    data: Annotated[
-        Path | None,
-        typer.Option("--data", help="Folder of canonical tables, or with --spec a wide table "
-                     "file (.csv or .parquet)."),
-    ] = None,
+    data: Annotated[Path | None, typer.Option("--data", help=DATA_HELP)] = None,
     features: Annotated[
         Path | None,
         typer.Option("--features", help="Parquet or CSV file of feature rows (instead of --data)."),
     ] = None,
-    spec: Annotated[
-        Path | None,
-        typer.Option("--spec", help="Dataset spec (TOML): --data is then a wide table file."),
-    ] = None,
-    threshold: Threshold = None,
-    capacity: Capacity = None,
-    by: By = None,
+    spec: SpecFile = None,
+    flags: Flags,
     allow_missing: Annotated[
         list[str] | None,
         typer.Option("--allow-missing", help="A table (or students column) the model was trained "
                      "with that the data may lack: score anyway, its features missing for every "
                      "student; the run record says so (repeatable)."),
-    ] = None,
-    flag_rate: Annotated[
-        float | None,
-        typer.Option("--flag-rate", help="Flag this share of the students scored (0 to 1), "
-                     "those with the highest estimated risk."),
     ] = None,
     reasons: Annotated[
         int, typer.Option("--reasons", min=0, max=20, help="Top N reasons per explained student.")
@@ -247,22 +234,19 @@ def predict(
     fail_on_drift: Annotated[
         bool, typer.Option("--fail-on-drift", help="Exit 4, writing nothing, if input drifted.")
     ] = False,
-    pseudonymise: Annotated[
-        bool,
-        typer.Option("--pseudonymise", help="Write keyed hashes instead of student ids (key from "
-                     "the environment variable DROPOUTRISK_PSEUDONYM_KEY, never stored)."),
-    ] = False,
+    pseudonymise: Pseudonymise = False,
 ) -> None:
     import pyarrow.parquet as pq
 
     from dropoutrisk._atomic import atomic_path
-    from dropoutrisk.models import OperatingPoint, load_bundle
+    from dropoutrisk.models import load_bundle
     from dropoutrisk.scoring import score
 
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     params = {"model": model, "data": data, "features": features, "spec": spec,
               "as_of": as_of, "out": out,
-              "threshold": threshold, "capacity": capacity, "by": by,
+              "threshold": flags.threshold, "capacity": flags.capacity, "by": flags.by,
+              "flag_rate": flags.flag_rate,
               "reasons": reasons or None, "reasons_for": None if reasons_for == "flagged"
               else reasons_for, "chunk_size": None if chunk_size == 100_000 else chunk_size,
               "fail_on_drift": fail_on_drift, "pseudonymise": pseudonymise or None}
@@ -278,9 +262,7 @@ def predict(
             f"{str(data)!r} is a file: a wide table needs its dataset spec, --spec SPEC.toml; "
             "canonical tables are given as a folder, feature rows with --features.",
             param_hint="--data")
-    # checked before any work; its errors name the option (--capacity, --by, ...)
-    point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, by=by,
-                                        flag_rate=flag_rate)
+    point = flags.point()  # checked before any work; its errors name the option
     if reasons_for not in ("flagged", "all"):
         raise typer.BadParameter(f"{reasons_for!r}: use flagged or all.",
                                  param_hint="--reasons-for")
@@ -296,9 +278,11 @@ def predict(
           flush=True)
     with warnings_to_stderr() as seen:
         if spec is not None:
-            from dropoutrisk.cli._wide import wide_features
+            from dropoutrisk.cli._cohorts import read_input
+            from dropoutrisk.models._rows import wide_rows
 
-            source: Any = wide_features(bundle, data, spec)
+            table, dataset_spec, _ = read_input(data, spec)
+            source: Any = wide_rows(bundle, table, dataset_spec, require_label=False).X
         elif data is not None:
             from dropoutrisk.io import read_tables
 

@@ -42,10 +42,12 @@ from dropoutrisk.errors import (
     MissingLabelWarning,
     OptionalDataWarning,
     ParameterError,
+    SupportedOutcomeWarning,
 )
 from dropoutrisk.models._abc_rule import ABCRule
 from dropoutrisk.models._logistic import LogisticBaseline
 from dropoutrisk.models._risk_model import RiskModel
+from dropoutrisk.models._supported import check_handling, supported_rows
 from dropoutrisk.models.bundle import MANIFEST_NAME, ModelBundle, save_model
 from dropoutrisk.models.bundle._save import check_replaceable
 from dropoutrisk.models.drift import TrainingProfile
@@ -165,6 +167,7 @@ def train_model(
     random_state: int = 0,
     model_params: Mapping[str, Any] | None = None,
     created_at: Any = None,
+    supported: str = "keep",
 ) -> TrainingResult:
     """Fit the calibrated model and its baselines, and save them as a bundle folder.
 
@@ -208,6 +211,15 @@ def train_model(
         Further :class:`RiskModel` parameters (for example ``n_estimators``).
     created_at : datetime or str, optional
         The bundle's creation time, for reproducible bytes.
+    supported : {"keep", "exclude"}, default "keep"
+        Canonical tables only: what to do with rows whose outcome the school may
+        have changed (the student has an ``interventions`` row dated before the
+        end of the label window). ``"keep"`` trains on them, with a
+        :class:`~dropoutrisk.errors.SupportedOutcomeWarning`: where support
+        worked, the model learns that the supported profile is safer.
+        ``"exclude"`` leaves them out of training and calibration. The manifest
+        records the choice and the rows affected (``params.supported``;
+        docs/follow-up.md, "Training").
 
     Returns
     -------
@@ -259,6 +271,7 @@ def train_model(
             fix="Pass spec=load_dataset_spec(...) or the canonical tables")
     train_cohorts, snapshot_weeks = _check_cohorts(cohorts, calib_cohort, weeks, horizon_days)
     snapshot_days = _check_days(days)
+    handling = check_handling(supported)
     if catalogue is None:
         from dropoutrisk.features import default_catalogue
 
@@ -266,11 +279,19 @@ def train_model(
 
     frame = dict(horizon_days=horizon_days, catalogue=catalogue, days=snapshot_days)
     X, y = cohort_frame(data, train_cohorts, snapshot_weeks, what="training", **frame)
+    X, y, counts = _handle_supported(X, y, data.get("interventions"), horizon_days, handling,
+                                     "training")
+    support: dict[str, Any] = {"handling": handling,
+                               "interventions_table": data.get("interventions") is not None,
+                               **{f"training_{k}": v for k, v in counts.items()}}
     _check_both_classes(y, "outcomes", "event", f"training cohorts {train_cohorts}")
     X_calib = y_calib = None
     if calib_cohort is not None:
         X_calib, y_calib = cohort_frame(data, [calib_cohort], snapshot_weeks,
                                         what="calibration", **frame)
+        X_calib, y_calib, counts = _handle_supported(
+            X_calib, y_calib, data.get("interventions"), horizon_days, handling, "calibration")
+        support.update({f"calibration_{k}": v for k, v in counts.items()})
         _check_both_classes(y_calib, "outcomes", "event", f"calibration cohort {calib_cohort}")
     model, baselines = _fit(X, y, X_calib, y_calib, catalogue=catalogue,
                             include_background=include_background, random_state=random_state,
@@ -283,7 +304,8 @@ def train_model(
     }
     if X_calib is not None:
         evaluation = evaluate(y_calib, models={"model": model, **baselines}, X=X_calib,
-                              dropout_dates=data.get("outcomes"))
+                              dropout_dates=data.get("outcomes"),
+                              interventions=data.get("interventions"), horizon_days=horizon_days)
         metrics = {
             "data": f"calibration cohort {calib_cohort}",
             "note": "The calibrator was fitted on these rows: ranking metrics are out of "
@@ -297,6 +319,7 @@ def train_model(
         "days": snapshot_days,
         "horizon_days": horizon_days,
         "include_background": include_background,
+        "supported": support,
         "seed": random_state,
         "n_rows": len(X),
         "n_students": int(X.index.nunique()),
@@ -313,6 +336,23 @@ def train_model(
     extra = {"profile": profile.to_dict()}
     return _save(model, target, X, y, metrics=metrics, params=params, baselines=baselines,
                  catalogue=catalogue, extra=extra, created_at=created_at, evaluation=evaluation)
+
+
+def _handle_supported(X: pd.DataFrame, y: pd.Series, interventions: Any, horizon_days: int,
+                      handling: str, what: str) -> tuple[pd.DataFrame, pd.Series, dict[str, int]]:
+    """Keep (with a warning) or leave out the rows whose outcome support may have changed."""
+    mask = supported_rows(interventions, X.index, X["as_of"], horizon_days)
+    n = int(mask.sum())
+    record = {"rows_supported": n, "rows_left_out": n if handling == "exclude" else 0}
+    if n and handling == "exclude":
+        X, y = X[~mask], y[~mask]
+    elif n:
+        warnings.warn(SupportedOutcomeWarning(
+            f"{n} of the {mask.size} {what} rows are students with an intervention before the "
+            "end of their label window: where the support worked, their outcomes teach the model "
+            "that their profile is safer than it is. Pass supported='exclude' (--supported "
+            "exclude) to leave them out; the manifest records the choice."), stacklevel=3)
+    return X, y, record
 
 
 def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: float,

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from dropoutrisk._provenance import package_versions
 from dropoutrisk.errors import ModelError
 from dropoutrisk.models._operating_point import OperatingPoint
+from dropoutrisk.models._rows import check_way_in
 from dropoutrisk.scoring._inputs import as_of_date, check_options, resolve_model
 from dropoutrisk.scoring._result import ScoreResult
 from dropoutrisk.scoring._scorer import Scorer
@@ -154,6 +155,8 @@ def score(
     check_options(reasons, reasons_for, chunk_size, drift)
     day = as_of_date(as_of)
     estimator, model_id, manifest_sha, profile = resolve_model(model, profile, model_id)
+    if isinstance(data, Mapping) and estimator is not model:  # canonical tables, a bundle
+        check_way_in(model, None)  # a wide-table model scores its wide table's rows only
     if drift == "fail" and profile is None:
         raise ModelError(
             "Failing on drift was asked for, but the model has no training profile to compare "
