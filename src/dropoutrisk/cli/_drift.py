@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
-from dropoutrisk.cli._app import EXIT_CODES_HELP, app
+from dropoutrisk.cli._app import EXIT_CODES_HELP
 from dropoutrisk.cli._cohorts import parse_date, warnings_to_stderr
+from dropoutrisk.cli._options import command
 
 __all__ = ["DRIFT_FILES", "drift"]
 
@@ -81,7 +82,7 @@ def _csv(frame: Any) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
-@app.command(
+@command(
     "drift",
     help=(
         "Compare the input of a weekly job with a reference: PSI per feature, missing shares, "
