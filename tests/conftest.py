@@ -40,3 +40,35 @@ def large_sample(tmp_path_factory):
         main([*LARGE_SAMPLE_ARGS, "--out", str(folder)])
     assert exc.value.code == 0
     return folder
+
+
+def _stored_bytes(*roots):
+    """Every byte a tracking store holds: its files, and the members of zip files in it."""
+    import zipfile
+    from pathlib import Path
+
+    blobs = []
+    for root in map(Path, roots):
+        for path in ([root] if root.is_file() else sorted(root.rglob("*"))):
+            if not path.is_file():
+                continue
+            blobs.append(path.read_bytes())
+            if zipfile.is_zipfile(path):
+                with zipfile.ZipFile(path) as z:
+                    blobs.extend(z.read(name) for name in z.namelist())
+    return b"\n".join(blobs)
+
+
+@pytest.fixture(scope="session")
+def leaked_ids():
+    """``leaked_ids(ids, *paths) -> ids found``: the privacy scan of an MLflow store.
+
+    It reads every file under the paths (the SQLite database, the artifact
+    folders, and inside zip files) and returns the student ids found anywhere.
+    """
+    def scan(ids, *paths):
+        everything = _stored_bytes(*paths)
+        assert everything, f"nothing stored under {paths}"
+        return [sid for sid in ids if str(sid).encode() in everything]
+
+    return scan

@@ -28,15 +28,18 @@ sklearn-flavour file with dropoutrisk's list instead::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["default_tracking_uri", "log_training_run", "make_pyfunc_model"]
+__all__ = ["default_tracking_uri", "log_evaluation_run", "log_training_run", "make_pyfunc_model"]
 
 #: Top reasons the served pyfunc model gives each flagged row.
 PYFUNC_REASONS = 4
@@ -76,6 +79,58 @@ def default_tracking_uri(cwd: str | os.PathLike[str] | None = None) -> str:
 def _disable_telemetry() -> None:
     # Before mlflow is first imported; off unless the user explicitly turned it on.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+#: A terminal control sequence (colour, cursor movement).
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: MLflow warnings about what a run leaves out on purpose: no input example (it would be
+#: a student's row) and no type hints (the signature is built from the feature names).
+_EXPECTED_WARNINGS = ("Add type hints to the `predict` method",
+                      "An input example was not provided")
+
+
+@contextlib.contextmanager
+def _plain_output() -> Iterator[None]:
+    """MLflow calls whose output a log file can hold: no colour codes, no progress bars.
+
+    MLflow colours some warnings with terminal codes and draws progress bars
+    when it downloads artifacts. Its warnings are re-issued without the codes
+    (the two about what a run leaves out on purpose are dropped), and the bars
+    are off unless stderr is a terminal.
+    """
+    quiet = not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+    saved = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    if quiet:
+        os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        if quiet:
+            if saved is None:
+                os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+            else:
+                os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = saved
+    for w in caught:
+        text = _ANSI.sub("", str(w.message))
+        if not text.startswith(_EXPECTED_WARNINGS):
+            warnings.warn_explicit(text, w.category, w.filename, w.lineno)
+
+
+def _use_experiment(mlflow: Any, tracking_uri: str | None, experiment: str,
+                    artifact_location: str | os.PathLike[str] | None) -> None:
+    """Point MLflow at the store and the experiment, creating it (artifacts beside SQLite)."""
+    uri = tracking_uri or default_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    if mlflow.get_experiment_by_name(experiment) is None:
+        location = artifact_location
+        if location is None and uri.startswith("sqlite:///"):
+            location = Path(uri[len("sqlite:///") :]).parent / "mlartifacts"
+        mlflow.create_experiment(
+            experiment, artifact_location=Path(location).resolve().as_uri() if location else None
+        )
+    mlflow.set_experiment(experiment)
 
 
 def make_pyfunc_model():
@@ -195,17 +250,21 @@ def log_training_run(
 
     from dropoutrisk.models import save_model, trusted_types
 
-    uri = tracking_uri or default_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    if mlflow.get_experiment_by_name(experiment) is None:
-        location = artifact_location
-        if location is None and uri.startswith("sqlite:///"):
-            location = Path(uri[len("sqlite:///") :]).parent / "mlartifacts"
-        mlflow.create_experiment(
-            experiment, artifact_location=Path(location).resolve().as_uri() if location else None
-        )
-    mlflow.set_experiment(experiment)
+    with _plain_output():
+        return _log_training_run(
+            mlflow, ModelSignature, save_model, trusted_types, model, params=params,
+            metrics=metrics, figures=figures, bundle=bundle, tracking_uri=tracking_uri,
+            experiment=experiment, artifact_location=artifact_location, run_name=run_name,
+            tags=tags)
 
+
+def _log_training_run(mlflow: Any, ModelSignature: Any, save_model: Any, trusted_types: Any,
+                      model: Any, *, params: Mapping[str, Any] | None,
+                      metrics: Mapping[str, Any] | None, figures: Mapping[str, Any] | None,
+                      bundle: Any, tracking_uri: str | None, experiment: str,
+                      artifact_location: Any, run_name: str | None,
+                      tags: Mapping[str, str] | None) -> str:
+    _use_experiment(mlflow, tracking_uri, experiment, artifact_location)
     signature = ModelSignature(inputs=_input_schema(model))
     requirements = _pip_requirements()
     with tempfile.TemporaryDirectory(prefix="dropoutrisk-mlflow-") as scratch:
@@ -250,6 +309,75 @@ def log_training_run(
                 signature=ModelSignature(inputs=signature.inputs, outputs=_output_schema()),
                 pip_requirements=requirements,
             )
+            return run.info.run_id
+
+
+def log_evaluation_run(
+    *,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    figures: Mapping[str, Any] | None = None,
+    files: Mapping[str, bytes | str] | None = None,
+    tracking_uri: str | None = None,
+    experiment: str = "dropoutrisk",
+    artifact_location: str | os.PathLike[str] | None = None,
+    run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Log an evaluation (or comparison, or backtest) run to MLflow and return its run id.
+
+    Only aggregates go in: the caller passes metrics, plots and the report's
+    files (``metrics.json``, ``comparison.json``, ``report.html``), which hold
+    no student-level row. No model is logged.
+
+    Parameters
+    ----------
+    params : mapping, optional
+        What was evaluated (model id, cohorts, weeks, ...); nested mappings are
+        flattened to ``a.b`` keys.
+    metrics : mapping, optional
+        Aggregate metrics, flattened and made MLflow-safe as in
+        :func:`log_training_run`; non-numeric and non-finite values are skipped.
+    figures : mapping of str to Figure or path, optional
+        Plots, logged under ``plots/<name>.png``.
+    files : mapping of str to bytes or str, optional
+        Report files, logged under ``report/<name>``.
+    tracking_uri, experiment, artifact_location, run_name, tags
+        As in :func:`log_training_run`.
+
+    Returns
+    -------
+    str
+        The MLflow run id.
+
+    Examples
+    --------
+    >>> run_id = log_evaluation_run(params={"model_id": "abc"},
+    ...                             metrics={"model": {"roc_auc": 0.8}})  # doctest: +SKIP
+    """
+    _disable_telemetry()
+    import mlflow
+
+    with _plain_output():
+        _use_experiment(mlflow, tracking_uri, experiment, artifact_location)
+        with tempfile.TemporaryDirectory(prefix="dropoutrisk-mlflow-") as scratch, \
+                mlflow.start_run(run_name=run_name) as run:
+            mlflow.set_tags({"dropoutrisk.run": "evaluation", **(tags or {})})
+            flat_params = _flatten(params or {})
+            if flat_params:
+                mlflow.log_params({k: _param_text(v) for k, v in flat_params.items()})
+            flat_metrics = _numeric_metrics(metrics or {})
+            if flat_metrics:
+                mlflow.log_metrics(flat_metrics)
+            for name, figure in sorted((figures or {}).items()):
+                _log_figure(mlflow, name, figure)
+            for name, content in sorted((files or {}).items()):
+                path = Path(scratch) / Path(name).name
+                if isinstance(content, bytes):
+                    path.write_bytes(content)
+                else:
+                    path.write_text(content, encoding="utf-8")
+                mlflow.log_artifact(str(path), artifact_path="report")
             return run.info.run_id
 
 

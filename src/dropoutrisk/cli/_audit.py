@@ -28,6 +28,10 @@ from dropoutrisk.cli._options import (
         "(with plots) and the model card (model_card.md, model_card.html) into --out. Cells "
         "with fewer than 10 students are suppressed in every file. No file holds a student id "
         "or a student-level row.\n\n"
+        "By default the audit judges the flags schools see: the operating point and snapshot "
+        "week predict uses, as recorded in the model at training (train --capacity ... "
+        "--predict-weeks ...); an older model falls back to its default flags at the first "
+        "training week, and the report says so.\n\n"
         "Groups may be any column of the input, model feature or not: a feature, a column of "
         "the students table, or with --data TABLE --spec SPEC.toml (a model trained on a wide "
         "table) any column of the wide table, by its header.\n\n"
@@ -78,7 +82,6 @@ def audit_command(
     findings = result.findings
     print(
         f"Audited model {bundle.model_id} on {rows.describe(selected['cohorts'], dataset_spec)} at "
-        f"{result.params['operating_point']}: {len(findings)} findings, "
-        f"{int(findings['excludes_parity'].sum())} with an interval excluding parity. "
-        f"Report in {out}"
+        f"{result.params['operating_point']} ({result.params['operating_point_source']}): "
+        f"{len(findings)} findings. Report in {out}"
     )

@@ -17,7 +17,7 @@ from dropoutrisk.cli._cohorts import (
     read_input,
     warnings_to_stderr,
 )
-from dropoutrisk.cli._options import DataInput, SpecFile, command
+from dropoutrisk.cli._options import DataInput, Flags, SpecFile, command
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +103,11 @@ class Tracking:
         "--calib-share 0 calibrates out of fold. The ABC rule is fitted only when its "
         "columns (attendance_rate, failed_core_course, concerns_90d) exist, otherwise "
         "skipped (the manifest says so). The bundle stores the spec as dataset_spec.json.\n\n"
+        "Predict's configuration: --threshold, --capacity/--by or --flag-rate, and "
+        "--predict-weeks (or --predict-days) say where and when predict flags with this "
+        "model; the bundle records them, predict flags there unless told otherwise, and the "
+        "audit audits that operating point at that snapshot. Default: the model's own flags at "
+        "the first training snapshot.\n\n"
         + EXIT_CODES_HELP
     ),
 )
@@ -134,8 +139,20 @@ def train(
         typer.Option("--n-estimators", min=1, hidden=True,
                      help="Boosting rounds (default: the RiskModel default)."),
     ] = None,
+    flags: Flags,
+    predict_weeks: Annotated[
+        str | None,
+        typer.Option("--predict-weeks", help="The snapshot week(s) predict scores at, e.g. 10 "
+                     "(recorded for the audit); default the first of --weeks."),
+    ] = None,
+    predict_days: Annotated[
+        str | None,
+        typer.Option("--predict-days", help="With --days: the day(s) predict scores at."),
+    ] = None,
 ) -> None:
     from dropoutrisk.models import train_model
+
+    point = flags.point()  # checked before any work; its errors name the option
 
     wide = spec is not None
     if wide:
@@ -146,9 +163,13 @@ def train(
     options: dict[str, Any] = dict(
         include_background=include_background, random_state=seed,
         model_params=None if n_estimators is None else {"n_estimators": n_estimators},
-        created_at=created_at_from_env(),
+        created_at=created_at_from_env(), operating_point=point,
         **(dict(calib_share=calib_share) if wide else rows.options(data)),
     )
+    if predict_weeks is not None:
+        options["predict_weeks"] = parse_weeks(predict_weeks)
+    if predict_days is not None:
+        options["predict_days"] = parse_days(predict_days)
     try:
         with warnings_to_stderr():
             source, dataset_spec, _ = read_input(data, spec)
@@ -168,6 +189,7 @@ def train(
             print(f"  on the {params['n_calibration_rows']} held-out rows: ROC-AUC "
                   f"{row['roc_auc']:.3f}, PR-AUC {row['pr_auc']:.3f}, Brier {row['brier']:.4f}")
         return
+    print(f"  predict's configuration: {result.bundle.predict_settings.describe()}")
     when = (f"days {params['days']} after each start" if params.get("days")
             else f"weeks {params['weeks']}")
     print(
@@ -190,21 +212,26 @@ def train(
     if tracking.wanted:
         from dropoutrisk.tracking import log_training_run
 
+        # held-out calibration rows when there are some, else the out-of-fold scores
+        logged = evaluation if evaluation is not None else result.out_of_fold
         figures = {}
-        if evaluation is not None:
+        if logged is not None:
             figures = {
-                "calibration": evaluation.plot_calibration().figure,
-                "roc": evaluation.plot_roc().figure,
+                "calibration": logged.plot_calibration().figure,
+                "roc": logged.plot_roc().figure,
             }
+        on = (f"calibration cohort {rows.calib_cohort}" if evaluation is not None
+              else "training rows, out of fold" if logged is not None else "none")
         run_id = log_training_run(
             result.bundle.model,
             params=params,
-            metrics={} if evaluation is None else evaluation.to_dict().get("metrics", {}),
+            metrics={} if logged is None else logged.to_dict().get("metrics", {}),
             figures=figures,
             bundle=folder,
             tracking_uri=tracking.tracking_uri,
+            tags={"dropoutrisk.metrics_on": on},
         )
-        print(f"  MLflow run {run_id}")
+        print(f"  MLflow run {run_id} (metrics and plots on {on})")
 
 
 def _print_model_checks(model: Any) -> None:

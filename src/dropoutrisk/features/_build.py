@@ -8,12 +8,19 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._disclosure import MIN_CELL
 from dropoutrisk.errors import (
     ParameterError,
 )
 from dropoutrisk.features import _pandas_engine
 from dropoutrisk.features._catalogue import Catalogue, default_catalogue
-from dropoutrisk.features._custom import custom_indicators, students_value
+from dropoutrisk.features._custom import (
+    custom_indicators,
+    pandas_relative,
+    peer_values,
+    relative_indicators,
+    students_value,
+)
 from dropoutrisk.features._duckdb_engine import DuckDBEngine, DuckDBSession
 from dropoutrisk.features._inputs import (
     TableSource,
@@ -69,6 +76,31 @@ def _check_catalogue(catalogue: Catalogue) -> None:
             "Use names from default_catalogue(), or map assessment items to a new score "
             "feature with Catalogue.with_item_groups()."
         )
+    orphans = [(i.name, i.computation.of) for i in relative_indicators(catalogue)
+               if i.computation.of not in catalogue.names]
+    if orphans:
+        raise ParameterError(parameter="catalogue", message=
+            "Indicators relative to their group compare features the catalogue does not "
+            f"have: {', '.join(f'{n} (of {o!r})' for n, o in orphans)}. Keep the compared "
+            "features in the catalogue (Catalogue.subset), or leave the relative ones out."
+        )
+
+
+def _relate(session: Any, frame: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """Fill the indicators relative to their group, from the features of one ``as_of``.
+
+    The group is the students scored together at that date: a student's value depends
+    on the others in the frame (docs/features.md, "Relative to the group").
+    """
+    indicators = relative_indicators(catalogue)
+    if not indicators or frame.empty:
+        return frame
+    got = session.relative(peer_values(frame, indicators), MIN_CELL)
+    out = frame.copy()
+    for ind in indicators:
+        part = got.loc[got["feature"] == ind.name].set_index("student_id")["relative_value"]
+        out[ind.name] = part.reindex(out.index).astype("float64").to_numpy()
+    return out
 
 
 class _PandasSession:
@@ -80,6 +112,9 @@ class _PandasSession:
 
     def compute(self, w: Windows, enrolled: pd.DataFrame) -> dict[str, pd.DataFrame]:
         return _pandas_engine.run(self.events, w, self.catalogue, enrolled)
+
+    def relative(self, peers: pd.DataFrame, min_count: int) -> pd.DataFrame:
+        return pandas_relative(peers, min_count)
 
     def max_date(self) -> pd.Timestamp | None:
         dates = [f["date"].max() for f in self.events.values() if len(f)]
@@ -263,9 +298,9 @@ def build_features(
     session = _open(engine, event_sources(tables), cat)
     try:
         groups = session.compute(w, enrolment(ros, w))
+        return _relate(session, _assemble(ros, groups, w, cat), cat)
     finally:
         session.close()
-    return _assemble(ros, groups, w, cat)
 
 
 def _labels(
@@ -426,7 +461,8 @@ def build_training_frame(
             ros = roster(students, outcomes, w)
             if ids is not None:
                 ros = ros.loc[ros.index.isin(ids)]
-            xs.append(_assemble(ros, session.compute(w, enrolment(ros, w)), w, cat))
+            frame = _assemble(ros, session.compute(w, enrolment(ros, w)), w, cat)
+            xs.append(_relate(session, frame, cat))
             ys.append(_labels(ros, outcomes, w, horizon_days, data_end))
     finally:
         session.close()

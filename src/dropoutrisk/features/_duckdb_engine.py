@@ -189,6 +189,22 @@ class DuckDBSession:
                 out[f"custom:{name}"] = frame.set_index("student_id").astype("float64")
         return out
 
+    def relative(self, peers: pd.DataFrame, min_count: int) -> pd.DataFrame:
+        """The indicators relative to their group (``RELATIVE_SQL``) of one ``as_of``'s features.
+
+        ``peers`` are the ``peer_values`` rows (``features._custom.peer_values``); out come
+        ``student_id, feature, relative_value``.
+        """
+        self.con.register("_frame_peers", peers)
+        self.con.execute(
+            "CREATE OR REPLACE VIEW peer_values AS SELECT CAST(student_id AS VARCHAR) AS "
+            "student_id, CAST(grp AS VARCHAR) AS grp, CAST(feature AS VARCHAR) AS feature, "
+            "CAST(how AS VARCHAR) AS how, CAST(v AS DOUBLE) AS v FROM _frame_peers")
+        frame = self.con.execute(_sql.relative_sql(_sql.DUCKDB, min_count)).df()
+        self.con.unregister("_frame_peers")
+        frame["student_id"] = frame["student_id"].astype(object)
+        return frame
+
     def max_date(self) -> pd.Timestamp | None:
         """The latest event date over every table (for label censoring)."""
         # fetchall, not fetchone: an unfinished result blocks the next register()

@@ -57,6 +57,7 @@ from dropoutrisk.features._sql_queries import (
     CONCERNS_SQL,
     GRADES_SQL,
     MAX_RUN_GAP_DAYS,
+    RELATIVE_SQL,
 )
 
 __all__ = [
@@ -67,11 +68,13 @@ __all__ = [
     "CONCERNS_SQL",
     "DUCKDB",
     "GRADES_SQL",
+    "RELATIVE_SQL",
     "SPARK",
     "TREND_WEEKS",
     "UNITS_PER_MINUTE",
     "Dialect",
     "feature_sql",
+    "relative_sql",
     "render",
 ]
 
@@ -276,6 +279,25 @@ def custom_sql(table: str, indicators: list, w: Windows, dialect: Dialect = DUCK
     minus = {f"as_of_minus_{n}": _lit(w.as_of - dt.timedelta(days=n))
              for n in window_starts(indicators)}
     return text.format(as_of=_lit(w.as_of), double=dialect.double, **minus)
+
+
+def relative_sql(dialect: Dialect = DUCKDB, min_cell: int | None = None) -> str:
+    """The query of the indicators relative to their group (``RELATIVE_SQL``), for ``dialect``.
+
+    It reads the view ``peer_values`` (one row per student and relative indicator, see
+    ``RELATIVE_SQL``), built from the features of one ``as_of``; both engines build that
+    view the same way (``features._custom.peer_values``). A group with fewer than
+    ``min_cell`` values (default ``MIN_CELL``, 10) gets NULL.
+
+    Examples
+    --------
+    >>> "PARTITION BY feature, grp" in relative_sql(SPARK)
+    True
+    """
+    from dropoutrisk._disclosure import MIN_CELL
+
+    return RELATIVE_SQL.format(double=dialect.double,
+                               min_cell=int(MIN_CELL if min_cell is None else min_cell))
 
 
 _TABLE_QUERIES = {

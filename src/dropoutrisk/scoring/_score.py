@@ -81,7 +81,9 @@ def score(
         Where to flag (see :class:`~dropoutrisk.models.OperatingPoint`):
         a threshold, a capacity (per ``by`` group), a flag rate or a cost.
         Capacity and flag rate rank on the model's margin; ties are broken by
-        student id. Default: the model's own flags (``default_flags``).
+        student id. Default: the operating point recorded in a bundle at
+        training (:attr:`~dropoutrisk.models.ModelBundle.predict_settings`),
+        else the model's own flags (``default_flags``).
     threshold : float, optional
         The same as ``operating_point=OperatingPoint(threshold=...)``: flag
         where the probability is at or above it.
@@ -157,6 +159,12 @@ def score(
     estimator, model_id, manifest_sha, profile = resolve_model(model, profile, model_id)
     if isinstance(data, Mapping) and estimator is not model:  # canonical tables, a bundle
         check_way_in(model, None)  # a wide-table model scores its wide table's rows only
+    from_bundle = False
+    if point is None and hasattr(model, "predict_settings"):
+        # a bundle trained for a job (train's operating point): flag where it says
+        settings = model.predict_settings
+        point, from_bundle = settings.operating_point, settings.recorded and \
+            settings.operating_point is not None
     if drift == "fail" and profile is None:
         raise ModelError(
             "Failing on drift was asked for, but the model has no training profile to compare "
@@ -186,6 +194,8 @@ def score(
     for extra in ("flag_rate", "cost"):  # keys only when used: records stay as they were
         if chosen.get(extra) is not None:
             options[extra] = chosen[extra]
+    if from_bundle:
+        options["operating_point_from"] = "model bundle (recorded at training)"
     if not require_school:
         options["require_school"] = False
     if allow_missing:

@@ -146,8 +146,7 @@ class ModelComparison(Result):
         for Brier and log loss; a tie is not better).
         """)
 
-    @property
-    def flag_changes(self) -> pd.DataFrame:
+    flag_changes = Part[pd.DataFrame](
         """Flags that changed, by school, for each model against the reference.
 
         One row per model other than the reference and per school, plus a
@@ -161,11 +160,9 @@ class ModelComparison(Result):
         cell that would give one back by subtraction from the total are
         ``<NA>``. No student id is in it. Without school ids (``schools=``
         or a ``school_id`` column of ``X``), only the totals rows.
-        """
-        return copied(self._changes)
+        """, attr="_changes")
 
-    @property
-    def reason_stability(self) -> pd.DataFrame:
+    reason_stability = Part[pd.DataFrame](
         """Whether students flagged by both models keep their top three reasons.
 
         One row per model other than the reference for which ``reasons`` of
@@ -177,8 +174,7 @@ class ModelComparison(Result):
         reason stability), ``same_order`` (the same codes in the same ranks)
         and ``same_first`` (the same first reason). The shares are NaN when
         fewer than 10 rows are compared. Empty without ``reasons``.
-        """
-        return copied(self._stability)
+        """, attr="_stability")
 
     def changes_summary(self) -> str:
         """Changed flags by school and reason stability, as lines for a person to read.
