@@ -39,7 +39,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["default_tracking_uri", "log_evaluation_run", "log_training_run", "make_pyfunc_model"]
+__all__ = [
+    "default_tracking_uri",
+    "log_evaluation_report",
+    "log_evaluation_run",
+    "log_training_run",
+    "make_pyfunc_model",
+]
 
 #: Top reasons the served pyfunc model gives each flagged row.
 PYFUNC_REASONS = 4
@@ -379,6 +385,86 @@ def log_evaluation_run(
                     path.write_text(content, encoding="utf-8")
                 mlflow.log_artifact(str(path), artifact_path="report")
             return run.info.run_id
+
+
+def log_evaluation_report(report: Any, *, tracking_uri: str | None = None,
+                          experiment: str = "dropoutrisk", run_name: str | None = None) -> str:
+    """Log what ``dropoutrisk evaluate`` wrote to MLflow and return the run id.
+
+    Parameters are what was evaluated (model, previous model, cohorts,
+    snapshots, flag rate, bootstrap); metrics are every model's metrics
+    (``<model>.<metric>``), each difference from the reference with its interval
+    (``vs_<reference>.<model>.<metric>``, ``..._ci_low``, ``..._ci_high``), the
+    changed flags of all schools together (``flag_changes.<model>.newly_flagged``,
+    ...; suppressed counts are not logged) and the reason stability
+    (``reason_stability.<model>.same_set`` with its interval, ``same_order``,
+    ``same_first``). Artifacts: the report folder (``report/``: metrics.json,
+    comparison.json with the changed flags by school, report.html, the plots),
+    ``flag_changes.json`` and ``reason_stability.json``, and the comparison's plot.
+    Aggregates only: no student id or row goes in.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+        From :func:`dropoutrisk.report.evaluation_report`.
+    tracking_uri, experiment, run_name
+        As in :func:`log_training_run`.
+
+    Returns
+    -------
+    str
+        The MLflow run id.
+    """
+    document = report.to_dict()
+    header = document["metrics"]
+    params = {key: header.get(key) for key in ("model_id", "cohorts", "weeks", "days",
+                                               "horizon_days", "n_rows", "n_students")}
+    params["flag_rate"] = header["settings"]["flag_rate"]
+    metrics: dict[str, Any] = dict(header["metrics"])
+    files = dict(report.files())
+    figures: dict[str, Any] = {}
+    tags = {"dropoutrisk.model_id": str(header["model_id"])}
+    comparison = report.comparison
+    if comparison is not None:
+        compared = document["comparison"]
+        reference = comparison.reference
+        params.update(reference=reference, n_boot=comparison.n_boot,
+                      seed=comparison.settings["random_state"])
+        if compared.get("against"):
+            params["against_model_id"] = compared["against"]["model_id"]
+            tags["dropoutrisk.against_model_id"] = str(compared["against"]["model_id"])
+        for r in comparison.differences.itertuples(index=False):
+            key = f"vs_{reference}.{r.model}.{r.metric}"
+            metrics.update({key: r.difference, f"{key}_ci_low": r.ci_low,
+                            f"{key}_ci_high": r.ci_high})
+        changes = comparison.flag_changes
+        totals = changes[changes["school_id"] == changes["school_id"].iloc[-1]]
+        for r in totals.itertuples(index=False):
+            for column in ("n_rows", "still_flagged", "newly_flagged", "no_longer_flagged"):
+                value = getattr(r, column)
+                if not _is_missing(value):
+                    metrics[f"flag_changes.{r.model}.{column}"] = int(value)
+        for r in comparison.reason_stability.itertuples(index=False):
+            for column in ("n_flagged_both", "n_compared", "same_set", "same_set_ci_low",
+                           "same_set_ci_high", "same_order", "same_first"):
+                metrics[f"reason_stability.{r.model}.{column}"] = getattr(r, column)
+        files["flag_changes.json"] = json.dumps(compared["flag_changes"], indent=2) + "\n"
+        files["reason_stability.json"] = json.dumps(compared["reason_stability"],
+                                                    indent=2) + "\n"
+        figures["comparison"] = comparison.plot_differences().figure
+    try:
+        return log_evaluation_run(params=params, metrics=metrics, figures=figures, files=files,
+                                  tracking_uri=tracking_uri, experiment=experiment,
+                                  run_name=run_name, tags=tags)
+    finally:
+        for figure in figures.values():
+            figure.clear()
+
+
+def _is_missing(value: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
 
 
 def _input_schema(model: Any):

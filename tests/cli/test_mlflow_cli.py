@@ -68,3 +68,42 @@ def test_no_student_id_is_in_the_training_run(out_of_fold_run, workspace, leaked
     cwd, _ = out_of_fold_run
     ids = pd.read_parquet(workspace["data"] / "students.parquet")["student_id"]
     assert leaked_ids(ids, cwd / "mlruns.db", cwd / "mlartifacts") == []
+
+
+@pytest.fixture(scope="module")
+def evaluation_run(workspace, out_of_fold_run):
+    """``evaluate --against --mlflow``: the calibrated workspace model against the OOF one."""
+    cwd, _ = out_of_fold_run
+    proc = _dropoutrisk("evaluate", "--model", workspace["model"], "--against", cwd / "model",
+                        "--data", workspace["data"], "--cohorts", "2024", "--n-boot", "100",
+                        "--out", cwd / "evaluation", "--mlflow", cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return cwd, proc
+
+
+def test_evaluate_logs_metrics_differences_changed_flags_and_reason_stability(evaluation_run):
+    cwd, proc = evaluation_run
+    client, runs = _runs(cwd / "mlruns.db")
+    run = runs[-1]
+    assert run.data.tags["dropoutrisk.run"] == "evaluation"
+    assert run.data.params["reference"] == "previous"
+    metrics = run.data.metrics
+    assert 0 < metrics["model.roc_auc"] < 1 and "previous.roc_auc" in metrics
+    low, mid, high = (metrics[f"vs_previous.model.roc_auc{s}"] for s in ("_ci_low", "", "_ci_high"))
+    assert low <= mid <= high
+    assert metrics["flag_changes.model.n_rows"] > 0
+    assert 0 <= metrics["reason_stability.model.same_set"] <= 1
+    report = {a.path for a in client.list_artifacts(run.info.run_id, "report")}
+    assert {"report/comparison.json", "report/flag_changes.json", "report/reason_stability.json",
+            "report/report.html", "report/roc.png"} <= report
+    assert f"MLflow run {run.info.run_id}" in proc.stdout
+    assert "reason stability" in proc.stdout
+    assert not CONTROL.search(proc.stdout) and not CONTROL.search(proc.stderr)
+
+
+def test_no_student_id_is_in_any_run_or_artifact(evaluation_run, workspace, leaked_ids):
+    cwd, _ = evaluation_run
+    ids = pd.read_parquet(workspace["data"] / "students.parquet")["student_id"]
+    assert leaked_ids(ids, cwd / "mlruns.db", cwd / "mlartifacts") == []
+    # the report holds by-school counts, and nothing per student
+    assert leaked_ids(["SCH01"], cwd / "mlartifacts") == ["SCH01"]

@@ -6,6 +6,7 @@ shared Typer app when imported below.
 
 from dropoutrisk.cli import (  # noqa: F401  (register commands)
     _audit,
+    _backtest,
     _demo,
     _drift,
     _evaluate,

@@ -16,7 +16,7 @@ import typer
 
 from dropoutrisk.cli._app import EXIT_CODES_HELP
 from dropoutrisk.cli._cohorts import check_out_folder, load_against, warnings_to_stderr
-from dropoutrisk.cli._options import Bootstrap, DataInput, ModelFolder, Rows, command
+from dropoutrisk.cli._options import Bootstrap, DataInput, ModelFolder, Rows, Tracking, command
 
 
 @command(
@@ -33,6 +33,11 @@ from dropoutrisk.cli._options import Bootstrap, DataInput, ModelFolder, Rows, co
         "aggregates only, no student id.\n\n"
         "A model trained on a wide table is evaluated on a wide table: --data TABLE "
         "--spec SPEC.toml (the labelled rows; --cohorts, --weeks and --days do not apply).\n\n"
+        "With --against, it also counts the flags that changed, by school (newly flagged, "
+        "no longer flagged; counts under 10 suppressed), and the reason stability: the share "
+        "of students flagged by both models whose top three reason codes are the same set "
+        "(order ignored). --mlflow logs the metrics, differences, changed flags, reason "
+        "stability and the report's files to MLflow (aggregates only).\n\n"
         "The folder is written whole: on any failure the previous report stays as it was."
         "\n\n" + EXIT_CODES_HELP
     ),
@@ -54,6 +59,7 @@ def evaluate(
                      "report.html."),
     ] = None,
     boot: Bootstrap,
+    tracking: Tracking,
 ) -> None:
     from dropoutrisk.models import OperatingPoint, load_bundle
     from dropoutrisk.report import EVALUATION_FILES, evaluation_report
@@ -82,6 +88,7 @@ def evaluate(
     if comparison is None:
         print("The bundle stores no baseline and no --against model was given: "
               "no comparison.json written (an earlier one in --out is removed).", file=sys.stderr)
+        _log(report, tracking)
         return
     s = comparison.settings
     what = (f"the previous model {previous.model_id}" if previous is not None
@@ -93,3 +100,14 @@ def evaluate(
     for line in comparison.summary(metrics=report.summary_metrics()).splitlines():
         if line.startswith("model vs "):
             print(f"  {line}")
+    if previous is not None:
+        print(comparison.changes_summary(model="model"))
+    _log(report, tracking)
+
+
+def _log(report: object, tracking: Tracking) -> None:
+    if tracking.wanted:
+        from dropoutrisk.tracking import log_evaluation_report
+
+        run_id = log_evaluation_report(report, tracking_uri=tracking.tracking_uri)
+        print(f"MLflow run {run_id}")

@@ -37,6 +37,7 @@ __all__ = [
     "Rows",
     "SpecFile",
     "TablesFolder",
+    "Tracking",
     "command",
 ]
 
@@ -183,3 +184,18 @@ class Bootstrap:
     def options(self) -> dict[str, int]:
         """``n_boot`` and ``random_state`` for the library."""
         return {"n_boot": self.n_boot, "random_state": self.seed}
+
+
+@dataclasses.dataclass(frozen=True)
+class Tracking:
+    """MLflow logging of the run (``train``, ``evaluate``, ``backtest``)."""
+
+    use_mlflow: Annotated[bool, typer.Option(
+        "--mlflow", help="Log the run to MLflow (SQLite in the working folder).")] = False
+    tracking_uri: Annotated[str | None, typer.Option(
+        "--tracking-uri", help="MLflow tracking URI; implies --mlflow.")] = None
+
+    @property
+    def wanted(self) -> bool:
+        """Whether the run is logged."""
+        return self.use_mlflow or self.tracking_uri is not None

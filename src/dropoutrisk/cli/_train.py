@@ -17,7 +17,7 @@ from dropoutrisk.cli._cohorts import (
     read_input,
     warnings_to_stderr,
 )
-from dropoutrisk.cli._options import DataInput, Flags, SpecFile, command
+from dropoutrisk.cli._options import DataInput, Flags, SpecFile, Tracking, command
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,21 +71,6 @@ class TrainingRows:
 
             options["catalogue"] = load_indicators(self.indicators)
         return options
-
-
-@dataclasses.dataclass(frozen=True)
-class Tracking:
-    """MLflow logging of the training run."""
-
-    use_mlflow: Annotated[bool, typer.Option(
-        "--mlflow", help="Log the run to MLflow (SQLite in the working folder).")] = False
-    tracking_uri: Annotated[str | None, typer.Option(
-        "--tracking-uri", help="MLflow tracking URI; implies --mlflow.")] = None
-
-    @property
-    def wanted(self) -> bool:
-        """Whether the run is logged."""
-        return self.use_mlflow or self.tracking_uri is not None
 
 
 @command(

@@ -146,7 +146,7 @@ class Backtest(Result):
         ax.set_ylabel(metric)
         ax.set_title(f"Backtest: {metric} by model age "
                      f"({self._settings['confidence']:.0%} bootstrap intervals)")
-        ax.legend(title="test cohort", fontsize="small")
+        ax.legend(title="test cohort", fontsize="small", loc="best")
         return ax
 
     def _check_metric(self, metric: str) -> None:

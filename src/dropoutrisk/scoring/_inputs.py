@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -72,6 +73,31 @@ def resolve_model(model: Any, profile: Any, model_id: str | None):
             f"{type(estimator).__name__} is not a fitted dropoutrisk model: score needs a fitted "
             "RiskModel or a ModelBundle from dropoutrisk.models.load_bundle.")
     return estimator, (model_id or "unsaved"), manifest_sha, profile
+
+
+def act_on_drift(report: Any, drift: str, *, stacklevel: int) -> None:
+    """Raise :class:`~dropoutrisk.errors.DriftError` (``drift="fail"``) or warn per finding."""
+    from dropoutrisk.errors import DriftError, DriftWarning
+
+    if report.drifted and drift == "fail":
+        raise DriftError(
+            "The input drifted from the training profile, and failing on drift was "
+            "asked for: " + " | ".join(w for w in report.warnings if w.startswith("drift"))
+            + ". No predictions were written. Check the export; if the change is real, "
+            "retrain the model on recent cohorts.")
+    for text in report.warnings:
+        warnings.warn(DriftWarning(text), stacklevel=stacklevel)
+
+
+def replay_warnings(caught: list) -> list[str]:
+    """Emit the recorded warnings again; return their one-line texts for the run record."""
+    messages: list[str] = []
+    for w in caught:
+        line = f"{w.category.__name__}: {' '.join(str(w.message).split())}"
+        if line not in messages:
+            messages.append(line)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return messages
 
 
 # --------------------------------------------------------------------------- inputs

@@ -79,6 +79,28 @@ class DriftAccumulator:
         self._schools.update(X)
         return self
 
+    def merge(self, other: DriftAccumulator) -> DriftAccumulator:
+        """Add the counts of ``other``, fed from the same profile; returns ``self``.
+
+        Every count is a sum, so rows counted apart (the partitions of a Spark
+        job) merge into the report that counting them together gives.
+        """
+        if other.profile is not self.profile and other.profile.to_dict() != self.profile.to_dict():
+            raise ValueError("Only accumulators of the same training profile merge.")
+        self.n += other.n
+        for name, bins in other._bins.items():
+            self._bins[name] += bins
+        for name, count in other._missing.items():
+            self._missing[name] += count
+        for name, seen in other._unseen.items():
+            for value, count in seen.items():
+                self._unseen[name][value] = self._unseen[name].get(value, 0) + count
+        self._no_attendance += other._no_attendance
+        self._absent |= other._absent
+        for key, count in other._levels.items():
+            self._levels[key] = self._levels.get(key, 0) + count
+        return self
+
     def _expected(self) -> tuple[dict[str, Any], dict[str, float], float | None, int, list]:
         """Training bin shares, missing shares and no-attendance share, re-weighted to the
         mix of strata levels seen so far; plus rows and examples of unseen levels."""
