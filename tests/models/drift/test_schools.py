@@ -143,3 +143,14 @@ def test_two_sample_test_keeps_its_level_on_small_schools():
         value = two_sample_p(ref, now)
         p.append(1.0 if value is None else value)
     assert np.mean(np.array(p) < 0.05) <= 0.06
+
+
+def test_accumulators_counted_apart_merge_into_the_same_per_school_report():
+    profile = TrainingProfile.from_features(_frame({"north": 300, "south": 200}, 0))
+    current = _frame({"north": 300, "south": 200}, 1, shift="south").sample(frac=1,
+                                                                           random_state=2)
+    parts = [profile.accumulator().update(current.iloc[i::3]) for i in range(3)]
+    merged = parts[0].merge(parts[1]).merge(parts[2]).report()
+    whole = check_drift(profile, current)
+    assert merged.drifted_schools == ["south"]
+    assert merged.to_dict() == whole.to_dict()

@@ -99,6 +99,7 @@ class DriftAccumulator:
         self._absent |= other._absent
         for key, count in other._levels.items():
             self._levels[key] = self._levels.get(key, 0) + count
+        self._schools.merge(other._schools)
         return self
 
     def _expected(self) -> tuple[dict[str, Any], dict[str, float], float | None, int, list]:

@@ -182,6 +182,21 @@ class SchoolTally:
             for (s, k), v in frame.groupby(["s", "k"], sort=False).size().items():
                 self._add(self.levels, names[int(s)], str(k), int(v))
 
+    def merge(self, other: SchoolTally) -> None:
+        """Add the counts of ``other`` (rows counted apart: every count is a sum)."""
+        for school, n in other.n.items():
+            self.n[school] = self.n.get(school, 0) + n
+        for school, per in other.bins.items():
+            mine = self.bins.setdefault(school, {})
+            for name, counts in per.items():
+                mine[name] = mine[name] + counts if name in mine else counts.copy()
+        for store, theirs in ((self.missing, other.missing), (self.unseen, other.unseen),
+                              (self.levels, other.levels)):
+            for school, per in theirs.items():
+                for key, value in per.items():
+                    self._add(store, school, key, value)
+        self.rows_without_school += other.rows_without_school
+
     @staticmethod
     def _add(store: dict[str, dict[str, int]], school: str, key: str, value: int) -> None:
         per = store.setdefault(school, {})
