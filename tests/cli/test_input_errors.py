@@ -197,6 +197,16 @@ CASES = [
     Case("audit-unknown-model", ("audit", "--model", "{root}/nomodel", "--data", "{data}",
                                  "--cohorts", "2024", "--groups", "gender", "--out", "{out}"),
          ("nomodel",), code=3),
+    # drift
+    Case("drift-folder-without-as-of", ("drift", "--reference", "{data}", "--current", "{data}",
+                                        "--out", "{out}"), ("--as-of",)),
+    Case("drift-no-reference", ("drift", "--current", "{data}", "--as-of", AS_OF,
+                                "--out", "{out}"), ("--reference", "--model")),
+    Case("drift-foreign-out", ("drift", "--model", "{model}", "--current", "{data}",
+                               "--as-of", AS_OF, "--out", "{notmodel}"), ("--out",),
+         out="notmodel"),
+    Case("drift-unknown-model", ("drift", "--model", "{root}/nomodel", "--current", "{data}",
+                                 "--as-of", AS_OF, "--out", "{out}"), ("nomodel",), code=3),
     # demo
     Case("demo-students-10", ("demo", "--students", "10", "--out", "{out}"), ("--students",)),
 ]

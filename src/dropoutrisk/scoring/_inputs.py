@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dropoutrisk.errors import (
-    ColumnTypeError,
     DataError,
     MissingColumnError,
     MissingValueError,
@@ -154,24 +153,6 @@ def feature_frame(chunk: Any, as_of: dt.date, offset: int, table: str = "feature
                 allowed=f"rows built at {as_of.isoformat()}",
                 fix="Build the features at the scoring date, or pass the as_of they were built at")
     return chunk
-
-
-def check_numeric(chunk: pd.DataFrame, names: Iterable[str], categorical: set[str],
-                   offset: int) -> None:
-    for name in names:
-        if name in categorical or name not in chunk.columns:
-            continue
-        col = chunk[name]
-        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-            continue
-        coerced = pd.to_numeric(col, errors="coerce")
-        bad = np.flatnonzero((coerced.isna() & col.notna()).to_numpy())
-        if bad.size:
-            raise ColumnTypeError(
-                table="features", column=name, rows=(bad + offset)[:5],
-                values=col.to_numpy()[bad[:5]], n_bad=bad.size,
-                allowed="numbers (missing values are allowed)",
-                fix="Correct the feature file; it must come from build_features")
 
 
 def chunks_of(X: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:

@@ -20,11 +20,11 @@ from dropoutrisk.errors import (
     OptionalDataWarning,
     ParameterError,
 )
+from dropoutrisk.models._input import check_numeric
 from dropoutrisk.models._operating_point import flags_at, group_ranks
 from dropoutrisk.scoring._inputs import (
     CONTEXT_COLUMNS,
     act_on_drift,
-    check_numeric,
     chunks_of,
     feature_frame,
 )
