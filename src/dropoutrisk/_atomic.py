@@ -11,7 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 
 __all__ = [
@@ -130,12 +130,13 @@ def write_folder(target: str | os.PathLike[str], files: Mapping[str, bytes | str
 
 
 def check_folder_replaceable(
-    target: str | os.PathLike[str], owned: Collection[str], what: str
+    target: str | os.PathLike[str], owned: Collection[str] | Callable[[str], bool], what: str
 ) -> None:
     """Refuse, before any work, to replace a folder that holds files the caller did not write.
 
     ``target`` may be absent, an empty folder, or a folder whose every entry
-    is one of ``owned`` (the names a previous run of the same command writes).
+    is one of ``owned`` (the names a previous run of the same command writes),
+    or, when ``owned`` is a function, an entry name for which it is true.
 
     Raises
     ------
@@ -159,7 +160,8 @@ def check_folder_replaceable(
         raise FileExistsError(f"{target} exists and is not a folder; choose another path.")
     if not target.is_dir():
         return
-    foreign = sorted(p.name for p in target.iterdir() if p.name not in set(owned))
+    mine = owned if callable(owned) else set(owned).__contains__
+    foreign = sorted(p.name for p in target.iterdir() if not mine(p.name))
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise FileExistsError(

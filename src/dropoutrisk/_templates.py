@@ -38,7 +38,7 @@ def render(package: str, name: str, *, autoescape: bool = True, trim: bool = Tru
 
     Examples
     --------
-    >>> text = render("dropoutrisk.cli", "evaluate.html.j2", filters={"fmt": str})
+    >>> text = render("dropoutrisk.report", "evaluate.html.j2", filters={"fmt": str})
     Traceback (most recent call last):
     ...
     jinja2.exceptions.UndefinedError: 'model_id' is undefined

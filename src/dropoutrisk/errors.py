@@ -52,6 +52,7 @@ __all__ = [
     "InvalidCategoryError",
     "MissingColumnError",
     "MissingLabelWarning",
+    "SupportedOutcomeWarning",
     "MissingModelFileError",
     "MissingTableError",
     "MissingValueError",
@@ -489,6 +490,10 @@ class DriftWarning(DataQualityWarning):
 
 class MissingLabelWarning(DataQualityWarning):
     """Training rows with a missing label (censored or not yet known) were dropped."""
+
+
+class SupportedOutcomeWarning(DataQualityWarning):
+    """Training rows whose outcome the school may have changed (an intervention) were kept."""
 
 
 class ExtremeMarginWarning(UserWarning):

@@ -77,3 +77,22 @@ def test_missing_model_exits_3(setup, tmp_path, capsys, run):
     args[args.index("--model") + 1] = tmp_path / "no-model"
     assert run(args) == 3
     assert "No model folder" in capsys.readouterr().err
+
+
+def test_several_students_make_a_folder_of_their_own_reports(setup, workspace, tmp_path, run):
+    import pandas as pd
+
+    students = pd.read_parquet(workspace["data"] / "students.parquet")
+    ids = students.loc[students["cohort"] == 2024, "student_id"].astype(str).iloc[:2].tolist()
+    out = tmp_path / "reports"
+    argv = ["explain", "--model", setup["model"], "--data", setup["data"], "--as-of", AS_OF,
+            "--out", out, "--format", "json", "--lang", "en"]
+    assert run([*argv, "--student", ids[0], "--student", ids[1]]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{i}.json" for i in ids)
+    for sid in ids:
+        text = (out / f"{sid}.json").read_text("utf-8")
+        assert json.loads(text)["student_id"] == sid
+        assert [i for i in setup["ids"] - {sid} if f'"{i}"' in text] == []
+    # a later run with one student in the folder replaces the folder whole
+    assert run([*argv, "--student", ids[1]]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"{ids[1]}.json"]

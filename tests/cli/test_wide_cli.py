@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dropoutrisk.cli._wide import SPEC_EXTRA, WIDE_SCHOOL_ID
+from dropoutrisk.models._train import SPEC_EXTRA, WIDE_SCHOOL_ID
 
 SPEC = """
 name = "uci-like"

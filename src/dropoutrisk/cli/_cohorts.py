@@ -1,4 +1,4 @@
-"""Shared steps of ``train``, ``evaluate`` and ``predict``: options, tables, cohort frames."""
+"""Shared steps of the commands: parsing options, reading ``--data`` (and ``--spec``), warnings."""
 
 from __future__ import annotations
 
@@ -8,22 +8,23 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from dropoutrisk.models._train import cohort_frame
-
 __all__ = [
-    "cohort_frame",
+    "check_out_folder",
     "created_at_from_env",
+    "load_against",
     "parse_cohorts",
     "parse_date",
     "parse_weeks",
     "pseudonym_key",
+    "snapshot_options",
     "read_data",
+    "read_input",
     "warnings_to_stderr",
 ]
 
@@ -77,23 +78,22 @@ def parse_days(text: str, option: str = "--days") -> list[int]:
                           what="days; use whole days after each student's start")
 
 
-def snapshots_of(weeks: str | None, days: str | None, trained: Mapping[str, Any], *,
-                 first_only: bool = False) -> tuple[list[int], list[int] | None]:
-    """The snapshot weeks (or days after each start) from the options, else as trained.
-
-    ``first_only`` keeps the first trained snapshot only (one row per student).
-    """
+def snapshot_options(weeks: str | None, days: str | None) -> dict[str, list[int] | None]:
+    """``--weeks`` and ``--days`` as the library's ``weeks=`` and ``days=`` (None: as trained)."""
     if weeks and days:
         raise typer.BadParameter("give --weeks or --days, not both.", param_hint="--days")
-    if days:
-        return [], parse_days(days)
-    if weeks:
-        return parse_weeks(weeks), None
-    trained_days = [int(d) for d in trained.get("days") or []]
-    if trained_days:
-        return [], trained_days[:1] if first_only else trained_days
-    trained_weeks = [int(w) for w in trained.get("weeks") or ([10] if first_only else [6, 10, 20])]
-    return (trained_weeks[:1] if first_only else trained_weeks), None
+    return {"weeks": parse_weeks(weeks) if weeks else None,
+            "days": parse_days(days) if days else None}
+
+
+def check_out_folder(out: Path, files: Any, what: str) -> None:
+    """Before any work: never replace a folder that is not an earlier run's ``files``."""
+    from dropoutrisk._atomic import check_folder_replaceable
+
+    try:
+        check_folder_replaceable(out, files, what)
+    except FileExistsError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--out") from None
 
 
 def parse_date(text: str, option: str) -> dt.date:
@@ -153,6 +153,41 @@ def read_data(folder: Path, as_of: Any = None) -> tuple[dict[str, Any], Any]:
 
         truth = pd.read_parquet(folder / "truth.parquet")
     return validate_tables(tables, as_of=as_of), truth
+
+
+def read_input(data: Path, spec: Path | None, *, cohorts: str | None = None,
+               as_of: Any = None) -> tuple[Any, Any, Any]:
+    """``--data`` (and ``--spec``) read: ``(tables or wide table, dataset spec or None, truth)``.
+
+    Canonical tables (a folder) are validated; a wide table file is read with
+    its dataset spec. ``cohorts`` is the ``--cohorts`` text: required with
+    canonical tables, refused with a wide table.
+    """
+    if spec is not None:
+        from dropoutrisk.features import load_dataset_spec, read_wide_table
+
+        if cohorts is not None:
+            raise typer.BadParameter("--cohorts does not apply to a wide table (--spec): "
+                                     "its rows are the table's.", param_hint="--cohorts")
+        dataset_spec = load_dataset_spec(spec)
+        return read_wide_table(data, dataset_spec), dataset_spec, None
+    if data.is_file():
+        raise typer.BadParameter(
+            f"{str(data)!r} is a file: a wide table needs its dataset spec, --spec SPEC.toml; "
+            "canonical tables are given as a folder.", param_hint="--data")
+    tables, truth = read_data(data, as_of=as_of)
+    return tables, None, truth
+
+
+def load_against(path: Path) -> Any:
+    """The ``--against`` bundle, verified like ``--model``; its errors name the option."""
+    from dropoutrisk.errors import ModelError
+    from dropoutrisk.models import load_bundle
+
+    try:
+        return load_bundle(path)
+    except ModelError as exc:
+        raise type(exc)(f"--against (the previous model): {exc}", path=exc.path) from exc
 
 
 def pseudonym_key() -> str:

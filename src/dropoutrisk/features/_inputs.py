@@ -281,6 +281,13 @@ def enrolment(ros: pd.DataFrame, w: Windows) -> pd.DataFrame:
     })
 
 
+def feature_group(frame: pd.DataFrame) -> pd.DataFrame:
+    """One engine query's result as a feature group: indexed by student_id, float64 columns."""
+    frame["student_id"] = frame["student_id"].astype(object)
+    frame = frame.set_index("student_id")
+    return frame.drop(columns=["no_feature"], errors="ignore").astype("float64")
+
+
 def prepare_outcomes(frame: pd.DataFrame | None) -> pd.DataFrame:
     if frame is None:
         return pd.DataFrame({"student_id": pd.Series(dtype=object),

@@ -35,8 +35,10 @@ def school_summary(students: pd.DataFrame, follow_up_days: int) -> pd.DataFrame:
     >>> s = school_summary(rows, 14).iloc[0]
     >>> int(s["flagged"]), int(s["intervention_within_14d"]), s["no_intervention"] is pd.NA
     (25, 11, True)
-    >>> [c for c in s["suppressed"].split("; ") if c.startswith(("no_int", "intervention"))]
-    ['no_intervention: small cell', 'intervention_later: complementary']
+    >>> s["suppressed"]
+    'intervention_later: complementary; no_intervention: small cell'
+    >>> int(s["worsening"]), int(s["left"])  # an empty cell holds no student: published as 0
+    (10, 0)
     """
     in_time = f"intervention_within_{follow_up_days}d"
     splits = {"intervention": (in_time, "intervention_later", "no_intervention"),

@@ -37,6 +37,7 @@ from dropoutrisk.errors import (
 )
 from dropoutrisk.models._operating_point import OperatingPoint, flags_at
 from dropoutrisk.models._reference import BOWERS_2013, BOWERS_2013_CITATION
+from dropoutrisk.models._supported import supported_rows
 from dropoutrisk.models.evaluation._metrics import (
     calibration_table,
     confusion_at,
@@ -198,14 +199,16 @@ class Evaluation(Result):
     never a student-level row.
     """
 
-    __slots__ = ("_calibration", "_lead_times", "_metrics", "_operating", "_roc", "_settings")
+    __slots__ = ("_by_support", "_calibration", "_lead_times", "_metrics", "_operating", "_roc",
+                 "_settings")
     _remedy = "call evaluate() again to recompute."
 
     def __init__(self, *, metrics, operating_point, calibration_curve, roc_curve, lead_times,
-                 settings) -> None:
+                 settings, by_support=None) -> None:
         self._set(metrics=metrics, operating=operating_point,
                   calibration=_suppress_small_bins(calibration_curve), roc=roc_curve,
-                  lead_times=lead_times, settings=copied(dict(settings)))
+                  lead_times=lead_times, settings=copied(dict(settings)),
+                  by_support=by_support if by_support is not None else pd.DataFrame())
 
     def __repr__(self) -> str:
         models = ", ".join(self._metrics.index)
@@ -242,6 +245,13 @@ class Evaluation(Result):
 
     settings = Part[dict[str, Any]]("The settings the evaluation ran with.")
 
+    by_support = Part[pd.DataFrame](
+        """With ``interventions``: the metrics again for the rows of students with an
+        intervention before the end of their label window (``support`` = ``"with"``) and
+        for the others (``"without"``), one row per (support, model). Where support
+        worked, a model looks worse on the supported rows than it is: their outcomes are
+        partly the school's doing. Empty without ``interventions``.""")
+
     def to_dict(self) -> dict[str, Any]:
         """Aggregates as plain Python (NaN becomes None)."""
 
@@ -250,6 +260,8 @@ class Evaluation(Result):
             "metrics": self._metrics.to_dict(orient="index"),
             "operating_point": self._operating.to_dict(orient="index"),
             "calibration_curve": self._calibration.to_dict(orient="records"),
+            **({"by_support": self._by_support.reset_index().to_dict(orient="records")}
+               if len(self._by_support) else {}),
         })
 
     # ---- plots ----------------------------------------------------------------------
@@ -326,6 +338,8 @@ def evaluate(
     dropout_dates: Any = None,
     as_of: Any = None,
     student_ids: Any = None,
+    interventions: Any = None,
+    horizon_days: int = 365,
 ) -> Evaluation:
     """Evaluate one or more models (or score vectors) on the same labelled rows.
 
@@ -371,6 +385,12 @@ def evaluate(
         snapshot and the dropout date.
     as_of, student_ids : array-like, optional
         Snapshot date and student id per row when ``X`` does not carry them.
+    interventions : DataFrame, optional
+        The ``interventions`` table: adds :attr:`Evaluation.by_support`, the metrics
+        for the rows with and without an intervention before the end of the label
+        window (``as_of + horizon_days``).
+    horizon_days : int, default 365
+        The label horizon, for ``interventions``.
 
     Returns
     -------
@@ -493,9 +513,40 @@ def evaluate(
     }
     if point.kind in ("capacity", "cost"):
         settings["operating_point"] = point.to_dict()
+    by_support = None
+    if interventions is not None:
+        if as_of_k is None or ids_k is None:
+            raise ParameterError(parameter="interventions", message=(
+                "Metrics by support need as_of and student ids per row (X with an 'as_of' "
+                "column and a student_id index, or as_of= and student_ids=)."))
+        mask = supported_rows(interventions, ids_k, as_of_k, horizon_days)
+        by_support = _metrics_by_support(mask, y01, scores, keep, as_of_k, ids_k,
+                                         point if point.by is None else None, k_rates, n_bins)
+        settings["n_supported"] = int(mask.sum())
     return Evaluation(metrics=metrics, operating_point=operating, calibration_curve=calibration,
                       roc_curve=pd.concat(roc_parts, ignore_index=True), lead_times=lead_times,
-                      settings=settings)
+                      settings=settings, by_support=by_support)
+
+
+def _metrics_by_support(mask, y01, scores, keep, as_of_k, ids_k, point, k_rates,
+                        n_bins) -> pd.DataFrame:
+    """The metrics on the supported rows and on the others (NaN where a group has one class)."""
+    parts = []
+    for label, rows in (("with", mask), ("without", ~mask)):
+        models = {name: proba[keep][rows] for name, (proba, _) in scores.items() if name != _ORACLE}
+        truth = scores[_ORACLE][0][keep][rows] if _ORACLE in scores else None
+        n, positives = int(rows.sum()), int(y01[rows].sum())
+        if 0 < positives < n:
+            sub = evaluate(y01[rows], models, truth=truth, operating_point=point,
+                           k_rates=k_rates, n_bins=n_bins, as_of=as_of_k[rows],
+                           student_ids=ids_k[rows]).metrics
+        else:  # one class only: no ranking metric is defined
+            names = [*models, *([_ORACLE] if truth is not None else [])]
+            sub = pd.DataFrame({"n": n, "prevalence": positives / n if n else np.nan},
+                               index=pd.Index(names))
+        parts.append(sub.assign(support=label))
+    out = pd.concat(parts).rename_axis("model").reset_index().set_index(["support", "model"])
+    return out
 
 
 def _lead_times(name, flags, y01, ids, as_of, dates) -> pd.DataFrame:
