@@ -8,7 +8,7 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 #: One notebook per user of DESIGN.md, each with the plots it must render.
-EXPECTED_IMAGES = {"quickstart.ipynb": 3, "weekly_job.ipynb": 1}
+EXPECTED_IMAGES = {"quickstart.ipynb": 3, "weekly_job.ipynb": 1, "auditor.ipynb": 3}
 
 
 def _code(path):
