@@ -264,6 +264,8 @@ class SchoolTally:
                 else:
                     expected = np.asarray(shares_now[name], dtype=np.float64)
                 psi = _psi(expected, counts)
+                if psi is not None and not np.isfinite(psi):
+                    psi = None  # the school had no values of it in training
                 if psi is not None and name not in CALENDAR_FEATURES:
                     p_psi = two_sample_p(expected * n_ref * (1.0 - miss_ref), counts)
             p_miss = two_sample_p(np.array([miss_ref, 1.0 - miss_ref]) * n_ref,
