@@ -28,15 +28,24 @@ sklearn-flavour file with dropoutrisk's list instead::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import sys
 import tempfile
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["default_tracking_uri", "log_training_run", "make_pyfunc_model"]
+__all__ = [
+    "default_tracking_uri",
+    "log_evaluation_report",
+    "log_evaluation_run",
+    "log_training_run",
+    "make_pyfunc_model",
+]
 
 #: Top reasons the served pyfunc model gives each flagged row.
 PYFUNC_REASONS = 4
@@ -76,6 +85,58 @@ def default_tracking_uri(cwd: str | os.PathLike[str] | None = None) -> str:
 def _disable_telemetry() -> None:
     # Before mlflow is first imported; off unless the user explicitly turned it on.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+#: A terminal control sequence (colour, cursor movement).
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: MLflow warnings about what a run leaves out on purpose: no input example (it would be
+#: a student's row) and no type hints (the signature is built from the feature names).
+_EXPECTED_WARNINGS = ("Add type hints to the `predict` method",
+                      "An input example was not provided")
+
+
+@contextlib.contextmanager
+def _plain_output() -> Iterator[None]:
+    """MLflow calls whose output a log file can hold: no colour codes, no progress bars.
+
+    MLflow colours some warnings with terminal codes and draws progress bars
+    when it downloads artifacts. Its warnings are re-issued without the codes
+    (the two about what a run leaves out on purpose are dropped), and the bars
+    are off unless stderr is a terminal.
+    """
+    quiet = not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
+    saved = os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    if quiet:
+        os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        if quiet:
+            if saved is None:
+                os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+            else:
+                os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = saved
+    for w in caught:
+        text = _ANSI.sub("", str(w.message))
+        if not text.startswith(_EXPECTED_WARNINGS):
+            warnings.warn_explicit(text, w.category, w.filename, w.lineno)
+
+
+def _use_experiment(mlflow: Any, tracking_uri: str | None, experiment: str,
+                    artifact_location: str | os.PathLike[str] | None) -> None:
+    """Point MLflow at the store and the experiment, creating it (artifacts beside SQLite)."""
+    uri = tracking_uri or default_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    if mlflow.get_experiment_by_name(experiment) is None:
+        location = artifact_location
+        if location is None and uri.startswith("sqlite:///"):
+            location = Path(uri[len("sqlite:///") :]).parent / "mlartifacts"
+        mlflow.create_experiment(
+            experiment, artifact_location=Path(location).resolve().as_uri() if location else None
+        )
+    mlflow.set_experiment(experiment)
 
 
 def make_pyfunc_model():
@@ -195,17 +256,21 @@ def log_training_run(
 
     from dropoutrisk.models import save_model, trusted_types
 
-    uri = tracking_uri or default_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    if mlflow.get_experiment_by_name(experiment) is None:
-        location = artifact_location
-        if location is None and uri.startswith("sqlite:///"):
-            location = Path(uri[len("sqlite:///") :]).parent / "mlartifacts"
-        mlflow.create_experiment(
-            experiment, artifact_location=Path(location).resolve().as_uri() if location else None
-        )
-    mlflow.set_experiment(experiment)
+    with _plain_output():
+        return _log_training_run(
+            mlflow, ModelSignature, save_model, trusted_types, model, params=params,
+            metrics=metrics, figures=figures, bundle=bundle, tracking_uri=tracking_uri,
+            experiment=experiment, artifact_location=artifact_location, run_name=run_name,
+            tags=tags)
 
+
+def _log_training_run(mlflow: Any, ModelSignature: Any, save_model: Any, trusted_types: Any,
+                      model: Any, *, params: Mapping[str, Any] | None,
+                      metrics: Mapping[str, Any] | None, figures: Mapping[str, Any] | None,
+                      bundle: Any, tracking_uri: str | None, experiment: str,
+                      artifact_location: Any, run_name: str | None,
+                      tags: Mapping[str, str] | None) -> str:
+    _use_experiment(mlflow, tracking_uri, experiment, artifact_location)
     signature = ModelSignature(inputs=_input_schema(model))
     requirements = _pip_requirements()
     with tempfile.TemporaryDirectory(prefix="dropoutrisk-mlflow-") as scratch:
@@ -226,14 +291,7 @@ def log_training_run(
                 if fingerprint:
                     mlflow.set_tag("dropoutrisk.training_data", fingerprint)
                 mlflow.log_artifact(str(manifest), artifact_path="bundle")
-            flat_params = _flatten(params or {})
-            if flat_params:
-                mlflow.log_params({k: _param_text(v) for k, v in flat_params.items()})
-            flat_metrics = _numeric_metrics(metrics or {})
-            if flat_metrics:
-                mlflow.log_metrics(flat_metrics)
-            for name, figure in sorted((figures or {}).items()):
-                _log_figure(mlflow, name, figure)
+            _log_contents(mlflow, params, metrics, figures)
 
             mlflow.sklearn.log_model(
                 model,
@@ -251,6 +309,148 @@ def log_training_run(
                 pip_requirements=requirements,
             )
             return run.info.run_id
+
+
+def log_evaluation_run(
+    *,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    figures: Mapping[str, Any] | None = None,
+    files: Mapping[str, bytes | str] | None = None,
+    tracking_uri: str | None = None,
+    experiment: str = "dropoutrisk",
+    artifact_location: str | os.PathLike[str] | None = None,
+    run_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Log an evaluation (or comparison, or backtest) run to MLflow and return its run id.
+
+    Only aggregates go in: the caller passes metrics, plots and the report's
+    files (``metrics.json``, ``comparison.json``, ``report.html``), which hold
+    no student-level row. No model is logged.
+
+    Parameters
+    ----------
+    params : mapping, optional
+        What was evaluated (model id, cohorts, weeks, ...); nested mappings are
+        flattened to ``a.b`` keys.
+    metrics : mapping, optional
+        Aggregate metrics, flattened and made MLflow-safe as in
+        :func:`log_training_run`; non-numeric and non-finite values are skipped.
+    figures : mapping of str to Figure or path, optional
+        Plots, logged under ``plots/<name>.png``.
+    files : mapping of str to bytes or str, optional
+        Report files, logged under ``report/<name>``.
+    tracking_uri, experiment, artifact_location, run_name, tags
+        As in :func:`log_training_run`.
+
+    Returns
+    -------
+    str
+        The MLflow run id.
+
+    Examples
+    --------
+    >>> run_id = log_evaluation_run(params={"model_id": "abc"},
+    ...                             metrics={"model": {"roc_auc": 0.8}})  # doctest: +SKIP
+    """
+    _disable_telemetry()
+    import mlflow
+
+    with _plain_output():
+        _use_experiment(mlflow, tracking_uri, experiment, artifact_location)
+        with tempfile.TemporaryDirectory(prefix="dropoutrisk-mlflow-") as scratch, \
+                mlflow.start_run(run_name=run_name) as run:
+            mlflow.set_tags({"dropoutrisk.run": "evaluation", **(tags or {})})
+            _log_contents(mlflow, params, metrics, figures)
+            for name, content in sorted((files or {}).items()):
+                path = Path(scratch) / Path(name).name
+                if isinstance(content, bytes):
+                    path.write_bytes(content)
+                else:
+                    path.write_text(content, encoding="utf-8")
+                mlflow.log_artifact(str(path), artifact_path="report")
+            return run.info.run_id
+
+
+def log_evaluation_report(report: Any, *, tracking_uri: str | None = None,
+                          experiment: str = "dropoutrisk", run_name: str | None = None) -> str:
+    """Log what ``dropoutrisk evaluate`` wrote to MLflow and return the run id.
+
+    Parameters are what was evaluated (model, previous model, cohorts,
+    snapshots, flag rate, bootstrap); metrics are every model's metrics
+    (``<model>.<metric>``), each difference from the reference with its interval
+    (``vs_<reference>.<model>.<metric>``, ``..._ci_low``, ``..._ci_high``), the
+    changed flags of all schools together (``flag_changes.<model>.newly_flagged``,
+    ...; suppressed counts are not logged) and the reason stability
+    (``reason_stability.<model>.same_set`` with its interval, ``same_order``,
+    ``same_first``). Artifacts: the report folder (``report/``: metrics.json,
+    comparison.json with the changed flags by school, report.html, the plots),
+    ``flag_changes.json`` and ``reason_stability.json``, and the comparison's plot.
+    Aggregates only: no student id or row goes in.
+
+    Parameters
+    ----------
+    report : EvaluationReport
+        From :func:`dropoutrisk.report.evaluation_report`.
+    tracking_uri, experiment, run_name
+        As in :func:`log_training_run`.
+
+    Returns
+    -------
+    str
+        The MLflow run id.
+    """
+    document = report.to_dict()
+    header = document["metrics"]
+    params = {key: header.get(key) for key in ("model_id", "cohorts", "weeks", "days",
+                                               "horizon_days", "n_rows", "n_students")}
+    params["flag_rate"] = header["settings"]["flag_rate"]
+    metrics: dict[str, Any] = dict(header["metrics"])
+    files = dict(report.files())
+    figures: dict[str, Any] = {}
+    tags = {"dropoutrisk.model_id": str(header["model_id"])}
+    comparison = report.comparison
+    if comparison is not None:
+        compared = document["comparison"]
+        reference = comparison.reference
+        params.update(reference=reference, n_boot=comparison.n_boot,
+                      seed=comparison.settings["random_state"])
+        if compared.get("against"):
+            params["against_model_id"] = compared["against"]["model_id"]
+            tags["dropoutrisk.against_model_id"] = str(compared["against"]["model_id"])
+        for r in comparison.differences.itertuples(index=False):
+            key = f"vs_{reference}.{r.model}.{r.metric}"
+            metrics.update({key: r.difference, f"{key}_ci_low": r.ci_low,
+                            f"{key}_ci_high": r.ci_high})
+        changes = comparison.flag_changes
+        totals = changes[changes["school_id"] == changes["school_id"].iloc[-1]]
+        for r in totals.itertuples(index=False):
+            for column in ("n_rows", "still_flagged", "newly_flagged", "no_longer_flagged"):
+                value = getattr(r, column)
+                if not _is_missing(value):
+                    metrics[f"flag_changes.{r.model}.{column}"] = int(value)
+        for r in comparison.reason_stability.itertuples(index=False):
+            for column in ("n_flagged_both", "n_compared", "same_set", "same_set_ci_low",
+                           "same_set_ci_high", "same_order", "same_first"):
+                metrics[f"reason_stability.{r.model}.{column}"] = getattr(r, column)
+        files["flag_changes.json"] = json.dumps(compared["flag_changes"], indent=2) + "\n"
+        files["reason_stability.json"] = json.dumps(compared["reason_stability"],
+                                                    indent=2) + "\n"
+        figures["comparison"] = comparison.plot_differences().figure
+    try:
+        return log_evaluation_run(params=params, metrics=metrics, figures=figures, files=files,
+                                  tracking_uri=tracking_uri, experiment=experiment,
+                                  run_name=run_name, tags=tags)
+    finally:
+        for figure in figures.values():
+            figure.clear()
+
+
+def _is_missing(value: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
 
 
 def _input_schema(model: Any):
@@ -314,6 +514,18 @@ def _numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
             if math.isfinite(value):
                 out[_metric_name(key)] = value
     return out
+
+
+def _log_contents(mlflow: Any, params: Any, metrics: Any, figures: Any) -> None:
+    """Log the flattened parameters, the numeric metrics and the figures of a run."""
+    flat_params = _flatten(params or {})
+    if flat_params:
+        mlflow.log_params({k: _param_text(v) for k, v in flat_params.items()})
+    flat_metrics = _numeric_metrics(metrics or {})
+    if flat_metrics:
+        mlflow.log_metrics(flat_metrics)
+    for name, figure in sorted((figures or {}).items()):
+        _log_figure(mlflow, name, figure)
 
 
 def _log_figure(mlflow: Any, name: str, figure: Any) -> None:

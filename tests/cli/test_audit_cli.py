@@ -39,7 +39,8 @@ def test_audit_writes_its_files(audited):
     assert doc["params"]["groups"] == GROUPS.split(",")
     assert {c["grouping"] for c in doc["by_group"]} == set(GROUPS.split(","))
     html = (out / "audit.html").read_text()
-    assert html.count("<svg") == 4
+    assert html.count("<svg") == 3 * 4  # calibration, flag rate and TPR of each grouping
+    assert html.index("id='verdict'") < html.index("<table")
     card = (out / "model_card.md").read_text()
     assert "never for sanctions, admission or grading" in card
     assert "Contributions are not causes" in card and "local recording practice" in card
@@ -111,3 +112,36 @@ def test_bad_inputs_exit_with_the_documented_codes(audited, tmp_path, run):
     assert run(["audit", "--model", audited["model"], "--groups", "shoe_size", *base]) == 2
     assert run(["audit", "--model", audited["model"], "--groups", "gender",
                 "--threshold", 0.2, "--capacity", 3, *base]) == 2
+
+
+def test_audit_defaults_to_the_recorded_predict_configuration(workspace, run, tmp_path):
+    data, model = workspace["data"], tmp_path / "model"
+    assert run(["train", "--data", data, "--cohorts", "2021-2022", "--weeks", "6,20",
+                "--n-estimators", "20", "--seed", "1", "--capacity", "12", "--by",
+                "school_id", "--predict-weeks", "20", "--out", model]) == 0
+    out = tmp_path / "audit"
+    assert run(["audit", "--model", model, "--data", data, "--cohorts", 2024, "--groups",
+                "gender", "--n-boot", 0, "--out", out]) == 0
+    doc = json.loads((out / "audit.json").read_text())
+    assert doc["weeks"] == [20]
+    assert doc["params"]["operating_point"] == "capacity 12 per school_id"
+    assert "recorded in the model bundle" in doc["params"]["operating_point_source"]
+
+
+def test_an_old_bundle_is_audited_at_its_fallback_with_a_note(workspace, run, tmp_path):
+    import shutil
+
+    from dropoutrisk.models.bundle import MANIFEST_NAME
+
+    model = tmp_path / "model"
+    shutil.copytree(workspace["model"], model)
+    manifest = json.loads((model / MANIFEST_NAME).read_text())
+    manifest["params"].pop("predict")  # as written before the configuration was recorded
+    (model / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
+    out = tmp_path / "audit"
+    assert run(["audit", "--model", model, "--data", workspace["data"], "--cohorts", 2024,
+                "--groups", "gender", "--n-boot", 0, "--out", out]) == 0
+    doc = json.loads((out / "audit.json").read_text())
+    assert doc["weeks"] == [6]  # the first training week
+    assert doc["params"]["operating_point"] == "model default"
+    assert "does not record predict's configuration" in doc["params"]["operating_point_source"]

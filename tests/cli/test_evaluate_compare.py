@@ -321,3 +321,44 @@ def test_without_any_reference_an_old_comparison_is_removed(ws, tmp_path, capsys
     assert code == 0
     assert (out / "metrics.json").exists() and not (out / "comparison.json").exists()
     assert "no comparison.json written" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- changed flags and reasons
+
+
+def test_against_prints_and_records_changed_flags_by_school_and_reason_stability(
+        ws, tmp_path, capsys, run):
+    out = tmp_path / "r"
+    assert evaluate(run, ws, out, "--against", ws["other"]) == 0
+    stdout = capsys.readouterr().out
+    doc = _read(out / "comparison.json")
+    changes = [r for r in doc["flag_changes"] if r["model"] == "model"]
+    assert {r["school_id"] for r in changes} == {"SCH01", "SCH02", "SCH03", "(all schools)"}
+    total = changes[-1]
+    assert total["n_rows"] == _read(out / "metrics.json")["n_rows"]
+    for r in changes:  # no count from 1 to 9 students is published
+        for column in ("n_rows", "still_flagged", "newly_flagged", "no_longer_flagged"):
+            assert r[column] is None or r[column] == 0 or r[column] >= 10
+    (stability,) = [r for r in doc["reason_stability"] if r["model"] == "model"]
+    assert stability["reference"] == "previous"
+    assert stability["n_flagged_both"] == total["still_flagged"]
+    assert 0 <= stability["same_order"] <= stability["same_set"] <= 1
+    assert "model vs previous: flags at the top 10% of each snapshot" in stdout
+    assert "  (all schools)" in stdout
+    assert ("model vs previous: reason stability (same top-3 reason codes, order ignored) "
+            f"among {stability['n_compared']} rows flagged by both") in stdout
+    assert "abc_rule vs previous: flags" not in stdout  # the baselines stay in the JSON
+    html = (out / "report.html").read_text()
+    assert "Flags that changed, by school" in html and "<td>(all schools)</td>" in html
+    assert "Reason stability: " in html and "order ignored" in html
+
+
+def test_against_the_same_bundle_keeps_every_flag_and_reason(ws, tmp_path, capsys, run):
+    out = tmp_path / "r"
+    assert evaluate(run, ws, out, "--against", ws["model"]) == 0
+    doc = _read(out / "comparison.json")
+    total = [r for r in doc["flag_changes"] if r["model"] == "model"][-1]
+    assert total["newly_flagged"] == 0 and total["no_longer_flagged"] == 0
+    (stability,) = [r for r in doc["reason_stability"] if r["model"] == "model"]
+    assert stability["same_set"] == stability["same_order"] == 1.0
+    assert "reason stability" in capsys.readouterr().out

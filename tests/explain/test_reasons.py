@@ -36,6 +36,10 @@ def test_colliding_stems_get_a_checksum():
     ([4.4, 0.0], "numeric", "days", "sv", ["4", "0"]),
     ([1.0, 0.0], "binary", "none", "sv", ["ja", "nej"]),
     (["introductory", None], "categorical", "none", "en", ["introductory programme", "missing"]),
+    ([0.1, 0.1001, 0.25, 0.4999, 0.5, 0.75, 0.9, np.nan], "numeric", "percentile", "en",
+     ["lowest 10%", "lowest 25%", "lowest 25%", "lower half", "upper half", "highest 25%",
+      "highest 10%", "missing"]),
+    ([0.03, 0.97], "numeric", "percentile", "sv", ["lägsta 10 %", "högsta 10 %"]),
 ])
 def test_format_values(values, kind, unit, lang, expected):
     assert format_values(values, kind, unit, lang).tolist() == expected
@@ -143,3 +147,32 @@ def test_negligible_contributions_are_not_reasons():
     _, protecting = select_reasons(lo, eligible, actionable, 4, protective=True)
     assert raising.tolist() == [0]
     assert protecting.tolist() == [3]
+
+
+def test_a_percentile_among_the_school_reads_as_its_band():
+    """A relative indicator's reason prints the student's band of the school, on the risky side."""
+    from dropoutrisk.features import load_indicators
+    from dropoutrisk.models import RiskModel
+
+    from .conftest import make_frame
+
+    cat = load_indicators([{
+        "name": "attendance_pct_school", "dimension": "behavioural", "actionable": True,
+        "description_en": "Attendance, against the school's other students",
+        "description_sv": "Närvaro, jämfört med skolans andra elever",
+        "template_en": "Attendance: in the {value} of the school's students.",
+        "template_sv": "Närvaro: bland skolans {value}.",
+        "risk_direction": "lower", "source": {"relative": "percentile", "of": "attendance_rate"}}])
+    X, y = make_frame(900, seed=2)
+    X["attendance_pct_school"] = X.groupby("school_id")["attendance_rate"].rank(pct=True)
+    model = RiskModel(catalogue=cat, n_estimators=80, random_state=0).fit(X, y)
+    assert model.monotone_constraints_["attendance_pct_school"] == -1
+    top = X.iloc[np.argsort(-model.predict_proba(X)[:, 1])[:60]]
+    for lang, pattern in (("en", r"Attendance: in the (lowest 10%|lowest 25%|lower half) of the "
+                                 r"school's students\.$"),
+                          ("sv", r"Närvaro: bland skolans (lägsta 10 %|lägsta 25 %|nedre halvan)\.$")):
+        reasons = explain_students(model, top, lang=lang).reasons
+        lines = reasons.loc[reasons["feature"] == "attendance_pct_school"]
+        risky = lines.loc[lines["contribution"] > 0, "sentence"]
+        assert len(risky) > 5
+        assert risky.str.match(pattern).all(), risky.head().tolist()

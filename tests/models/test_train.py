@@ -165,3 +165,43 @@ def test_manifest_records_the_rounds_and_the_baseline_comparison(trained):
     # 200 training students: too few dropouts for every fold, so the reason is recorded
     assert set(comparison["differences"]) | set(comparison["not_compared"]) == {"logistic", "abc"}
     assert comparison["held_out_students"] == trained.params["n_students"]
+
+
+def test_without_a_calibration_cohort_the_out_of_fold_scores_are_evaluated(tables, tmp_path):
+    import pickle
+
+    from dropoutrisk.models import RiskModel
+
+    result = train_model(tables, tmp_path / "m", cohorts=[2021, 2022], weeks=[6, 10],
+                         model_params=FAST)
+    assert result.evaluation is None  # the manifest records no metrics, as before
+    assert result.bundle.metrics["data"] is None
+    oof = result.out_of_fold
+    row = oof.metrics.loc["model"]
+    assert list(oof.metrics.index) == ["model"]
+    assert row["n"] == result.params["n_rows"]  # every training row, scored out of fold
+    assert 0.5 < row["roc_auc"] < 1.0
+    # the scores are the boosters' held-out margins: below the final model's in-sample fit
+    from sklearn.metrics import roc_auc_score
+
+    from dropoutrisk.features import default_catalogue
+    from dropoutrisk.models._train import cohort_frame
+
+    X, y = cohort_frame(tables, [2021, 2022], [6, 10], horizon_days=365,
+                        catalogue=default_catalogue(), what="training")
+    model = result.bundle.model
+    assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > row["roc_auc"] + 0.02
+    # nothing of the training rows is saved with the model
+    assert not hasattr(pickle.loads(pickle.dumps(model)), "_held_out_scores")
+    assert not hasattr(load_bundle(result.bundle.path).model, "_held_out_scores")
+    assert isinstance(model, RiskModel)
+
+
+def test_with_a_calibration_cohort_there_is_no_out_of_fold_evaluation(trained):
+    assert trained.out_of_fold is None and trained.evaluation is not None
+
+
+def test_a_wide_table_out_of_fold_is_evaluated_on_its_rows(tmp_path):
+    frame, spec = _wide()
+    result = train_model(frame, tmp_path / "m", spec=spec, calib_share=0, model_params=FAST)
+    assert result.out_of_fold.metrics.loc["model", "n"] == len(frame)

@@ -6,7 +6,9 @@ shared Typer app when imported below.
 
 from dropoutrisk.cli import (  # noqa: F401  (register commands)
     _audit,
+    _backtest,
     _demo,
+    _drift,
     _evaluate,
     _explain,
     _follow_up,

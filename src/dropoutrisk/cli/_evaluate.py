@@ -14,29 +14,12 @@ from typing import Annotated
 
 import typer
 
-from dropoutrisk.cli._app import EXIT_CODES_HELP, app
-from dropoutrisk.cli._cohorts import (
-    check_out_folder,
-    load_against,
-    parse_cohorts,
-    read_input,
-    snapshot_options,
-    warnings_to_stderr,
-)
-from dropoutrisk.cli._options import (
-    Cohorts,
-    DataInput,
-    Days,
-    HorizonDays,
-    ModelFolder,
-    NBoot,
-    Seed,
-    SpecFile,
-    Weeks,
-)
+from dropoutrisk.cli._app import EXIT_CODES_HELP
+from dropoutrisk.cli._cohorts import check_out_folder, load_against, warnings_to_stderr
+from dropoutrisk.cli._options import Bootstrap, DataInput, ModelFolder, Rows, Tracking, command
 
 
-@app.command(
+@command(
     "evaluate",
     help=(
         "Evaluate a model out of time on later cohorts, beside the ABC rule and the logistic "
@@ -50,19 +33,21 @@ from dropoutrisk.cli._options import (
         "aggregates only, no student id.\n\n"
         "A model trained on a wide table is evaluated on a wide table: --data TABLE "
         "--spec SPEC.toml (the labelled rows; --cohorts, --weeks and --days do not apply).\n\n"
+        "With --against, it also counts the flags that changed, by school (newly flagged, "
+        "no longer flagged; counts under 10 suppressed), and the reason stability: the share "
+        "of students flagged by both models whose top three reason codes are the same set "
+        "(order ignored). --mlflow logs the metrics, differences, changed flags, reason "
+        "stability and the report's files to MLflow (aggregates only).\n\n"
         "The folder is written whole: on any failure the previous report stays as it was."
         "\n\n" + EXIT_CODES_HELP
     ),
 )
 def evaluate(
+    *,
     model: ModelFolder,
     data: DataInput,
     out: Annotated[Path, typer.Option("--out", help="Report folder.")],
-    cohorts: Cohorts = None,
-    spec: SpecFile = None,
-    weeks: Weeks = None,
-    days: Days = None,
-    horizon_days: HorizonDays = None,
+    rows: Rows,
     flag_rate: Annotated[
         float, typer.Option("--flag-rate", help="Operating point: the share of each snapshot "
                             "flagged.")
@@ -73,36 +58,29 @@ def evaluate(
                      "own features) and compared with the model in comparison.json and "
                      "report.html."),
     ] = None,
-    n_boot: NBoot = 1000,
-    seed: Seed = 0,
+    boot: Bootstrap,
+    tracking: Tracking,
 ) -> None:
     from dropoutrisk.models import OperatingPoint, load_bundle
     from dropoutrisk.report import EVALUATION_FILES, evaluation_report
 
-    if spec is None and cohorts is None:
-        raise typer.BadParameter("--cohorts is required with canonical tables (a folder); "
-                                 "a wide table file takes --spec instead.", param_hint="--cohorts")
-    test_cohorts = None if cohorts is None else parse_cohorts(cohorts)
-    snapshots = snapshot_options(weeks, days)
+    selected = rows.options()
     point = OperatingPoint(flag_rate=flag_rate)  # checked before any work; names --flag-rate
     check_out_folder(out, EVALUATION_FILES, "an evaluation report")
 
     bundle = load_bundle(model)  # model problems exit 3 before any data is read
     previous = load_against(against) if against is not None else None
     with warnings_to_stderr():
-        source, dataset_spec, truth = read_input(data, spec, cohorts=cohorts)
-        report = evaluation_report(bundle, source, spec=dataset_spec, cohorts=test_cohorts,
-                                   horizon_days=horizon_days, operating_point=point,
-                                   against=previous, truth=truth, n_boot=n_boot,
-                                   random_state=seed, **snapshots)
+        source, dataset_spec, truth = rows.read(data)
+        report = evaluation_report(bundle, source, spec=dataset_spec, operating_point=point,
+                                   against=previous, truth=truth, **selected, **boot.options())
     report.write(out)
 
     header = report.header
     row = report.evaluation.metrics.loc["model"]
-    rows = (f"cohorts {header['cohorts']}" if dataset_spec is None
-            else f"the wide table of spec {dataset_spec.name!r}")
     print(
-        f"Evaluated model {bundle.model_id} on {rows} ({header['n_rows']} rows): "
+        f"Evaluated model {bundle.model_id} on {rows.describe(header['cohorts'], dataset_spec)} "
+        f"({header['n_rows']} rows): "
         f"ROC-AUC {row['roc_auc']:.3f}, PR-AUC {row['pr_auc']:.3f}, "
         f"ECE {row['ece_equal_mass']:.4f}. Report in {out}"
     )
@@ -110,14 +88,26 @@ def evaluate(
     if comparison is None:
         print("The bundle stores no baseline and no --against model was given: "
               "no comparison.json written (an earlier one in --out is removed).", file=sys.stderr)
+        _log(report, tracking)
         return
     s = comparison.settings
     what = (f"the previous model {previous.model_id}" if previous is not None
             else f"the {comparison.reference} baseline")
     spread = (f"{s['confidence']:.0%} paired bootstrap intervals over {s['n_clusters']} "
               f"{'students' if s['bootstrap_unit'] == 'student_id' else s['bootstrap_unit']}, "
-              f"{s['n_boot']} replicates, seed {seed}" if s["n_boot"] else "no intervals (--n-boot 0)")
+              f"{s['n_boot']} replicates, seed {boot.seed}" if s["n_boot"] else "no intervals (--n-boot 0)")
     print(f"Against {what} ({spread}):")
     for line in comparison.summary(metrics=report.summary_metrics()).splitlines():
         if line.startswith("model vs "):
             print(f"  {line}")
+    if previous is not None:
+        print(comparison.changes_summary(model="model"))
+    _log(report, tracking)
+
+
+def _log(report: object, tracking: Tracking) -> None:
+    if tracking.wanted:
+        from dropoutrisk.tracking import log_evaluation_report
+
+        run_id = log_evaluation_report(report, tracking_uri=tracking.tracking_uri)
+        print(f"MLflow run {run_id}")

@@ -7,20 +7,12 @@ from typing import Annotated
 
 import typer
 
-from dropoutrisk.cli._app import EXIT_CODES_HELP, app
+from dropoutrisk.cli._app import EXIT_CODES_HELP
 from dropoutrisk.cli._cohorts import check_out_folder, parse_date, read_input, warnings_to_stderr
-from dropoutrisk.cli._options import (
-    By,
-    Capacity,
-    DataInput,
-    FlagRate,
-    ModelFolder,
-    SpecFile,
-    Threshold,
-)
+from dropoutrisk.cli._options import DataInput, Flags, ModelFolder, SpecFile, command
 
 
-@app.command(
+@command(
     "explain",
     help=(
         "Explain one student's calibrated risk at --as-of and write their report: whether the "
@@ -42,6 +34,7 @@ from dropoutrisk.cli._options import (
     ),
 )
 def explain(
+    *,
     model: ModelFolder,
     data: DataInput,
     as_of: Annotated[str, typer.Option("--as-of", help="Assessment date, YYYY-MM-DD.")],
@@ -61,13 +54,10 @@ def explain(
     top_n: Annotated[
         int, typer.Option("--reasons", min=1, max=20, help="Reasons and protective factors shown.")
     ] = 4,
-    threshold: Threshold = None,
-    capacity: Capacity = None,
-    by: By = None,
-    flag_rate: FlagRate = None,
+    flags: Flags,
 ) -> None:
     from dropoutrisk._atomic import write_text
-    from dropoutrisk.models import OperatingPoint, load_bundle
+    from dropoutrisk.models import load_bundle
     from dropoutrisk.report import StudentReports, student_reports
 
     if lang not in ("sv", "en"):
@@ -80,9 +70,7 @@ def explain(
         raise typer.BadParameter(f"{fmt!r} is not a report format; use html or json.",
                                  param_hint="--format")
     day = parse_date(as_of, "--as-of")
-    # checked before any work; its errors name the option (--capacity, --by, ...)
-    point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, by=by,
-                                        flag_rate=flag_rate)
+    point = flags.point()
     if folder:
         check_out_folder(out, StudentReports.owned, "a folder of student reports")
 

@@ -18,9 +18,9 @@ from typing import Annotated, Any
 import typer
 
 from dropoutrisk._atomic import sha256_file
-from dropoutrisk.cli._app import EXIT_CODES_HELP, app
+from dropoutrisk.cli._app import EXIT_CODES_HELP
 from dropoutrisk.cli._cohorts import parse_date, pseudonym_key, warnings_to_stderr
-from dropoutrisk.cli._options import By, Capacity, ModelFolder, Threshold
+from dropoutrisk.cli._options import DATA_HELP, Flags, ModelFolder, Pseudonymise, SpecFile, command
 from dropoutrisk.errors import DataError
 
 __all__ = ["RUN_RECORD_SUFFIX", "predict", "run_record_path"]
@@ -103,12 +103,12 @@ def _unreadable(path: Path, exc: BaseException) -> DataError:
     )
 
 
-def _read_features(path: Path, stream: bool, size: int) -> Any:
+def _read_features(path: Path, stream: bool, size: int, option: str = "--features") -> Any:
     import pandas as pd
 
     if not path.is_file():
         raise DataError(table="features", problem=f"the file {str(path)!r} does not exist",
-                        fix="Check the path given with --features")
+                        fix=f"Check the path given with {option}")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         if stream:
@@ -174,7 +174,7 @@ def _progress():
     return show
 
 
-@app.command(
+@command(
     "predict",
     help=(
         "Score every student enrolled at --as-of and write one row per student: student_id, "
@@ -189,13 +189,15 @@ def _progress():
         "the label column may be absent; every row gets school_id 'all', so rank_in_school "
         "ranks the whole table; --as-of is only recorded).\n\n"
         "Flags: --threshold P flags probability >= P; --capacity K flags the top K (per "
-        "--by group, e.g. school_id); with neither, the model's default (tier targeted or "
+        "--by group, e.g. school_id); with neither, the operating point recorded in the model at "
+        "training (train --capacity ...), else the model's default (tier targeted or "
         "intensive). Reasons go to the flagged students, or everyone with --reasons-for all.\n\n"
         "Drift: the rows are compared with the training profile stored in the model, at "
         "the training snapshot week nearest to --as-of's week of the school year and "
-        "re-weighted to today's mix of year groups (the run record names the week); "
-        "findings are warnings in the run record, and with --fail-on-drift exit code 4 "
-        "with no output written.\n\n"
+        "re-weighted to today's mix of year groups (the run record names the week), pooled "
+        "and per school (each school with at least 10 students against its own training "
+        "rows; the run record names the schools, never a student); findings are warnings "
+        "in the run record, and with --fail-on-drift exit code 4 with no output written.\n\n"
         "Outputs: the file and <out>.run.json (input sha256, model id and manifest sha256, "
         "versions, row counts, warnings, drift, timings, command line; no student rows). Both "
         "are written atomically: on any failure the previous files stay as they were. The "
@@ -204,35 +206,22 @@ def _progress():
     ),
 )
 def predict(
+    *,
     model: ModelFolder,
     as_of: Annotated[str, typer.Option("--as-of", help="Prediction date, YYYY-MM-DD.")],
     out: Annotated[Path, typer.Option("--out", help="Output file: .parquet or .csv.")],
-    data: Annotated[
-        Path | None,
-        typer.Option("--data", help="Folder of canonical tables, or with --spec a wide table "
-                     "file (.csv or .parquet)."),
-    ] = None,
+    data: Annotated[Path | None, typer.Option("--data", help=DATA_HELP)] = None,
     features: Annotated[
         Path | None,
         typer.Option("--features", help="Parquet or CSV file of feature rows (instead of --data)."),
     ] = None,
-    spec: Annotated[
-        Path | None,
-        typer.Option("--spec", help="Dataset spec (TOML): --data is then a wide table file."),
-    ] = None,
-    threshold: Threshold = None,
-    capacity: Capacity = None,
-    by: By = None,
+    spec: SpecFile = None,
+    flags: Flags,
     allow_missing: Annotated[
         list[str] | None,
         typer.Option("--allow-missing", help="A table (or students column) the model was trained "
                      "with that the data may lack: score anyway, its features missing for every "
                      "student; the run record says so (repeatable)."),
-    ] = None,
-    flag_rate: Annotated[
-        float | None,
-        typer.Option("--flag-rate", help="Flag this share of the students scored (0 to 1), "
-                     "those with the highest estimated risk."),
     ] = None,
     reasons: Annotated[
         int, typer.Option("--reasons", min=0, max=20, help="Top N reasons per explained student.")
@@ -246,22 +235,19 @@ def predict(
     fail_on_drift: Annotated[
         bool, typer.Option("--fail-on-drift", help="Exit 4, writing nothing, if input drifted.")
     ] = False,
-    pseudonymise: Annotated[
-        bool,
-        typer.Option("--pseudonymise", help="Write keyed hashes instead of student ids (key from "
-                     "the environment variable DROPOUTRISK_PSEUDONYM_KEY, never stored)."),
-    ] = False,
+    pseudonymise: Pseudonymise = False,
 ) -> None:
     import pyarrow.parquet as pq
 
     from dropoutrisk._atomic import atomic_path
-    from dropoutrisk.models import OperatingPoint, load_bundle
+    from dropoutrisk.models import load_bundle
     from dropoutrisk.scoring import score
 
     started_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     params = {"model": model, "data": data, "features": features, "spec": spec,
               "as_of": as_of, "out": out,
-              "threshold": threshold, "capacity": capacity, "by": by,
+              "threshold": flags.threshold, "capacity": flags.capacity, "by": flags.by,
+              "flag_rate": flags.flag_rate,
               "reasons": reasons or None, "reasons_for": None if reasons_for == "flagged"
               else reasons_for, "chunk_size": None if chunk_size == 100_000 else chunk_size,
               "fail_on_drift": fail_on_drift, "pseudonymise": pseudonymise or None}
@@ -277,9 +263,7 @@ def predict(
             f"{str(data)!r} is a file: a wide table needs its dataset spec, --spec SPEC.toml; "
             "canonical tables are given as a folder, feature rows with --features.",
             param_hint="--data")
-    # checked before any work; its errors name the option (--capacity, --by, ...)
-    point = OperatingPoint.from_options(threshold=threshold, capacity=capacity, by=by,
-                                        flag_rate=flag_rate)
+    point = flags.point()  # checked before any work; its errors name the option
     if reasons_for not in ("flagged", "all"):
         raise typer.BadParameter(f"{reasons_for!r}: use flagged or all.",
                                  param_hint="--reasons-for")
@@ -361,6 +345,10 @@ def predict(
         against = (f"training snapshot week {ref['week']}" if ref.get("basis") == "snapshot_week"
                    else "the pooled training profile")
         print(f"Drift: {n_drift} finding(s) against {against}; see the run record.")
+        schools = result.drift.drifted_schools
+        if schools:
+            print(f"Drift at {len(schools)} school(s): {', '.join(schools)} (see drift.schools "
+                  "in the run record).")
 
 
 def _pseudonymised(table: Any, key: str) -> Any:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from dropoutrisk.cli._app import EXIT_CODES_HELP, app
+from dropoutrisk.cli._app import EXIT_CODES_HELP
 from dropoutrisk.cli._cohorts import (
     created_at_from_env,
     parse_cohorts,
@@ -16,9 +17,63 @@ from dropoutrisk.cli._cohorts import (
     read_input,
     warnings_to_stderr,
 )
+from dropoutrisk.cli._options import DataInput, Flags, SpecFile, Tracking, command
 
 
-@app.command(
+@dataclasses.dataclass(frozen=True)
+class TrainingRows:
+    """The training rows of canonical tables: cohorts at snapshots, labelled within a horizon."""
+
+    cohorts: Annotated[str | None, typer.Option(
+        "--cohorts", help="Training cohorts: 2020-2022 or 2020,2021 (canonical tables; "
+        "required without --spec).")] = None
+    calib_cohort: Annotated[int | None, typer.Option(
+        "--calib-cohort", help="A later cohort to fit the calibrator on.")] = None
+    weeks: Annotated[str, typer.Option(
+        "--weeks", help="Snapshot weeks of each school year.")] = "6,10,20"
+    days: Annotated[str | None, typer.Option(
+        "--days", help="Snapshots at these days after each student's own start "
+        "(students.start_date, else the school-year start), e.g. 14,30,60,90; instead of "
+        "--weeks.")] = None
+    horizon_days: Annotated[int, typer.Option(
+        "--horizon-days", min=1, help="Label: dropout within this many days.")] = 365
+    indicators: Annotated[Path | None, typer.Option(
+        "--indicators", help="An indicator file (TOML) adding your own indicators to the "
+        "catalogue; the bundle records them and predict computes them.")] = None
+    supported: Annotated[str, typer.Option(
+        "--supported", help="Rows of students with an intervention before the end of the "
+        "label window: keep (with a warning) or exclude (left out of training and "
+        "calibration).")] = "keep"
+
+    def refuse_wide(self) -> None:
+        """With a wide table (--spec): refuse the options that only canonical tables take."""
+        for option, given in (("--cohorts", self.cohorts), ("--calib-cohort", self.calib_cohort),
+                              ("--days", self.days), ("--indicators", self.indicators),
+                              ("--supported", None if self.supported == "keep" else "")):
+            if given is not None:
+                raise typer.BadParameter(f"{option} does not apply to a wide table (--spec): "
+                                         "its rows and columns are its own.", param_hint=option)
+
+    def options(self, data: Path) -> dict[str, Any]:
+        """``train_model``'s options for canonical tables, checked."""
+        if self.cohorts is None:
+            if data.is_file():  # read_input says what a table file needs
+                return {}
+            raise typer.BadParameter("--cohorts is required with canonical tables (a folder); "
+                                     "a wide table file takes --spec instead.",
+                                     param_hint="--cohorts")
+        options: dict[str, Any] = dict(
+            cohorts=parse_cohorts(self.cohorts), weeks=parse_weeks(self.weeks),
+            horizon_days=self.horizon_days, calib_cohort=self.calib_cohort,
+            days=None if self.days is None else parse_days(self.days), supported=self.supported)
+        if self.indicators is not None:
+            from dropoutrisk.features import load_indicators
+
+            options["catalogue"] = load_indicators(self.indicators)
+        return options
+
+
+@command(
     "train",
     help=(
         "Train the calibrated model on cohorts and save it as a verified bundle folder, with "
@@ -33,54 +88,28 @@ from dropoutrisk.cli._cohorts import (
         "--calib-share 0 calibrates out of fold. The ABC rule is fitted only when its "
         "columns (attendance_rate, failed_core_course, concerns_90d) exist, otherwise "
         "skipped (the manifest says so). The bundle stores the spec as dataset_spec.json.\n\n"
+        "Predict's configuration: --threshold, --capacity/--by or --flag-rate, and "
+        "--predict-weeks (or --predict-days) say where and when predict flags with this "
+        "model; the bundle records them, predict flags there unless told otherwise, and the "
+        "audit audits that operating point at that snapshot. Default: the model's own flags at "
+        "the first training snapshot.\n\n"
         + EXIT_CODES_HELP
     ),
 )
 def train(
-    data: Annotated[
-        Path,
-        typer.Option("--data", help="Folder of canonical tables (Parquet or CSV), or with "
-                     "--spec a wide table file (.csv or .parquet)."),
-    ],
+    *,
+    data: DataInput,
     out: Annotated[
         Path, typer.Option("--out", help="Model folder to write (replaced atomically).")
     ],
-    cohorts: Annotated[
-        str | None,
-        typer.Option("--cohorts", help="Training cohorts: 2020-2022 or 2020,2021 (canonical "
-                     "tables; required without --spec)."),
-    ] = None,
-    spec: Annotated[
-        Path | None,
-        typer.Option("--spec", help="Dataset spec (TOML) of the wide table given with --data."),
-    ] = None,
+    rows: TrainingRows,
+    spec: SpecFile = None,
     calib_share: Annotated[
         float,
         typer.Option("--calib-share", min=0.0, max=0.5,
                      help="With --spec: share of rows held out (stratified, seeded) for the "
                      "calibrator; 0 = out of fold."),
     ] = 0.2,
-    calib_cohort: Annotated[
-        int | None,
-        typer.Option("--calib-cohort", help="A later cohort to fit the calibrator on."),
-    ] = None,
-    weeks: Annotated[
-        str, typer.Option("--weeks", help="Snapshot weeks of each school year.")
-    ] = "6,10,20",
-    days: Annotated[
-        str | None,
-        typer.Option("--days", help="Snapshots at these days after each student's own start "
-                     "(students.start_date, else the school-year start), e.g. 14,30,60,90; "
-                     "instead of --weeks."),
-    ] = None,
-    indicators: Annotated[
-        Path | None,
-        typer.Option("--indicators", help="An indicator file (TOML) adding your own indicators "
-                     "to the catalogue; the bundle records them and predict computes them."),
-    ] = None,
-    horizon_days: Annotated[
-        int, typer.Option("--horizon-days", min=1, help="Label: dropout within this many days.")
-    ] = 365,
     include_background: Annotated[
         bool,
         typer.Option(
@@ -88,60 +117,44 @@ def train(
             help="Use background features (off by default: they are for the fairness audit).",
         ),
     ] = False,
-    supported: Annotated[
-        str,
-        typer.Option(
-            "--supported",
-            help="Rows of students with an intervention before the end of the label window: "
-            "keep (with a warning) or exclude (left out of training and calibration).",
-        ),
-    ] = "keep",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    use_mlflow: Annotated[
-        bool, typer.Option("--mlflow", help="Log the run to MLflow (SQLite in the working folder).")
-    ] = False,
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option("--tracking-uri", help="MLflow tracking URI; implies --mlflow."),
-    ] = None,
+    tracking: Tracking,
     n_estimators: Annotated[
         int | None,
         typer.Option("--n-estimators", min=1, hidden=True,
                      help="Boosting rounds (default: the RiskModel default)."),
     ] = None,
+    flags: Flags,
+    predict_weeks: Annotated[
+        str | None,
+        typer.Option("--predict-weeks", help="The snapshot week(s) predict scores at, e.g. 10 "
+                     "(recorded for the audit); default the first of --weeks."),
+    ] = None,
+    predict_days: Annotated[
+        str | None,
+        typer.Option("--predict-days", help="With --days: the day(s) predict scores at."),
+    ] = None,
 ) -> None:
     from dropoutrisk.models import train_model
 
+    point = flags.point()  # checked before any work; its errors name the option
+
     wide = spec is not None
     if wide:
-        for given, option in ((cohorts, "--cohorts"), (calib_cohort, "--calib-cohort"),
-                              (True if (use_mlflow or tracking_uri) else None, "--mlflow")):
-            if given is not None:
-                raise typer.BadParameter(f"{option} does not apply to a wide table (--spec).",
-                                         param_hint=option)
-    elif cohorts is None and not data.is_file():
-        raise typer.BadParameter("--cohorts is required with canonical tables (a folder); "
-                                 "a wide table file takes --spec instead.",
-                                 param_hint="--cohorts")
+        rows.refuse_wide()
+        if tracking.wanted:
+            raise typer.BadParameter("--mlflow does not apply to a wide table (--spec).",
+                                     param_hint="--mlflow")
     options: dict[str, Any] = dict(
         include_background=include_background, random_state=seed,
         model_params=None if n_estimators is None else {"n_estimators": n_estimators},
-        created_at=created_at_from_env(),
+        created_at=created_at_from_env(), operating_point=point,
+        **(dict(calib_share=calib_share) if wide else rows.options(data)),
     )
-    if not wide:
-        options.update(cohorts=parse_cohorts(str(cohorts)), weeks=parse_weeks(weeks),
-                       horizon_days=horizon_days, calib_cohort=calib_cohort,
-                       days=None if days is None else parse_days(days), supported=supported)
-        if indicators is not None:
-            from dropoutrisk.features import load_indicators
-
-            options["catalogue"] = load_indicators(indicators)
-    elif days is not None or indicators is not None:
-        option = "--days" if days is not None else "--indicators"
-        raise typer.BadParameter(f"{option} does not apply to a wide table (--spec): its "
-                                 "columns are its indicators.", param_hint=option)
-    if wide:
-        options["calib_share"] = calib_share
+    if predict_weeks is not None:
+        options["predict_weeks"] = parse_weeks(predict_weeks)
+    if predict_days is not None:
+        options["predict_days"] = parse_days(predict_days)
     try:
         with warnings_to_stderr():
             source, dataset_spec, _ = read_input(data, spec)
@@ -161,6 +174,7 @@ def train(
             print(f"  on the {params['n_calibration_rows']} held-out rows: ROC-AUC "
                   f"{row['roc_auc']:.3f}, PR-AUC {row['pr_auc']:.3f}, Brier {row['brier']:.4f}")
         return
+    print(f"  predict's configuration: {result.bundle.predict_settings.describe()}")
     when = (f"days {params['days']} after each start" if params.get("days")
             else f"weeks {params['weeks']}")
     print(
@@ -176,28 +190,33 @@ def train(
     if evaluation is not None:
         row = evaluation.metrics.loc["model"]
         print(
-            f"  on calibration cohort {calib_cohort}: ROC-AUC {row['roc_auc']:.3f}, "
+            f"  on calibration cohort {rows.calib_cohort}: ROC-AUC {row['roc_auc']:.3f}, "
             f"PR-AUC {row['pr_auc']:.3f}, Brier {row['brier']:.4f}"
         )
 
-    if use_mlflow or tracking_uri:
+    if tracking.wanted:
         from dropoutrisk.tracking import log_training_run
 
+        # held-out calibration rows when there are some, else the out-of-fold scores
+        logged = evaluation if evaluation is not None else result.out_of_fold
         figures = {}
-        if evaluation is not None:
+        if logged is not None:
             figures = {
-                "calibration": evaluation.plot_calibration().figure,
-                "roc": evaluation.plot_roc().figure,
+                "calibration": logged.plot_calibration().figure,
+                "roc": logged.plot_roc().figure,
             }
+        on = (f"calibration cohort {rows.calib_cohort}" if evaluation is not None
+              else "training rows, out of fold" if logged is not None else "none")
         run_id = log_training_run(
             result.bundle.model,
             params=params,
-            metrics={} if evaluation is None else evaluation.to_dict().get("metrics", {}),
+            metrics={} if logged is None else logged.to_dict().get("metrics", {}),
             figures=figures,
             bundle=folder,
-            tracking_uri=tracking_uri,
+            tracking_uri=tracking.tracking_uri,
+            tags={"dropoutrisk.metrics_on": on},
         )
-        print(f"  MLflow run {run_id}")
+        print(f"  MLflow run {run_id} (metrics and plots on {on})")
 
 
 def _print_model_checks(model: Any) -> None:

@@ -55,6 +55,14 @@ _MISSING = {"sv": "saknas", "en": "missing"}
 #: Smallest contribution (calibrated log-odds, about a 1 % change in the odds) shown as a reason.
 MIN_REASON_LOG_ODDS = 0.01
 _POINTS = {"sv": " procentenheter", "en": " percentage points"}
+#: A percentile (0-1, unit ``percentile``) is printed as its band, lowest first:
+#: at most 0.10, at most 0.25, below 0.5, below 0.75, below 0.9, from 0.9.
+_PERCENTILE_BANDS = {
+    "sv": ("lägsta 10 %", "lägsta 25 %", "nedre halvan", "övre halvan", "högsta 25 %",
+           "högsta 10 %"),
+    "en": ("lowest 10%", "lowest 25%", "lower half", "upper half", "highest 25%",
+           "highest 10%"),
+}
 #: Category labels in sentences; codes that are not listed are shown as they are.
 _CATEGORY_LABELS = {
     "sv": {"national": "nationellt program", "introductory": "introduktionsprogram"},

@@ -11,6 +11,7 @@ import pandas as pd
 from dropoutrisk.explain._codes import (
     _CATEGORY_LABELS,
     _MISSING,
+    _PERCENTILE_BANDS,
     _POINTS,
     _YES_NO,
 )
@@ -44,6 +45,12 @@ def _number(values: np.ndarray, decimals: int, lang: str) -> np.ndarray:
 _WHOLE_UNITS = ("count", "days", "minutes", "weeks")
 
 
+def _bands(values: np.ndarray) -> np.ndarray:
+    """The band of each percentile (0-1), 0 (lowest 10%) to 5 (highest 10%); see ``_codes``."""
+    return np.select([values <= 0.10, values <= 0.25, values < 0.5, values < 0.75, values < 0.9],
+                     [0, 1, 2, 3, 4], default=5)
+
+
 def format_values(values: Any, kind: str, unit: str, lang: str) -> np.ndarray:
     """Format one feature's values for a sentence, vectorised.
 
@@ -66,6 +73,8 @@ def format_values(values: Any, kind: str, unit: str, lang: str) -> np.ndarray:
     ['−12 procentenheter', '+3,1 procentenheter']
     >>> format_values(["introductory"], "categorical", "none", "sv").tolist()
     ['introduktionsprogram']
+    >>> format_values([0.04, 0.3, 0.5, 0.95], "numeric", "percentile", "en").tolist()
+    ['lowest 10%', 'lower half', 'upper half', 'highest 10%']
     """
     arr = np.asarray(values, dtype=object if kind == "categorical" else np.float64)
     text, ids = _format_ids(arr.reshape(-1), kind, unit, lang)
@@ -84,6 +93,8 @@ def _format_key(values: np.ndarray, kind: str, unit: str) -> np.ndarray | None:
     filled = np.where(missing, 0.0, values)
     if kind == "binary":
         return np.where(missing, -1, filled > 0.5)
+    if unit == "percentile":
+        return np.where(missing, -1, _bands(filled))
     if unit in ("fraction", "percentage_points"):  # percent: one decimal below 9.95
         number = filled * 100.0
         small = np.abs(number) < 9.95
@@ -134,6 +145,8 @@ def _format(arr: np.ndarray, kind: str, unit: str, lang: str) -> np.ndarray:
     if kind == "binary":
         yes, no = _YES_NO[lang]
         text = np.where(filled > 0.5, yes, no)
+    elif unit == "percentile":
+        text = np.asarray(_PERCENTILE_BANDS[lang], dtype=str)[_bands(filled)]
     elif unit == "fraction":
         pct = filled * 100.0
         small = np.abs(pct) < 9.95
@@ -185,7 +198,8 @@ def displayed_values(values: Any, kind: str, unit: str) -> np.ndarray:
     both show "91 %", so both give ``91.0``), so that "equal to its reference"
     and "on the risky side" are judged on what a reader sees. Fractions and
     changes of fractions are in percent; binary values are 1.0 (yes) or 0.0
-    (no); missing values stay NaN.
+    (no); percentiles are their band (0 for the lowest 10% to 5 for the highest
+    10%); missing values stay NaN.
 
     Examples
     --------
@@ -195,12 +209,17 @@ def displayed_values(values: Any, kind: str, unit: str) -> np.ndarray:
     [2.0, 0.0]
     >>> displayed_values([0.7, 0.2], "binary", "none").tolist()
     [1.0, 0.0]
+    >>> displayed_values([0.05, 0.08, 0.6], "numeric", "percentile").tolist()
+    [0.0, 0.0, 3.0]
     """
     arr = np.asarray(values, dtype=np.float64)
     missing = np.isnan(arr)
     filled = np.where(missing, 0.0, arr)
     if kind == "binary":
         shown = (filled > 0.5).astype(np.float64)
+        negative = np.zeros(arr.shape, dtype=bool)
+    elif unit == "percentile":
+        shown = _bands(filled).astype(np.float64)
         negative = np.zeros(arr.shape, dtype=bool)
     elif unit in ("fraction", "percentage_points"):  # percent: one decimal below 9.95
         number = filled * 100.0

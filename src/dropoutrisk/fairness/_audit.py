@@ -111,9 +111,13 @@ def audit(
 
     Parameters
     ----------
-    model : estimator, optional
+    model : estimator or ModelBundle, optional
         Anything with ``predict_proba`` (a :class:`~dropoutrisk.models.RiskModel`,
-        a scikit-learn classifier). Not needed when ``scores`` are given.
+        a scikit-learn classifier), or a loaded
+        :class:`~dropoutrisk.models.ModelBundle`, whose recorded ``predict``
+        operating point is then the default
+        (:attr:`~dropoutrisk.models.ModelBundle.predict_settings`). Not
+        needed when ``scores`` are given.
     features : DataFrame, optional
         The feature frame (for example from ``build_features``): model input,
         and the source of ``groups`` and of ``operating_point["by"]`` when
@@ -130,8 +134,9 @@ def audit(
         A :class:`~dropoutrisk.models.OperatingPoint`, a threshold (``0.3``),
         ``{"flag_rate": 0.1}``, or ``{"capacity": 40, "by": "school_id"}``.
         Threshold, capacity and cost are delegated to ``model.flag`` when the
-        model has one. Without it (and
-        without ``flags``), the model's default flag is used.
+        model has one. Without it (and without ``flags``): the operating point
+        a bundle records for ``predict``, else the model's default flag.
+        ``params["operating_point_source"]`` says which.
     scores : array-like, optional
         Precomputed probabilities, instead of ``model.predict_proba``.
     flags : array-like of bool, optional
@@ -162,6 +167,15 @@ def audit(
     if labels is None:
         raise ParameterError(parameter="labels", message=
             "labels are required: 1 for dropout, 0 otherwise, one per row.")
+    source = "given"
+    if hasattr(model, "predict_settings") and hasattr(model, "manifest"):  # a ModelBundle
+        settings = model.predict_settings
+        model = model.model
+        if operating_point is None and flags is None:
+            operating_point = settings.operating_point
+            source = settings.note
+    if operating_point is None and flags is None and source == "given":
+        source = "the model's default flags: no operating point was given"
     if model is None and scores is None:
         raise ParameterError(parameter="model", message=
             "Pass a model (with predict_proba) or precomputed scores=.")
@@ -197,7 +211,7 @@ def audit(
         clusters = features.index.to_numpy()
 
     if flags is not None:
-        description = "precomputed flags"
+        description, source = "precomputed flags", "given"
     else:
         from dropoutrisk.models._flagging import flag_scores
         from dropoutrisk.models._operating_point import flags_at
@@ -250,6 +264,7 @@ def audit(
         min_cell=min_cell,
         n_bins=n_bins,
         operating_point=description,
+        operating_point_source=source,
         clusters=clusters,
         min_events=min_events,
         suppress_empty=suppress_empty,

@@ -172,6 +172,9 @@ class Audit(Result):
         Bins for ECE and calibration curves.
     operating_point : str, default="precomputed flags"
         A description of how ``flags`` were made, for the outputs.
+    operating_point_source : str, default="given"
+        Why this operating point (given, or the one a bundle records for
+        ``predict``), for the outputs.
     clusters : array-like of shape (n,), optional
         A cluster label per row (the student id when a student has several
         ``as_of`` snapshots). The bootstrap then resamples whole clusters,
@@ -225,6 +228,7 @@ class Audit(Result):
         min_cell: int = MIN_CELL,
         n_bins: int = 10,
         operating_point: str = "precomputed flags",
+        operating_point_source: str = "given",
         clusters: Any = None,
         min_events: int = MIN_EVENTS,
         suppress_empty: bool = False,
@@ -391,6 +395,7 @@ class Audit(Result):
             "groups": variables,
             "intersections": k_max,
             "operating_point": operating_point,
+            "operating_point_source": operating_point_source,
             "reference": reference if isinstance(reference, str) else dict(reference),
             "metrics": list(metrics),
             "n_boot": int(n_boot),
@@ -663,8 +668,9 @@ class Audit(Result):
         }
 
     def to_html(self, *, title: str = "Fairness audit") -> str:
-        """A self-contained HTML page: findings, tables and plots (inline SVG)."""
-        from dropoutrisk.fairness._plots import render_html
+        """A self-contained HTML page: the verdict first (what was checked, at which operating
+        point, what was found, in English and Swedish), then tables and plots (inline SVG)."""
+        from dropoutrisk.fairness._html import render_html
 
         return render_html(self, title=title)
 

@@ -8,12 +8,19 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from dropoutrisk._disclosure import MIN_CELL
 from dropoutrisk.errors import (
     ParameterError,
 )
 from dropoutrisk.features import _pandas_engine
 from dropoutrisk.features._catalogue import Catalogue, default_catalogue
-from dropoutrisk.features._custom import custom_indicators, students_value
+from dropoutrisk.features._custom import (
+    custom_indicators,
+    pandas_relative,
+    peer_values,
+    relative_indicators,
+    students_value,
+)
 from dropoutrisk.features._duckdb_engine import DuckDBEngine, DuckDBSession
 from dropoutrisk.features._inputs import (
     TableSource,
@@ -37,6 +44,7 @@ from dropoutrisk.features._optional import (
     score_features,
     warn_left_out,
 )
+from dropoutrisk.features._spark_engine import SparkEngine, SparkFeatureSession
 from dropoutrisk.schema import CENSORING_EVENTS, TABLES, validate_tables
 
 __all__ = ["AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame"]
@@ -44,7 +52,7 @@ __all__ = ["AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training
 #: ``engine="auto"`` switches to DuckDB at this many in-memory event rows.
 AUTO_DUCKDB_ROWS = 2_000_000
 
-EngineArg = Literal["auto", "pandas", "duckdb"] | DuckDBEngine
+EngineArg = Literal["auto", "pandas", "duckdb"] | DuckDBEngine | SparkEngine
 
 _ZERO_WHEN_NONE = ("concerns_30d", "concerns_90d")
 
@@ -69,6 +77,31 @@ def _check_catalogue(catalogue: Catalogue) -> None:
             "Use names from default_catalogue(), or map assessment items to a new score "
             "feature with Catalogue.with_item_groups()."
         )
+    orphans = [(i.name, i.computation.of) for i in relative_indicators(catalogue)
+               if i.computation.of not in catalogue.names]
+    if orphans:
+        raise ParameterError(parameter="catalogue", message=
+            "Indicators relative to their group compare features the catalogue does not "
+            f"have: {', '.join(f'{n} (of {o!r})' for n, o in orphans)}. Keep the compared "
+            "features in the catalogue (Catalogue.subset), or leave the relative ones out."
+        )
+
+
+def _relate(session: Any, frame: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """Fill the indicators relative to their group, from the features of one ``as_of``.
+
+    The group is the students scored together at that date: a student's value depends
+    on the others in the frame (docs/features.md, "Relative to the group").
+    """
+    indicators = relative_indicators(catalogue)
+    if not indicators or frame.empty:
+        return frame
+    got = session.relative(peer_values(frame, indicators), MIN_CELL)
+    out = frame.copy()
+    for ind in indicators:
+        part = got.loc[got["feature"] == ind.name].set_index("student_id")["relative_value"]
+        out[ind.name] = part.reindex(out.index).astype("float64").to_numpy()
+    return out
 
 
 class _PandasSession:
@@ -81,6 +114,9 @@ class _PandasSession:
     def compute(self, w: Windows, enrolled: pd.DataFrame) -> dict[str, pd.DataFrame]:
         return _pandas_engine.run(self.events, w, self.catalogue, enrolled)
 
+    def relative(self, peers: pd.DataFrame, min_count: int) -> pd.DataFrame:
+        return pandas_relative(peers, min_count)
+
     def max_date(self) -> pd.Timestamp | None:
         dates = [f["date"].max() for f in self.events.values() if len(f)]
         dates = [d for d in dates if pd.notna(d)]
@@ -90,12 +126,17 @@ class _PandasSession:
         self.events = {}
 
 
-def _choose(engine: Any, sources: Mapping[str, TableSource]) -> str | DuckDBEngine:
-    if isinstance(engine, DuckDBEngine):
+def _choose(engine: Any, sources: Mapping[str, TableSource]) -> str | DuckDBEngine | SparkEngine:
+    if isinstance(engine, DuckDBEngine | SparkEngine):
         return engine
+    if engine == "spark":
+        raise ParameterError(parameter="engine", message=
+            "engine='spark' needs a SparkSession: pass engine=SparkEngine(spark) "
+            "(from dropoutrisk.features import SparkEngine; pip install dropoutrisk[spark]).")
     if engine not in ("auto", "pandas", "duckdb"):
         raise ParameterError(parameter="engine", message=
-            f"engine={engine!r} is not supported; use 'auto', 'pandas', 'duckdb' or a DuckDBEngine."
+            f"engine={engine!r} is not supported; use 'auto', 'pandas', 'duckdb', a DuckDBEngine "
+            "or a SparkEngine."
         )
     if engine != "auto":
         return engine
@@ -109,6 +150,8 @@ def _open(engine: Any, sources: Mapping[str, TableSource], catalogue: Catalogue)
     chosen = _choose(engine, sources)
     if chosen == "pandas":
         return _PandasSession(sources, catalogue)
+    if isinstance(chosen, SparkEngine):
+        return SparkFeatureSession(sources, catalogue, chosen)
     settings = chosen if isinstance(chosen, DuckDBEngine) else None
     return DuckDBSession(sources, catalogue, settings)
 
@@ -228,13 +271,16 @@ def build_features(
         The prediction date.
     catalogue : Catalogue, optional
         Which features to build and in what order; :func:`default_catalogue` by default.
-    engine : {"auto", "pandas", "duckdb"} or DuckDBEngine, default "auto"
+    engine : {"auto", "pandas", "duckdb"}, DuckDBEngine or SparkEngine, default "auto"
         ``"auto"`` uses pandas for small in-memory frames and DuckDB for file paths
-        or at least :data:`AUTO_DUCKDB_ROWS` event rows. Both give the same result.
+        or at least :data:`AUTO_DUCKDB_ROWS` event rows. A :class:`SparkEngine` runs
+        the same feature SQL on Spark; its event tables may also be Spark DataFrames
+        or catalogue tables (``docs/spark.md``). All give the same result.
 
     Returns
     -------
     DataFrame
+        (A Spark DataFrame of the same rows with ``SparkEngine(output="spark")``.)
         Index ``student_id`` (str, sorted). Columns: ``as_of`` (datetime64[ns]),
         ``school_id`` (str), ``cohort`` (int64), then every catalogue feature in
         catalogue order: numeric and binary as float64 (NaN = missing), categorical as
@@ -256,16 +302,21 @@ def build_features(
     >>> X["attendance_rate"].tolist()
     [0.75, 0.0]
     """
+    on_spark = {}
+    if isinstance(engine, SparkEngine):
+        tables, on_spark = engine.split(tables)
     cat, tables, students, outcomes = _prepare(tables, catalogue)
+    tables = {**tables, **on_spark}
     warn_left_out(left_out_features(tables, students, cat))
     w = windows_for(as_of)
     ros = roster(students, outcomes, w)
     session = _open(engine, event_sources(tables), cat)
     try:
         groups = session.compute(w, enrolment(ros, w))
+        X = _relate(session, _assemble(ros, groups, w, cat), cat)
     finally:
         session.close()
-    return _assemble(ros, groups, w, cat)
+    return engine.finish(X) if isinstance(engine, SparkEngine) else X
 
 
 def _labels(
@@ -426,7 +477,8 @@ def build_training_frame(
             ros = roster(students, outcomes, w)
             if ids is not None:
                 ros = ros.loc[ros.index.isin(ids)]
-            xs.append(_assemble(ros, session.compute(w, enrolment(ros, w)), w, cat))
+            frame = _assemble(ros, session.compute(w, enrolment(ros, w)), w, cat)
+            xs.append(_relate(session, frame, cat))
             ys.append(_labels(ros, outcomes, w, horizon_days, data_end))
     finally:
         session.close()

@@ -22,6 +22,9 @@ __all__ = [
     "Catalogue",
     "Computation",
     "Indicator",
+    "RELATIVE_GROUPS",
+    "RELATIVE_TABLE",
+    "RELATIVE_TRANSFORMS",
     "default_catalogue",
 ]
 
@@ -53,7 +56,8 @@ Dimension = Literal[
     "behavioural", "academic", "cognitive", "psychological", "socio_emotional", "background"
 ]
 Unit = Literal[
-    "fraction", "percentage_points", "count", "days", "minutes", "score", "points", "weeks", "none"
+    "fraction", "percentage_points", "count", "days", "minutes", "score", "points", "weeks",
+    "percentile", "none",
 ]
 
 
@@ -69,6 +73,18 @@ AGGREGATABLE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 Aggregate = Literal["count", "sum", "mean", "min", "max", "distinct_days", "days_since_last"]
 
 _NEEDS_VALUE = ("sum", "mean", "min", "max")
+
+#: The ``table`` of an indicator relative to its group: it is computed from another
+#: feature's values of the students scored at the same ``as_of``, not from a table.
+RELATIVE_TABLE = "peers"
+#: What a relative indicator computes from the feature ``of`` within its group:
+#: ``percentile`` (the mid-rank percentile, 0-1), ``ratio`` (value / group median, where
+#: the median is above 0) and ``difference`` (value - group median).
+RELATIVE_TRANSFORMS: tuple[str, ...] = ("percentile", "ratio", "difference")
+#: The groups a relative indicator compares within, always at the same ``as_of``:
+#: the student's school, the student's cohort, or every student scored at that date.
+RELATIVE_GROUPS: tuple[str, ...] = ("school_id", "cohort", "all")
+_RELATIVE_FIELDS = ("relative", "of", "within")
 
 
 class Computation(BaseModel):
@@ -91,6 +107,19 @@ class Computation(BaseModel):
         Keep only events whose text column equals the value (or one of the values).
     window_days : int, optional
         The last ``window_days`` days before ``as_of``; default: since the student's start.
+    relative : {"percentile", "ratio", "difference"}, optional
+        An indicator relative to its group (``table`` is then :data:`RELATIVE_TABLE`,
+        and may be left out): the feature ``of`` compared with the other students of the
+        same group (``within``) scored at the same ``as_of``. ``percentile`` is the
+        mid-rank percentile (the share of the group with a lower value plus half the
+        share with the same value, 0-1), ``ratio`` the value over the group's median
+        (missing where the median is not above 0) and ``difference`` the value minus it.
+        A group with fewer than ``MIN_CELL`` (10) students with a value gives missing
+        values (the small-cell rule), and so does a student without a value.
+    of : str, optional
+        ``relative`` only: the catalogue feature compared (numeric or binary).
+    within : {"school_id", "cohort", "all"}, default "school_id"
+        ``relative`` only: the group, always at the same ``as_of``.
 
     Examples
     --------
@@ -98,6 +127,9 @@ class Computation(BaseModel):
     ...                 where={"kind": "quiz"}, window_days=28)
     >>> c.where, c.window_text
     ((('kind', ('quiz',)),), 'last 28 days')
+    >>> r = Computation(relative="percentile", of="activity_count_2w")
+    >>> r.table, r.within, r.window_text
+    ('peers', 'school_id', 'percentile within school_id at the same as_of')
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -108,10 +140,15 @@ class Computation(BaseModel):
     value: str | None = None
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()
     window_days: int | None = Field(None, ge=1, le=3660)
+    relative: Literal["percentile", "ratio", "difference"] | None = None
+    of: str | None = None
+    within: Literal["school_id", "cohort", "all"] | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _normalise_where(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("relative") is not None:
+            data = {"table": RELATIVE_TABLE, "within": "school_id", **data}
         if isinstance(data, Mapping) and isinstance(data.get("where"), Mapping):
             where = []
             for col, val in data["where"].items():
@@ -122,6 +159,25 @@ class Computation(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Computation:
+        if self.table == RELATIVE_TABLE or self.relative is not None:
+            if self.table != RELATIVE_TABLE:
+                raise ValueError(f"relative is computed from other students' values, not from "
+                                 f"a table: leave out table (or give {RELATIVE_TABLE!r})")
+            if self.relative is None:
+                raise ValueError(f"table {RELATIVE_TABLE!r} needs relative (one of "
+                                 f"{', '.join(RELATIVE_TRANSFORMS)})")
+            if not self.of:
+                raise ValueError("relative needs of, the catalogue feature to compare")
+            for name in ("column", "aggregate", "value", "window_days"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} does not apply to a relative indicator (its "
+                                     f"window is that of {self.of!r})")
+            if self.where:
+                raise ValueError("where does not apply to a relative indicator")
+            return self
+        for name in _RELATIVE_FIELDS[1:]:
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name} applies to relative indicators only (give relative)")
         if self.table == "students":
             for name in ("aggregate", "value", "window_days"):
                 if getattr(self, name) is not None:
@@ -131,7 +187,8 @@ class Computation(BaseModel):
             return self
         if self.table not in AGGREGATABLE:
             raise ValueError(
-                f"table {self.table!r} is not one of students, {', '.join(AGGREGATABLE)}")
+                f"table {self.table!r} is not one of students, {', '.join(AGGREGATABLE)} (an "
+                "indicator relative to its group gives relative and of instead)")
         numeric, text = AGGREGATABLE[self.table]
         if self.column is not None:
             raise ValueError("column applies to students; an event table needs aggregate")
@@ -155,6 +212,8 @@ class Computation(BaseModel):
 
     @property
     def window_text(self) -> str:
+        if self.relative is not None:
+            return f"{self.relative} within {self.within} at the same as_of"
         if self.table == "students":
             return "as recorded"
         return (f"last {self.window_days} days" if self.window_days
@@ -187,7 +246,8 @@ class Indicator(BaseModel):
         The time window, e.g. ``"last 4 weeks"``.
     kind : {"numeric", "binary", "categorical"}
     unit : str
-        One of ``fraction, count, days, minutes, score, points, weeks, none``.
+        One of ``fraction, percentage_points, count, days, minutes, score, points, weeks,
+        percentile, none``; a ``percentile`` (0-1) is printed as its band ("lowest 10%").
     categories : tuple of str
         The fixed categories of a categorical feature (empty otherwise).
     template_sv, template_en : str

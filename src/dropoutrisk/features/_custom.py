@@ -30,6 +30,20 @@ their column or table).
     risk_direction = "lower"
     unit = "count"
     source = { table = "activity", aggregate = "sum", value = "count", where = { kind = "quiz" }, window_days = 28 }
+
+    [[indicators]]
+    name = "activity_2w_percentile"
+    dimension = "behavioural"
+    description_en = "Clicks over the last 2 weeks, against the school's other students"
+    description_sv = "Klick de senaste 2 veckorna, jämfört med skolans andra elever"
+    actionable = true
+    risk_direction = "lower"
+    source = { relative = "percentile", of = "activity_count_2w", within = "school_id" }
+
+An indicator relative to its group (``relative``) compares another feature of the
+catalogue (``of``) with the other students of the same group scored at the same
+``as_of``: so a student's value depends on who is scored with them (see
+:class:`~dropoutrisk.features.Computation` and docs/features.md).
 """
 
 from __future__ import annotations
@@ -44,9 +58,15 @@ import pandas as pd
 from pydantic import ValidationError
 
 from dropoutrisk.errors import IndicatorFileError
-from dropoutrisk.features._catalogue import AGGREGATABLE, Catalogue, Computation, Indicator
+from dropoutrisk.features._catalogue import (
+    AGGREGATABLE,
+    RELATIVE_TABLE,
+    Catalogue,
+    Computation,
+    Indicator,
+)
 
-__all__ = ["custom_by_table", "custom_indicators", "load_indicators"]
+__all__ = ["custom_by_table", "custom_indicators", "load_indicators", "relative_indicators"]
 
 def custom_indicators(catalogue: Catalogue) -> list[Indicator]:
     """The indicators of ``catalogue`` that carry their own computation.
@@ -64,26 +84,69 @@ def custom_by_table(catalogue: Catalogue) -> dict[str, list[Indicator]]:
     """The event-table indicators of your own, grouped by the table they aggregate."""
     out: dict[str, list[Indicator]] = {}
     for ind in custom_indicators(catalogue):
-        if ind.computation.table != "students":
+        if ind.computation.table not in ("students", RELATIVE_TABLE):
             out.setdefault(ind.computation.table, []).append(ind)
     return out
 
 
-def _indicator_from(entry: Mapping[str, Any], where: str) -> Indicator:
+def relative_indicators(catalogue: Catalogue) -> list[Indicator]:
+    """The indicators of ``catalogue`` relative to their group (``source = { relative = ... }``).
+
+    Examples
+    --------
+    >>> cat = load_indicators([{
+    ...     "name": "clicks_2w_pct", "dimension": "behavioural", "actionable": True,
+    ...     "description_en": "Clicks, 2 weeks, in the school", "description_sv": "Klick",
+    ...     "risk_direction": "lower",
+    ...     "source": {"relative": "percentile", "of": "activity_count_2w"}}])
+    >>> [(i.name, i.computation.of, i.unit) for i in relative_indicators(cat)]
+    [('clicks_2w_pct', 'activity_count_2w', 'percentile')]
+    """
+    return [i for i in custom_indicators(catalogue) if i.computation.table == RELATIVE_TABLE]
+
+
+def _relative_defaults(data: dict[str, Any], computation: Computation,
+                       known: Mapping[str, Indicator]) -> None:
+    """Check the feature a relative indicator compares and fill its source, window and unit."""
+    base = known.get(computation.of)
+    if base is None:
+        raise ValueError(f"of = {computation.of!r} is not a feature of the catalogue or of an "
+                         "indicator above it in the file")
+    if base.kind == "categorical":
+        raise ValueError(f"of = {computation.of!r} is categorical; a relative indicator compares "
+                         "a numeric or binary feature")
+    if base.computation is not None and base.computation.table == RELATIVE_TABLE:
+        raise ValueError(f"of = {computation.of!r} is itself relative; compare its own feature "
+                         f"({base.computation.of!r}) instead")
+    if data.get("kind", "numeric") != "numeric":
+        raise ValueError("a relative indicator is numeric (a percentile, ratio or difference); "
+                         "leave out kind")
+    data.setdefault("source_table", base.source_table)
+    data.setdefault("window", f"{base.window}; {computation.window_text}")
+    unit = {"percentile": "percentile", "ratio": "fraction"}.get(computation.relative, base.unit)
+    data.setdefault("unit", unit)
+
+
+def _indicator_from(entry: Mapping[str, Any], where: str,
+                    known: Mapping[str, Indicator] | None = None) -> Indicator:
     data = dict(entry)
     source = data.pop("source", None)
     if not isinstance(source, Mapping):
-        raise ValueError("needs source = { table = ..., ... } (a students column or an event "
-                         "table aggregate)")
+        raise ValueError("needs source = { table = ..., ... } (a students column, an event "
+                         "table aggregate, or relative = ... and of = ...)")
     computation = Computation(**source)
+    if computation.relative is not None:
+        _relative_defaults(data, computation, known or {})
     data.setdefault("source_table", computation.table)
     data.setdefault("window", computation.window_text)
     data.setdefault("kind", "numeric")
     for lang in ("sv", "en"):
         desc = data.get(f"description_{lang}")
         if desc and f"template_{lang}" not in data:
-            data[f"template_{lang}"] = (f"{desc}: {{value}} ({{reference}})."
-                                        if data["kind"] != "categorical" else f"{desc}: {{value}}.")
+            # a percentile prints a band ("lowest 10%"): the group's median of it says nothing
+            plain = data["kind"] == "categorical" or data.get("unit") == "percentile"
+            data[f"template_{lang}"] = (f"{desc}: {{value}}." if plain
+                                        else f"{desc}: {{value}} ({{reference}}).")
     if "categories" in data:
         data["categories"] = tuple(str(c) for c in data["categories"])
     return Indicator(**data, computation=computation)
@@ -152,7 +215,8 @@ def load_indicators(
         try:
             if not isinstance(entry, Mapping):
                 raise ValueError("is not a table of fields")
-            ind = _indicator_from(entry, label)
+            known = {i.name: i for i in (*base.indicators, *added)}
+            ind = _indicator_from(entry, label, known)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first.get("loc", ())) or "?"
@@ -279,3 +343,59 @@ def pandas_values(table: str, events: pd.DataFrame, indicators: list[Indicator],
             v = v.fillna(e["days_since_start"].astype("float64"))
         out[ind.name] = v
     return out
+
+
+# --- indicators relative to their group: the same numbers on both engines --------------
+
+#: The columns of ``peer_values``, the input of ``RELATIVE_SQL``.
+PEER_COLUMNS = ("student_id", "grp", "feature", "how", "v")
+
+
+def peer_values(frame: pd.DataFrame, indicators: list[Indicator]) -> pd.DataFrame:
+    """The ``peer_values`` rows of the features of one ``as_of`` (see ``RELATIVE_SQL``).
+
+    One row per student and relative indicator whose compared feature has a value; the
+    group is the student's ``school_id`` or ``cohort`` as text, or ``"all"``.
+    """
+    parts = []
+    for ind in indicators:
+        c = ind.computation
+        v = frame[c.of].to_numpy(dtype=np.float64, na_value=np.nan)
+        keep = ~np.isnan(v)
+        grp = (np.full(len(frame), "all", dtype=object) if c.within == "all"
+               else frame[c.within].astype(str).to_numpy(dtype=object))
+        parts.append(pd.DataFrame({
+            "student_id": frame.index.to_numpy(dtype=object)[keep],
+            "grp": grp[keep],
+            "feature": ind.name,
+            "how": c.relative,
+            "v": v[keep] + 0.0,  # -0.0 + 0.0 is 0.0: one value for equal numbers
+        }))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in PEER_COLUMNS})
+    return pd.concat(parts, ignore_index=True)
+
+
+def pandas_relative(peers: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """The pandas mirror of ``RELATIVE_SQL``: ``student_id, feature, relative_value``."""
+    p = peers.sort_values(["feature", "grp", "v"], kind="mergesort").reset_index(drop=True)
+    v = p["v"].to_numpy(dtype=np.float64)
+    by_group = p.groupby(["feature", "grp"], sort=False)
+    n = by_group["v"].transform("size").to_numpy(dtype=np.int64)
+    rn = by_group.cumcount().to_numpy(dtype=np.int64) + 1  # sorted by v within the group
+    start = np.arange(len(p)) - (rn - 1)  # the group's first row
+    below = by_group["v"].rank(method="min").to_numpy(dtype=np.float64) - 1.0
+    ties = p.groupby(["feature", "grp", "v"], sort=False)["v"].transform("size").to_numpy(
+        dtype=np.float64)
+    low = v[start + (n + 1) // 2 - 1] if len(p) else v
+    high = v[start + n // 2] if len(p) else v
+    median = (low + high) / 2.0
+    how = p["how"].to_numpy(dtype=object)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(how == "percentile", (below + ties / 2.0) / n,
+                         np.where(how == "ratio", np.where(median > 0, v / median, np.nan),
+                                  v - median))
+    value = np.where(n < min_count, np.nan, value)
+    return pd.DataFrame({"student_id": p["student_id"].to_numpy(dtype=object),
+                         "feature": p["feature"].to_numpy(dtype=object),
+                         "relative_value": value.astype(np.float64)})

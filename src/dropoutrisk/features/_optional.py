@@ -16,7 +16,7 @@ import pandas as pd
 
 from dropoutrisk.errors import MissingColumnError, MissingTableError, OptionalDataWarning
 from dropoutrisk.features._catalogue import DEFAULT_ITEM_GROUPS, Catalogue, default_catalogue
-from dropoutrisk.features._custom import custom_indicators
+from dropoutrisk.features._custom import custom_indicators, relative_indicators
 from dropoutrisk.features._inputs import EVENT_COLUMNS, TableSource, check_tables, read_source
 
 __all__ = ["inputs_missing_for", "left_out_features", "require_inputs"]
@@ -87,8 +87,11 @@ def left_out_features(
             column = comp.column or ind.name
             if column not in students.columns:
                 out[ind.name] = f"the students column {column}"
-        elif comp.table not in given:
+        elif comp.relative is None and comp.table not in given:
             out[ind.name] = f"the {comp.table} table"
+    for ind in relative_indicators(catalogue):  # left out with the feature they compare
+        if ind.computation.of in out:
+            out[ind.name] = out[ind.computation.of]
     return {n: out[n] for n in catalogue.names if n in out}
 
 

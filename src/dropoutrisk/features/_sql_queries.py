@@ -10,6 +10,7 @@ __all__ = [
     "CONCERNS_SQL",
     "GRADES_SQL",
     "MAX_RUN_GAP_DAYS",
+    "RELATIVE_SQL",
 ]
 
 ATTENDANCE_SQL = """
@@ -358,4 +359,44 @@ JOIN trend_sums t ON t.student_id = w.student_id
 the last activity, activity in the 4 weeks before the start, the 8-week trend of weekly counts
 and the change of the daily mean against the first 2 weeks. One row per enrolled student:
 a student with no activity has zero counts.
+"""
+
+RELATIVE_SQL = """
+WITH ranked AS (
+    SELECT student_id, grp, feature, how, v,
+           RANK() OVER (PARTITION BY feature, grp ORDER BY v) - 1 AS below,
+           COUNT(*) OVER (PARTITION BY feature, grp, v) AS ties,
+           COUNT(*) OVER (PARTITION BY feature, grp) AS n,
+           ROW_NUMBER() OVER (PARTITION BY feature, grp ORDER BY v) AS rn
+    FROM peer_values
+    WHERE v IS NOT NULL
+),
+medians AS (
+    -- the middle value, or the mean of the two middle ones: (a + b) / 2, as pandas takes it
+    SELECT feature, grp,
+           (MAX(CASE WHEN rn = FLOOR((n + 1) / 2) THEN v END)
+            + MAX(CASE WHEN rn = FLOOR(n / 2) + 1 THEN v END)) / 2.0 AS median
+    FROM ranked
+    GROUP BY feature, grp
+)
+SELECT r.student_id, r.feature,
+       CASE WHEN r.n < {min_cell} THEN CAST(NULL AS {double})
+            WHEN r.how = 'percentile'
+            THEN (CAST(r.below AS {double}) + CAST(r.ties AS {double}) / 2.0)
+                 / CAST(r.n AS {double})
+            WHEN r.how = 'ratio' THEN CASE WHEN m.median > 0 THEN r.v / m.median END
+            ELSE r.v - m.median END AS relative_value
+FROM ranked r
+JOIN medians m ON m.feature = r.feature AND m.grp = r.grp
+"""
+"""Indicators relative to their group, from the features already built at one ``as_of``.
+
+``peer_values`` holds one row per (student, relative indicator) with a value: ``student_id``,
+``grp`` (the group, as text: the school, the cohort, or one group for all), ``feature`` (the
+relative indicator's name), ``how`` (``percentile``, ``ratio`` or ``difference``) and ``v``
+(the compared feature's value, a DOUBLE; -0.0 given as 0.0). Out comes one row per such
+student and indicator: the mid-rank percentile ``(below + ties / 2) / n``, the value over the
+group median (where the median is above 0) or minus it; NULL for a group with fewer than
+``min_cell`` values (the small-cell rule). Ranks and counts are integers, so every engine and
+thread count gives the same bits.
 """

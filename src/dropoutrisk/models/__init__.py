@@ -18,6 +18,7 @@ from dropoutrisk.models._risk_model import RiskModel
 from dropoutrisk.models._train import TrainingResult, train_model
 from dropoutrisk.models.bundle import (
     ModelBundle,
+    PredictSettings,
     export_joblib,
     fingerprint_frame,
     load_bundle,
@@ -60,6 +61,7 @@ __all__ = [
     "OperatingPoint",
     "OutOfTimeSplit",
     "PlattCalibrator",
+    "PredictSettings",
     "PublishedFlag",
     "RiskModel",
     "TrainingProfile",

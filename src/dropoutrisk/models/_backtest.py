@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk._json import to_jsonable
-from dropoutrisk._result import Result, copied
+from dropoutrisk._result import Part, Result, copied
 from dropoutrisk.errors import ParameterError
 from dropoutrisk.models._risk_model import RiskModel
 from dropoutrisk.models._train import _check_both_classes, cohort_frame
@@ -67,36 +67,27 @@ class Backtest(Result):
         return (f"Backtest(cohorts={s['cohorts']}, origins={s['origins']}, "
                 f"max_age={s['max_age_seen']}, n_boot={s['n_boot']})")
 
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The settings the backtest ran with."""
-        return copied(self._settings)
+    settings = Part[dict[str, Any]]("The settings the backtest ran with.")
 
-    @property
-    def origins(self) -> pd.DataFrame:
-        """One row per trained model: origin (its last training cohort), train_cohorts, n_rows,
-        n_students, n_dropouts and the rounds kept."""
-        return copied(self._origins)
+    origins = Part[pd.DataFrame](
+        """One row per trained model: origin (its last training cohort), train_cohorts,
+        n_rows, n_students, n_dropouts and the rounds kept.""")
 
-    @property
-    def scores(self) -> pd.DataFrame:
+    scores = Part[pd.DataFrame](
         """Long table: each model on each later cohort.
 
         Columns: origin, test_cohort, age (``test_cohort - origin``, years),
         n_rows, n_students, n_dropouts (of the test cohort), metric, estimate,
         ci_low, ci_high (percentile bootstrap over the test students).
-        """
-        return copied(self._scores)
+        """)
 
-    @property
-    def decay(self) -> pd.DataFrame:
+    decay = Part[pd.DataFrame](
         """Long table: each older model against the freshest one on the same test cohort.
 
         Columns: test_cohort, origin, age, fresh_origin, fresh_age, metric,
         difference (older - freshest; negative is worse, except for Brier
         where positive is worse), ci_low, ci_high (paired bootstrap).
-        """
-        return copied(self._decay)
+        """)
 
     def by_age(self, metric: str = "roc_auc") -> pd.DataFrame:
         """One row per age: how many (origin, test cohort) pairs, and their metric.
@@ -155,7 +146,7 @@ class Backtest(Result):
         ax.set_ylabel(metric)
         ax.set_title(f"Backtest: {metric} by model age "
                      f"({self._settings['confidence']:.0%} bootstrap intervals)")
-        ax.legend(title="test cohort", fontsize="small")
+        ax.legend(title="test cohort", fontsize="small", loc="best")
         return ax
 
     def _check_metric(self, metric: str) -> None:

@@ -509,6 +509,11 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         self.booster_ = booster
         self.calibrator_ = calibrator
         self.calibration_info_ = info
+        self._held_out_scores = None
+        if X_calib is None:  # the calibrator's own rows, scored by boosters that never saw them
+            scored = np.flatnonzero(np.isfinite(margin))
+            self._held_out_scores = (np.flatnonzero(keep)[scored],
+                                     np.asarray(calibrator.predict(margin[scored]), dtype=float))
         self.n_estimators_ = int(booster.num_trees())
         self.round_selection_ = selection
         self.monotone_constraints_ = monotone
@@ -575,6 +580,13 @@ class RiskModel(TabularClassifierTags, FlagTierMixin, ClassifierMixin, BaseEstim
         """Class label: dropout where the calibrated probability is at least 0.5."""
         p = self.predict_proba(X)[:, 1]
         return self.classes_[(p >= 0.5).astype(int)]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the training rows' held-out scores are for train_model's out-of-fold metrics in
+        # this process only: a saved model (pickle, skops, a bundle) holds no row of them
+        state = super().__getstate__()
+        state.pop("_held_out_scores", None)
+        return state
 
     def rank_score(self, X: Any) -> np.ndarray:
         """The score capacity and flag-rate flags rank on: the margin, in the probabilities' order.

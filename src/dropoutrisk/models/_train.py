@@ -48,7 +48,7 @@ from dropoutrisk.models._abc_rule import ABCRule
 from dropoutrisk.models._logistic import LogisticBaseline
 from dropoutrisk.models._risk_model import RiskModel
 from dropoutrisk.models._supported import check_handling, supported_rows
-from dropoutrisk.models.bundle import MANIFEST_NAME, ModelBundle, save_model
+from dropoutrisk.models.bundle import MANIFEST_NAME, ModelBundle, PredictSettings, save_model
 from dropoutrisk.models.bundle._save import check_replaceable
 from dropoutrisk.models.drift import TrainingProfile
 from dropoutrisk.models.evaluation import Evaluation, evaluate
@@ -76,11 +76,19 @@ class TrainingResult:
         The model and baselines on the held-out calibration rows (ranking
         metrics out of sample, calibration metrics in sample); ``None`` when
         the calibrator was fitted out of fold.
+    out_of_fold : Evaluation or None
+        Without held-out calibration rows: the model on the training rows the
+        calibrator was fitted on, each scored by a booster that did not train
+        on it (out of fold, or the held-out share of ``calibration_cv``), and
+        calibrated by the final calibrator (ranking metrics out of sample,
+        calibration metrics in sample). Not in the bundle's manifest; what
+        ``train --mlflow`` logs. ``None`` when ``evaluation`` is given.
     """
 
     bundle: ModelBundle
     evaluation: Evaluation | None
     _params: Mapping[str, Any] = dataclasses.field(repr=False)
+    out_of_fold: Evaluation | None = None
 
     @property
     def model_id(self) -> str:
@@ -167,6 +175,9 @@ def train_model(
     random_state: int = 0,
     model_params: Mapping[str, Any] | None = None,
     created_at: Any = None,
+    operating_point: Any = None,
+    predict_weeks: Sequence[int] | None = None,
+    predict_days: Sequence[int] | None = None,
     supported: str = "keep",
 ) -> TrainingResult:
     """Fit the calibrated model and its baselines, and save them as a bundle folder.
@@ -211,6 +222,18 @@ def train_model(
         Further :class:`RiskModel` parameters (for example ``n_estimators``).
     created_at : datetime or str, optional
         The bundle's creation time, for reproducible bytes.
+    operating_point : OperatingPoint, mapping or float, optional
+        Where ``predict`` flags with this model ("the 10 highest-risk students
+        per school": ``{"capacity": 10, "by": "school_id"}``); default the
+        model's own flags. Recorded in the manifest (``params["predict"]``,
+        read back as :attr:`ModelBundle.predict_settings`): ``score`` and
+        ``predict`` flag there unless told otherwise, and the fairness audit
+        audits it.
+    predict_weeks : sequence of int, optional
+        Canonical tables only: the snapshot week(s) ``predict`` scores at, for
+        the audit (default the first of ``weeks``).
+    predict_days : sequence of int, optional
+        The same for a model trained at ``days`` (default the first of them).
     supported : {"keep", "exclude"}, default "keep"
         Canonical tables only: what to do with rows whose outcome the school may
         have changed (the student has an ``interventions`` row dated before the
@@ -261,9 +284,16 @@ def train_model(
                     parameter=name, value=given, problem="does not apply to a wide table "
                     "(a dataset spec is given)", fix="Leave it out; a wide table has no cohorts "
                     "and takes its catalogue from the spec")
+        if predict_weeks is not None or predict_days is not None:
+            raise ParameterError(
+                parameter="predict_weeks" if predict_weeks is not None else "predict_days",
+                value=predict_weeks if predict_weeks is not None else predict_days,
+                problem="does not apply to a wide table (it has no snapshots)",
+                fix="Leave it out")
         return _train_wide(data, spec, target, calib_share=calib_share,
                            include_background=include_background, random_state=random_state,
-                           model_params=model_params, created_at=created_at)
+                           model_params=model_params, created_at=created_at,
+                           predict=PredictSettings.record(operating_point))
     if isinstance(data, pd.DataFrame):
         raise ParameterError(
             parameter="data", value="a DataFrame", problem="a single table needs its dataset "
@@ -271,6 +301,8 @@ def train_model(
             fix="Pass spec=load_dataset_spec(...) or the canonical tables")
     train_cohorts, snapshot_weeks = _check_cohorts(cohorts, calib_cohort, weeks, horizon_days)
     snapshot_days = _check_days(days)
+    predict = _predict_settings(operating_point, predict_weeks, predict_days, snapshot_weeks,
+                                snapshot_days)
     handling = check_handling(supported)
     if catalogue is None:
         from dropoutrisk.features import default_catalogue
@@ -297,21 +329,14 @@ def train_model(
                             include_background=include_background, random_state=random_state,
                             model_params=model_params, abc_rule=True)
     evaluation = None
-    metrics: dict[str, Any] = {
-        "data": None,
-        "note": "No held-out data at training time: pass --calib-cohort, or run "
-        "'dropoutrisk evaluate' on a later cohort.",
-    }
     if X_calib is not None:
         evaluation = evaluate(y_calib, models={"model": model, **baselines}, X=X_calib,
                               dropout_dates=data.get("outcomes"),
                               interventions=data.get("interventions"), horizon_days=horizon_days)
-        metrics = {
-            "data": f"calibration cohort {calib_cohort}",
-            "note": "The calibrator was fitted on these rows: ranking metrics are out of "
-            "sample, calibration metrics are in sample.",
-            **evaluation.to_dict(),
-        }
+    metrics = _metrics_record(
+        evaluation, f"calibration cohort {calib_cohort}",
+        "No held-out data at training time: pass --calib-cohort, or run "
+        "'dropoutrisk evaluate' on a later cohort.")
     params = {
         "cohorts": train_cohorts,
         "calib_cohort": calib_cohort,
@@ -327,6 +352,7 @@ def train_model(
         "own_indicators": [i.name for i in catalogue.indicators if i.computation is not None],
         "calibration": dict(model.calibration_info_),
         "model": _model_params(model),
+        "predict": predict,
     }
     # the drift baseline for 'predict': bins and shares only, no student rows;
     # pooled, and per snapshot week: predict compares like with like
@@ -335,7 +361,8 @@ def train_model(
                                             by_week=True)
     extra = {"profile": profile.to_dict()}
     return _save(model, target, X, y, metrics=metrics, params=params, baselines=baselines,
-                 catalogue=catalogue, extra=extra, created_at=created_at, evaluation=evaluation)
+                 catalogue=catalogue, extra=extra, created_at=created_at, evaluation=evaluation,
+                 dropout_dates=data.get("outcomes"))
 
 
 def _handle_supported(X: pd.DataFrame, y: pd.Series, interventions: Any, horizon_days: int,
@@ -357,7 +384,8 @@ def _handle_supported(X: pd.DataFrame, y: pd.Series, interventions: Any, horizon
 
 def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: float,
                 include_background: bool, random_state: int,
-                model_params: Mapping[str, Any] | None, created_at: Any) -> TrainingResult:
+                model_params: Mapping[str, Any] | None, created_at: Any,
+                predict: dict[str, Any]) -> TrainingResult:
     from dropoutrisk.features import build_wide_features
 
     include_background = include_background or bool(getattr(spec, "include_background", False))
@@ -378,20 +406,13 @@ def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: fl
     abc_note = ("fitted" if not abc_missing else "skipped: the table has no column(s) "
                 + ", ".join(abc_missing) + " that the ABC rule reads")
     evaluation = None
-    metrics: dict[str, Any] = {
-        "data": None,
-        "note": "No held-out rows (--calib-share 0): calibrated out of fold; run "
-                "'dropoutrisk evaluate' on other data for metrics.",
-    }
     if X_calib is not None:
         evaluation = evaluate(y_calib, models={"model": model, **baselines}, X=X_calib)
-        metrics = {
-            "data": f"held-out calibration share {calib_share} of the rows "
-                    f"(stratified, seed {random_state})",
-            "note": "The calibrator was fitted on these rows: ranking metrics are out of "
-                    "sample, calibration metrics are in sample.",
-            **evaluation.to_dict(),
-        }
+    metrics = _metrics_record(
+        evaluation,
+        f"held-out calibration share {calib_share} of the rows (stratified, seed {random_state})",
+        "No held-out rows (--calib-share 0): calibrated out of fold; run "
+        "'dropoutrisk evaluate' on other data for metrics.")
     params = {
         "data_kind": "wide table",
         "dataset_spec": spec.name,
@@ -404,6 +425,7 @@ def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: fl
         "school_id_at_prediction": WIDE_SCHOOL_ID,
         "calibration": dict(model.calibration_info_),
         "model": _model_params(model),
+        "predict": predict,
     }
     # pooled only: a wide table has no as_of, hence no snapshot weeks
     profile = TrainingProfile.from_features(X_all, features=list(model.feature_names_in_))
@@ -413,6 +435,20 @@ def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: fl
                           "spec": spec.model_dump(mode="json")}}
     return _save(model, target, X, y, metrics=metrics, params=params, baselines=baselines,
                  catalogue=catalogue, extra=extra, created_at=created_at, evaluation=evaluation)
+
+
+def _metrics_record(evaluation: Any, data: str, without: str) -> dict[str, Any]:
+    """The manifest's ``metrics``: the held-out evaluation and what it was made on.
+
+    Without held-out rows (``evaluation`` is None) it says so, with ``without``
+    as the note on how to get metrics.
+    """
+    if evaluation is None:
+        return {"data": None, "note": without}
+    return {"data": data,
+            "note": "The calibrator was fitted on these rows: ranking metrics are out of "
+                    "sample, calibration metrics are in sample.",
+            **evaluation.to_dict()}
 
 
 def _fit(X: pd.DataFrame, y: pd.Series, X_calib: Any, y_calib: Any, *, catalogue: Any,
@@ -431,8 +467,24 @@ def _fit(X: pd.DataFrame, y: pd.Series, X_calib: Any, y_calib: Any, *, catalogue
     return model, baselines
 
 
+def _held_out_evaluation(model: RiskModel, X: pd.DataFrame, y: pd.Series,
+                         outcomes: Any = None) -> Evaluation | None:
+    """The model on its training rows scored out of fold (see ``TrainingResult.out_of_fold``)."""
+    held = getattr(model, "_held_out_scores", None)
+    if held is None:
+        return None
+    rows, proba = held
+    labels = y.iloc[rows].to_numpy(dtype=float)
+    if np.unique(labels[~np.isnan(labels)]).size < 2:
+        return None
+    return evaluate(labels, models={"model": proba}, X=X.iloc[rows], dropout_dates=outcomes)
+
+
 def _save(model: RiskModel, target: Path, X: pd.DataFrame, y: pd.Series, *,
-          evaluation: Evaluation | None, **saved: Any) -> TrainingResult:
+          evaluation: Evaluation | None, dropout_dates: Any = None,
+          **saved: Any) -> TrainingResult:
+    out_of_fold = (_held_out_evaluation(model, X, y, dropout_dates) if evaluation is None
+                   else None)
     folder = save_model(model, target, training_data=X.assign(label=y.to_numpy()), **saved)
     manifest = json.loads((folder / MANIFEST_NAME).read_text("utf-8"))
     from types import MappingProxyType
@@ -441,7 +493,34 @@ def _save(model: RiskModel, target: Path, X: pd.DataFrame, y: pd.Series, *,
                          baselines=MappingProxyType(dict(saved["baselines"])),
                          extra=MappingProxyType(to_jsonable(saved["extra"])))
     return TrainingResult(bundle=bundle, evaluation=evaluation,
-                          _params=MappingProxyType(copy.deepcopy(saved["params"])))
+                          _params=MappingProxyType(copy.deepcopy(saved["params"])),
+                          out_of_fold=out_of_fold)
+
+
+def _predict_settings(operating_point: Any, predict_weeks: Sequence[int] | None,
+                      predict_days: Sequence[int] | None, weeks: list[int],
+                      days: list[int] | None) -> dict[str, Any]:
+    """The manifest entry of predict's configuration; checked before any work."""
+    if days is not None and predict_weeks is not None:
+        raise ParameterError(
+            parameter="predict_weeks", value=list(predict_weeks),
+            problem="the model is trained at days after each start, not at weeks",
+            fix="Give predict_days instead")
+    if days is None and predict_days is not None:
+        raise ParameterError(
+            parameter="predict_days", value=list(predict_days),
+            problem="the model is trained at weeks of the school year, not at days",
+            fix="Give predict_weeks instead")
+    if days is not None:
+        chosen = _check_days(predict_days) if predict_days is not None else days[:1]
+        return PredictSettings.record(operating_point, days=chosen)
+    chosen = list(predict_weeks) if predict_weeks is not None else weeks[:1]
+    bad = [w for w in chosen if not (isinstance(w, int | np.integer) and 0 <= w <= 52)]
+    if bad or not chosen:
+        raise ParameterError(
+            parameter="predict_weeks", value=chosen, problem="not snapshot weeks",
+            allowed="whole numbers from 0 to 52", fix="Give the week predict scores at, e.g. [10]")
+    return PredictSettings.record(operating_point, weeks=chosen)
 
 
 def _model_params(model: RiskModel) -> dict[str, Any]:

@@ -102,13 +102,18 @@ def audit_report(
     cohorts : sequence of int
         Canonical tables only, required there: the audited cohorts.
     weeks, days : sequence of int, optional
-        Canonical tables only: the snapshot; default the first one the model
-        was trained at (one row per student keeps the bootstrap honest).
+        Canonical tables only: the snapshot; default the one ``predict``
+        scores at, as the bundle records it
+        (:attr:`~dropoutrisk.models.ModelBundle.predict_settings`; an older
+        bundle: the first one the model was trained at). One row per student
+        keeps the bootstrap honest.
     horizon_days : int, optional
         Canonical tables only: the label horizon; default the training one.
     operating_point : OperatingPoint, optional
-        Where to flag; default the model's own flags. Its ``by`` must be a
-        feature column (``school_id``).
+        Where to flag; default the operating point ``predict`` uses, as the
+        bundle records it (else the model's own flags); the audit's
+        ``params["operating_point_source"]`` says which. Its ``by`` must be
+        a feature column (``school_id``).
     intersections, n_boot, random_state
         See :func:`~dropoutrisk.fairness.audit`.
     pseudonym_key : str, optional
@@ -153,6 +158,12 @@ def audit_report(
                              problem="no group column is named",
                              fix="Name at least one column, e.g. gender")
     point = None if operating_point is None else OperatingPoint.from_options(operating_point)
+    settings = bundle.predict_settings  # default: where and when predict flags
+    if point is None:
+        point = settings.operating_point
+    if weeks is None and days is None and spec is None:
+        weeks = None if settings.weeks is None else list(settings.weeks)
+        days = None if settings.days is None else list(settings.days)
     rows = labelled_rows(bundle, data, spec=spec, cohorts=cohorts, weeks=weeks, days=days,
                          horizon_days=horizon_days, what="audit", first_only=True)
     X, y = rows.X, rows.y
@@ -167,8 +178,10 @@ def audit_report(
         X = X.set_axis(pseudonymise_ids(X.index, pseudonym_key))
         y = y.set_axis(X.index)
         group_frame = group_frame.set_axis(X.index)
-    result = audit(bundle.model, X, y, groups=group_frame, intersections=intersections,
-                   operating_point=point, n_boot=n_boot, random_state=random_state)
+    # given none, audit() takes the bundle's recorded point and says where it came from
+    result = audit(bundle, X, y, groups=group_frame, intersections=intersections,
+                   operating_point=None if operating_point is None else point, n_boot=n_boot,
+                   random_state=random_state)
     trained = dict(bundle.manifest.get("params") or {})
     header = {
         "model_id": bundle.model_id,

@@ -19,9 +19,12 @@ import numpy as np
 import pandas as pd
 
 from dropoutrisk.errors import DataError, IncompatibleModelError, ParameterError
+from dropoutrisk.explain import reason_codes
 from dropoutrisk.models import OperatingPoint, compare_models, evaluate
 from dropoutrisk.models._rows import check_way_in, labelled_rows
 from dropoutrisk.models._train import cohort_frame
+from dropoutrisk.models.evaluation._changes import REASON_DEPTH
+from dropoutrisk.models.evaluation._metrics import top_fraction_flags
 from dropoutrisk.report._evaluation_files import BASELINE_REFERENCE, PREVIOUS, EvaluationReport
 
 __all__ = ["evaluation_report"]
@@ -141,9 +144,13 @@ def evaluation_report(
     comparison = None
     if reference is not None:
         order = [reference, "model", *(m for m in models if m not in (reference, "model"))]
+        reasons = (None if against is None
+                   else _top_reasons({"model": (bundle.model, X),
+                                      PREVIOUS: _own_rows(models[PREVIOUS], X)},
+                                     X, point.flag_rate))
         comparison = compare_models({name: models[name] for name in order}, X, y,
                                     reference=reference, operating_point=point,
-                                    n_boot=n_boot, random_state=random_state)
+                                    n_boot=n_boot, random_state=random_state, reasons=reasons)
     header = {
         "model_id": bundle.model_id,
         "manifest_sha256": bundle.manifest_sha256,
@@ -251,6 +258,33 @@ def _row_keys(frame: pd.DataFrame) -> pd.MultiIndex:
         [frame.index.to_numpy(), pd.to_datetime(frame["as_of"]).to_numpy()])
 
 
+def _own_rows(scorer: Any, X: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
+    """The model behind a scorer and the feature rows it scores, aligned with ``X``."""
+    if isinstance(scorer, _Scores):
+        return scorer.model, scorer.features
+    return scorer, X
+
+
+def _top_reasons(models: Mapping[str, tuple[Any, pd.DataFrame]], X: pd.DataFrame,
+                 flag_rate: float) -> dict[str, pd.DataFrame] | None:
+    """Each model's top reason codes on the rows either flags at the comparison's flag rate.
+
+    What :func:`~dropoutrisk.models.compare_models` needs for the reason stability (it
+    reads the rows flagged by both); None when a model has no exact SHAP reasons (a
+    baseline, or a wide table scored without one).
+    """
+    if not all(hasattr(model, "booster_") and hasattr(model, "rank_score")
+               for model, _ in models.values()):
+        return None
+    as_of = X["as_of"].to_numpy() if "as_of" in X.columns else None
+    flagged = np.zeros(len(X), dtype=bool)
+    for model, features in models.values():
+        rank = np.asarray(model.rank_score(features), dtype=np.float64)
+        flagged |= top_fraction_flags(rank, flag_rate, as_of)
+    return {name: reason_codes(model, features, n=REASON_DEPTH, rows=flagged)
+            for name, (model, features) in models.items()}
+
+
 class _Scores:
     """A model's scores on its own feature rows, for a frame with the same rows in that order.
 
@@ -261,6 +295,7 @@ class _Scores:
     """
 
     def __init__(self, model: Any, X_own: pd.DataFrame) -> None:
+        self.model, self.features = model, X_own  # for the reasons of the comparison
         self._proba = np.asarray(model.predict_proba(X_own), dtype=np.float64)
         if hasattr(model, "rank_score"):
             self._rank = np.asarray(model.rank_score(X_own), dtype=np.float64)

@@ -39,6 +39,7 @@ from dropoutrisk.models.bundle._layout import (
     MODEL_NAME,
 )
 from dropoutrisk.models.bundle._load import ModelBundle, load_bundle, load_model
+from dropoutrisk.models.bundle._predict_settings import PredictSettings
 from dropoutrisk.models.bundle._save import save_model
 from dropoutrisk.models.bundle._skops import export_joblib, trusted_types
 
@@ -49,6 +50,7 @@ __all__ = [
     "MANIFEST_NAME",
     "MODEL_NAME",
     "ModelBundle",
+    "PredictSettings",
     "export_joblib",
     "fingerprint_frame",
     "load_bundle",

@@ -25,6 +25,7 @@ from dropoutrisk.models.bundle._layout import (
     MANIFEST_NAME,
     MODEL_NAME,
 )
+from dropoutrisk.models.bundle._predict_settings import PredictSettings
 from dropoutrisk.models.bundle._skops import load_skops
 
 
@@ -119,6 +120,15 @@ class ModelBundle(Result):
     def manifest_sha256(self) -> str:
         """The sha256 of ``manifest.json`` as it is on disk."""
         return sha256_file(self._path / MANIFEST_NAME)
+
+    @property
+    def predict_settings(self) -> PredictSettings:
+        """The operating point and snapshot ``predict`` uses, as recorded at training.
+
+        An older bundle that does not record them falls back to the model's
+        default flags at the first training snapshot; ``note`` says so.
+        """
+        return PredictSettings.from_params(self._manifest.get("params"))
 
     @property
     def feature_names(self) -> list[str] | None:

@@ -146,8 +146,7 @@ class ModelComparison(Result):
         for Brier and log loss; a tie is not better).
         """)
 
-    @property
-    def flag_changes(self) -> pd.DataFrame:
+    flag_changes = Part[pd.DataFrame](
         """Flags that changed, by school, for each model against the reference.
 
         One row per model other than the reference and per school, plus a
@@ -161,11 +160,9 @@ class ModelComparison(Result):
         cell that would give one back by subtraction from the total are
         ``<NA>``. No student id is in it. Without school ids (``schools=``
         or a ``school_id`` column of ``X``), only the totals rows.
-        """
-        return copied(self._changes)
+        """, attr="_changes")
 
-    @property
-    def reason_stability(self) -> pd.DataFrame:
+    reason_stability = Part[pd.DataFrame](
         """Whether students flagged by both models keep their top three reasons.
 
         One row per model other than the reference for which ``reasons`` of
@@ -177,11 +174,15 @@ class ModelComparison(Result):
         reason stability), ``same_order`` (the same codes in the same ranks)
         and ``same_first`` (the same first reason). The shares are NaN when
         fewer than 10 rows are compared. Empty without ``reasons``.
-        """
-        return copied(self._stability)
+        """, attr="_stability")
 
-    def changes_summary(self) -> str:
+    def changes_summary(self, model: str | None = None) -> str:
         """Changed flags by school and reason stability, as lines for a person to read.
+
+        Parameters
+        ----------
+        model : str, optional
+            Only this model against the reference; default every model.
 
         Returns
         -------
@@ -190,11 +191,17 @@ class ModelComparison(Result):
             (``<10`` for a suppressed count) and the totals, then the reason
             stability with its interval.
         """
+        if model is not None and model not in self.models:
+            raise ParameterError(parameter="model", message=
+                f"model={model!r} is not one of the compared models {self.models}.")
         lines = []
         c = self._changes
-        for model in dict.fromkeys(c["model"]):
-            part = c[c["model"] == model]
-            lines.append(f"{model} vs {part['reference'].iloc[0]}: flags at the top "
+        stability = self._stability
+        if model is not None:
+            c, stability = c[c["model"] == model], stability[stability["model"] == model]
+        for name in dict.fromkeys(c["model"]):
+            part = c[c["model"] == name]
+            lines.append(f"{name} vs {part['reference'].iloc[0]}: flags at the top "
                          f"{self._settings['flag_rate']:.0%} of each snapshot, counted in "
                          "snapshot rows")
             width = max(len(str(s)) for s in part["school_id"])
@@ -205,7 +212,7 @@ class ModelComparison(Result):
                                                    r.no_longer_flagged)]
                 lines.append(f"  {r.school_id:<{width}}  {cells[0]:>6}  {cells[1]:>6}  "
                              f"{cells[2]:>6}  {cells[3]:>7}")
-        for r in self._stability.itertuples(index=False):
+        for r in stability.itertuples(index=False):
             head = (f"{r.model} vs {r.reference}: reason stability (same top-{REASON_DEPTH} "
                     f"reason codes, order ignored) among {r.n_compared} rows flagged by both")
             if math.isnan(r.same_set):
