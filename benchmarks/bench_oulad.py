@@ -93,6 +93,14 @@ class _Plain:
         return self.clf.predict_proba(self.model.transform_input(X))
 
 
+def _gain_share(model, k: int) -> dict[str, float]:
+    """The RiskModel's ``k`` features with the largest share of the total split gain."""
+    booster = model.booster_
+    gain = pd.Series(booster.feature_importance("gain"), index=booster.feature_name())
+    share = (gain / gain.sum()).sort_values(ascending=False).head(k)
+    return {name: round(float(v), 3) for name, v in share.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--oulad", type=Path, required=True,
@@ -128,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             "train_dropout_rate": round(float(y.mean()), 4),
             "features": len(model.feature_names_in_),
             "features_left_out": list(model.features_left_out_),
+            "relative_features": [i.name for i in catalogue.indicators
+                                  if i.computation is not None and i.computation.relative],
+            "rounds_chosen": int(model.n_estimators_),
+            "gain_share_top10": _gain_share(model, 10),
             "n_boot": args.n_boot, "seed": args.seed,
         },
         "by_day": {},
@@ -166,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("model", "logistic")} if (~known).any() else None
         row["roc_auc_by_module"] = {
             m: {name: round(float(roc_auc_score(yd[module == m], scores[name][module == m])), 4)
-                for name in ("model", "logistic")}
+                for name in ("model", "logistic", "lightgbm")}
             for m in sorted(set(module)) if yd[module == m].nunique() == 2}
         out["by_day"][str(d)] = row
     out["seconds"] = {"features_and_tables": round(t_features, 1), "fit": round(t_fit, 1),

@@ -42,6 +42,57 @@ def large_sample(tmp_path_factory):
     return folder
 
 
+def _java_missing() -> str | None:
+    """Why a local Spark cannot start here, or None."""
+    import shutil
+    from pathlib import Path
+
+    home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") or (home and (Path(home) / "bin" / "java").exists()):
+        return None
+    return ("no Java runtime (java not on PATH, no JAVA_HOME): the Spark tests need Java 17 or "
+            "21; .ci/run installs Debian's openjdk-17-jre-headless")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one local Spark of the test session: 2 cores, bound to 127.0.0.1, no UI.
+
+    Skipped only where no Java runtime exists. PySpark comes with ``make test``
+    (the spark extra); without it the tests skip, except on CI, where they fail.
+    """
+    reason = _java_missing()
+    if reason:
+        pytest.skip(reason)
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("pyspark is not installed: pip install -e '.[spark]' (make test does)")
+    import sys
+
+    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"  # test traffic stays on the loopback
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # workers import this environment's packages
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("dropoutrisk-tests")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "2")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.memory", "1g")
+        .config("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
 def _stored_bytes(*roots):
     """Every byte a tracking store holds: its files, and the members of zip files in it."""
     import zipfile

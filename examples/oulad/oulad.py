@@ -29,7 +29,9 @@ The mapping (one student is one registration: a student on a module presentation
   (85+ A, 70+ B, 55+ C, 47+ D, 40+ E, below 40 F: 40 is the Open University's pass
   mark), dated on its submission day; marking delays are not in the data.
 - ``assessments``: the same scores as items ``oulad_tma``, ``oulad_cma`` and
-  ``oulad_exam`` (values 0-100), for the indicator file's mean scores.
+  ``oulad_exam`` (values 0-100), for the indicator file's mean scores, and
+  ``oulad_days_early``: for each TMA or CMA handed in (not banked), the days between the
+  submission and the deadline (negative when late), dated on the submission day.
 - ``concerns``: a missed deadline (a TMA or CMA with a deadline and no submission on or
   before it) is a concern of category ``missed_tma`` or ``missed_cma`` on its deadline
   (one per student, day and category, as the schema's key asks).
@@ -165,7 +167,18 @@ def assessment_tables(folder: Path, spans: pd.DataFrame) -> dict[str, pd.DataFra
     assessments = pd.DataFrame({
         "student_id": sub["student_id"].to_numpy(), "date": day.to_numpy(),
         "item": ("oulad_" + kind.str.lower()).to_numpy(), "value": sub["score"].to_numpy(),
-    }).drop_duplicates(["student_id", "item", "date"])
+    })
+    # how many days before its deadline an assignment was handed in (negative: late), known
+    # on the day it was handed in; banked results from an earlier presentation are left out
+    timed = sub["assessment_type"].isin(["TMA", "CMA"]) & sub["date"].notna() & (
+        sub["is_banked"] != 1)
+    early = pd.DataFrame({
+        "student_id": sub.loc[timed, "student_id"].to_numpy(), "date": day[timed].to_numpy(),
+        "item": "oulad_days_early",
+        "value": (sub.loc[timed, "date"] - sub.loc[timed, "date_submitted"]).to_numpy(float),
+    })
+    assessments = pd.concat([assessments, early], ignore_index=True).drop_duplicates(
+        ["student_id", "item", "date"])
 
     # missed deadlines: every (registration, TMA/CMA with a deadline) without a submission
     # on or before it (a banked result counts as submitted)

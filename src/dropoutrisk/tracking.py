@@ -291,14 +291,7 @@ def _log_training_run(mlflow: Any, ModelSignature: Any, save_model: Any, trusted
                 if fingerprint:
                     mlflow.set_tag("dropoutrisk.training_data", fingerprint)
                 mlflow.log_artifact(str(manifest), artifact_path="bundle")
-            flat_params = _flatten(params or {})
-            if flat_params:
-                mlflow.log_params({k: _param_text(v) for k, v in flat_params.items()})
-            flat_metrics = _numeric_metrics(metrics or {})
-            if flat_metrics:
-                mlflow.log_metrics(flat_metrics)
-            for name, figure in sorted((figures or {}).items()):
-                _log_figure(mlflow, name, figure)
+            _log_contents(mlflow, params, metrics, figures)
 
             mlflow.sklearn.log_model(
                 model,
@@ -369,14 +362,7 @@ def log_evaluation_run(
         with tempfile.TemporaryDirectory(prefix="dropoutrisk-mlflow-") as scratch, \
                 mlflow.start_run(run_name=run_name) as run:
             mlflow.set_tags({"dropoutrisk.run": "evaluation", **(tags or {})})
-            flat_params = _flatten(params or {})
-            if flat_params:
-                mlflow.log_params({k: _param_text(v) for k, v in flat_params.items()})
-            flat_metrics = _numeric_metrics(metrics or {})
-            if flat_metrics:
-                mlflow.log_metrics(flat_metrics)
-            for name, figure in sorted((figures or {}).items()):
-                _log_figure(mlflow, name, figure)
+            _log_contents(mlflow, params, metrics, figures)
             for name, content in sorted((files or {}).items()):
                 path = Path(scratch) / Path(name).name
                 if isinstance(content, bytes):
@@ -528,6 +514,18 @@ def _numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
             if math.isfinite(value):
                 out[_metric_name(key)] = value
     return out
+
+
+def _log_contents(mlflow: Any, params: Any, metrics: Any, figures: Any) -> None:
+    """Log the flattened parameters, the numeric metrics and the figures of a run."""
+    flat_params = _flatten(params or {})
+    if flat_params:
+        mlflow.log_params({k: _param_text(v) for k, v in flat_params.items()})
+    flat_metrics = _numeric_metrics(metrics or {})
+    if flat_metrics:
+        mlflow.log_metrics(flat_metrics)
+    for name, figure in sorted((figures or {}).items()):
+        _log_figure(mlflow, name, figure)
 
 
 def _log_figure(mlflow: Any, name: str, figure: Any) -> None:

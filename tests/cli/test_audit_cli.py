@@ -39,7 +39,8 @@ def test_audit_writes_its_files(audited):
     assert doc["params"]["groups"] == GROUPS.split(",")
     assert {c["grouping"] for c in doc["by_group"]} == set(GROUPS.split(","))
     html = (out / "audit.html").read_text()
-    assert html.count("<svg") == 4
+    assert html.count("<svg") == 3 * 4  # calibration, flag rate and TPR of each grouping
+    assert html.index("id='verdict'") < html.index("<table")
     card = (out / "model_card.md").read_text()
     assert "never for sanctions, admission or grading" in card
     assert "Contributions are not causes" in card and "local recording practice" in card

@@ -357,6 +357,9 @@ def test_against_prints_and_records_changed_flags_by_school_and_reason_stability
     assert ("model vs previous: reason stability (same top-3 reason codes, order ignored) "
             f"among {stability['n_compared']} rows flagged by both") in stdout
     assert "abc_rule vs previous: flags" not in stdout  # the baselines stay in the JSON
+    html = (out / "report.html").read_text()
+    assert "Flags that changed, by school" in html and "<td>(all schools)</td>" in html
+    assert "Reason stability: " in html and "order ignored" in html
 
 
 def test_against_the_same_bundle_keeps_every_flag_and_reason(ws, tmp_path, capsys, run):

@@ -87,3 +87,22 @@ def test_no_run_records_exit_2(runs, tmp_path, run, capsys):
     assert run(["follow-up", "--runs", tmp_path, "--data", runs["data"], "--as-of", FOLLOW_UP,
                 "--out", tmp_path / "out"]) == 2
     assert "no run record" in capsys.readouterr().err
+
+
+def test_privacy_scan_of_the_follow_up_and_of_training_with_support(runs, tmp_path, run,
+                                                                    leaked_ids, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # MLflow writes its artifacts beside the working folder
+    out = tmp_path / "follow-up"
+    assert run(["follow-up", "--runs", runs["runs"], "--data", runs["data"], "--as-of", FOLLOW_UP,
+                "--out", out]) == 0
+    assert leaked_ids(runs["students"], out / "summary.csv", out / "follow-up.run.json") == []
+    assert leaked_ids(runs["students"], out / "students.csv")  # the staff list does hold ids
+    store = tmp_path / "mlruns.db"
+    model = tmp_path / "model"
+    assert run(["train", "--data", runs["data"], "--cohorts", "2022", "--calib-cohort", "2023",
+                "--weeks", "6,20", "--n-estimators", "10", "--supported", "exclude",
+                "--out", model, "--tracking-uri", f"sqlite:///{store.as_posix()}"]) == 0
+    stored = [store, *[p for p in (tmp_path / "mlartifacts", tmp_path / "mlruns") if p.exists()]]
+    assert len(stored) > 1, "no MLflow artifacts were written"
+    assert leaked_ids(runs["students"], *stored) == []
+    assert leaked_ids(runs["students"], model / "manifest.json") == []

@@ -109,6 +109,18 @@ CASES = [
     Case("evaluate-missing-column", ("evaluate", "--model", "{model}", "--data", "{broken}",
                                      "--cohorts", "2024", "--out", "{out}"), ("school_id",),
          prepare="drop_school_id"),
+    # backtest
+    Case("backtest-one-cohort", ("backtest", "--data", "{data}", "--cohorts", "2021",
+                                 "--out", "{out}"), ("--cohorts", "at least two cohorts")),
+    Case("backtest-cohorts-text", ("backtest", "--data", "{data}", "--cohorts", "recent",
+                                   "--out", "{out}"), ("--cohorts",)),
+    Case("backtest-weeks-text", ("backtest", "--data", "{data}", "--cohorts", "2021-2024",
+                                 "--weeks", "ten", "--out", "{out}"), ("--weeks",)),
+    Case("backtest-missing-column", ("backtest", "--data", "{broken}", "--cohorts", "2021-2024",
+                                     "--out", "{out}"), ("school_id",), prepare="drop_school_id"),
+    Case("backtest-no-origin", ("backtest", "--data", "{data}", "--cohorts", "2021-2022",
+                                "--min-train-cohorts", "2", "--out", "{out}"),
+         ("--min-train-cohorts", "no origin")),
     # predict
     Case("predict-as-of-not-a-date", ("predict", "--model", "{model}", "--data", "{data}",
                                       "--as-of", "2024-02-30", "--out", "{out}.parquet"),
@@ -185,6 +197,16 @@ CASES = [
     Case("audit-unknown-model", ("audit", "--model", "{root}/nomodel", "--data", "{data}",
                                  "--cohorts", "2024", "--groups", "gender", "--out", "{out}"),
          ("nomodel",), code=3),
+    # drift
+    Case("drift-folder-without-as-of", ("drift", "--reference", "{data}", "--current", "{data}",
+                                        "--out", "{out}"), ("--as-of",)),
+    Case("drift-no-reference", ("drift", "--current", "{data}", "--as-of", AS_OF,
+                                "--out", "{out}"), ("--reference", "--model")),
+    Case("drift-foreign-out", ("drift", "--model", "{model}", "--current", "{data}",
+                               "--as-of", AS_OF, "--out", "{notmodel}"), ("--out",),
+         out="notmodel"),
+    Case("drift-unknown-model", ("drift", "--model", "{root}/nomodel", "--current", "{data}",
+                                 "--as-of", AS_OF, "--out", "{out}"), ("nomodel",), code=3),
     # demo
     Case("demo-students-10", ("demo", "--students", "10", "--out", "{out}"), ("--students",)),
 ]

@@ -39,8 +39,11 @@ def test_train_writes_a_verified_bundle_with_baselines(workspace):
     assert m["extra"] == {"profile": "profile.json"}
     assert set(bundle.extra["profile"]["numeric"]) <= set(m["feature_names"]) | {"attendance_rate"}
     # per snapshot week (--weeks 6,20), next to the pooled profile, for like-for-like drift checks
-    assert bundle.extra["profile"]["version"] == 2
+    assert bundle.extra["profile"]["version"] == 3
     assert sorted(map(int, bundle.extra["profile"]["weeks"])) == [6, 20]
+    # and per school (binned counts, no rows), for the per-school drift check
+    schools = bundle.extra["profile"]["schools"]
+    assert schools["min_students"] == 10 and len(schools["profiles"]) == 4
     assert m["params"]["cohorts"] == [2021, 2022]
     assert m["params"]["calib_cohort"] == 2023 and m["params"]["weeks"] == [6, 20]
     assert m["params"]["calibration"]["strategy"] == "calibration_set"

@@ -124,6 +124,26 @@ def test_fail_on_drift_exits_4_and_writes_nothing(ws, tmp_path, capsys, run):
     assert any("attendance_rate_4w" in w for w in record["warnings"])
 
 
+def test_drift_at_one_school_is_named_in_the_output_and_the_run_record(ws, tmp_path, capsys,
+                                                                       run):
+    X = ws["features"].copy()
+    school = sorted(X["school_id"].unique())[1]
+    at = X["school_id"] == school
+    X.loc[at, "attendance_rate"] = X.loc[at, "attendance_rate"] * 0.5
+    feats = tmp_path / "features.parquet"
+    X.reset_index().to_parquet(feats)
+    out = tmp_path / "s.parquet"
+    assert predict(run, ws, out, "--features", feats, data=False) == 0
+    printed = capsys.readouterr().out
+    assert f"Drift at 1 school(s): {school}" in printed
+    record = json.loads(run_record_path(out).read_text())
+    schools = record["drift"]["schools"]
+    assert schools["checked"] is True and schools["drifted_schools"] == [school]
+    assert {f["school_id"] for f in schools["findings"]} == {school}
+    assert any(w.startswith(f"drift: school '{school}'") for w in record["drift"]["warnings"])
+    assert not any(sid in json.dumps(record) for sid in X.index[:50])
+
+
 def test_failed_run_leaves_previous_outputs_byte_identical(ws, tmp_path, run):
     out = tmp_path / "s.parquet"
     assert predict(run, ws, out) == 0
@@ -210,16 +230,21 @@ def test_model_with_a_version_1_profile_compares_with_the_pooled_weeks(ws, tmp_p
 
     bundle = load_bundle(ws["model"])
     doc = bundle.extra["profile"]
-    assert doc["version"] == 2 and sorted(doc["weeks"], key=int) == ["6", "20"]
+    assert doc["version"] == 3 and sorted(doc["weeks"], key=int) == ["6", "20"]
+    assert doc["schools"]["profiles"] and doc["weeks"]["6"]["schools"]["profiles"]
     old = {k: v for k, v in doc.items()
-           if k not in ("version", "weeks", "week_basis", "calendar_features")}
+           if k not in ("version", "weeks", "week_basis", "calendar_features", "schools",
+                        "n_students")}
     folder = save_model(bundle.model, tmp_path / "old", extra={"profile": old},
                         catalogue=bundle.model.catalogue, created_at="2025-01-01T00:00:00+00:00")
     out = tmp_path / "s.parquet"
     assert run(["predict", "--model", folder, "--data", ws["data"], "--as-of", AS_OF,
                 "--out", out]) == 0
-    reference = json.loads(run_record_path(out).read_text())["drift"]["reference"]
-    assert reference["basis"] == "pooled" and "week" not in reference
+    drift = json.loads(run_record_path(out).read_text())["drift"]
+    assert drift["reference"]["basis"] == "pooled" and "week" not in drift["reference"]
+    # no per-school counts in an old bundle: pooled only, and the record says why
+    assert drift["schools"]["checked"] is False and drift["schools"]["schools"] == []
+    assert "train the model again" in drift["schools"]["note"]
 
 
 def test_pseudonymise_replaces_ids_with_keyed_hashes_and_never_stores_the_key(

@@ -85,19 +85,25 @@ def test_html_and_plots_show_only_markers(tiny_audit, frame):
     X, _, _ = frame
     html = tiny_audit.to_html()
     assert html.startswith("<!DOCTYPE html>")
-    assert html.count("<svg") == len(GROUPS)
+    assert html.count("<svg") == 3 * len(GROUPS)  # calibration, flag rate, TPR per grouping
     assert "in_care" in html and "&lt;10" in html
+    # The verdict comes first, in English and Swedish.
+    assert html.index("id='verdict'") < html.index("<table")
+    assert "<div lang='sv'><h2>Slutsats</h2>" in html
     # The rows of the in_care cells show no measure: only the marker and dashes.
-    tables, ratios = html.split("All disparity ratios")
+    body, ratios = html.split("Every disparity ratio")
+    tables = body.split("What was withheld")[0]
     rows = re.findall(r"<tr>(?:(?!</tr>).)*in_care(?:(?!</tr>).)*</tr>", tables, re.S)
     assert rows
     for row in rows:
-        cells = re.findall(r"<td>(.*?)</td>", row)
-        assert cells[2] in ("&lt;10", "suppressed", "0")  # 0: an empty cell, no student
-        assert set(cells[3:]) == {"–"}
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        assert cells[1] in ("&lt;10", "suppressed", "0")  # 0: an empty cell, no student
+        assert set(cells[2:]) <= {"–", "0"}  # "0" dropouts and flags of an empty cell only
     for row in re.findall(r"<tr>(?:(?!</tr>).)*in_care(?:(?!</tr>).)*</tr>", ratios, re.S):
-        cells = re.findall(r"<td>(.*?)</td>", row)
-        assert cells[5:8] == ["–", "–", "–"]  # ratio and its interval
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        assert cells[4:6] == ["–", ""]  # no ratio and no interval
+    withheld = body.split("What was withheld")[1].split("<h2>")[0]
+    assert "fewer than 10 students" in withheld and "cannot be recomputed" in withheld
     ax = tiny_audit.plot_rates("tpr", "care")
     texts = " ".join(t.get_text() for t in ax.texts)
     assert "<10" in texts

@@ -87,7 +87,7 @@ def test_feature_sql_is_portable(name):
 @pytest.mark.parametrize("table", ["attendance", "grades", "assessments", "concerns", "activity"])
 def test_spark_rendering_gives_the_same_features(tables, table):
     """Run the text rendered for Spark on DuckDB, with Spark's datediff/date_add as macros."""
-    from dropoutrisk.features._duckdb_engine import _QUERIES, DuckDBSession
+    from dropoutrisk.features._duckdb_engine import DuckDBSession
 
     cat = default_catalogue()
     w = windows_for(AS_OF)
@@ -96,7 +96,7 @@ def test_spark_rendering_gives_the_same_features(tables, table):
         con = session.con
         con.execute("CREATE MACRO spark_datediff(a, b) AS date_diff('day', b, a)")
         con.execute("CREATE MACRO spark_date_add(d, n) AS CAST(d + n AS DATE)")
-        sql = _sql.render(_QUERIES[table], w, _sql.SPARK, cat.item_groups)
+        sql = _sql.render(_sql.QUERIES[table], w, _sql.SPARK, cat.item_groups)
         assert "date_diff" not in sql
         sql = sql.replace("datediff(", "spark_datediff(").replace("date_add(", "spark_date_add(")
         got = con.execute(sql).df().set_index("student_id").astype("float64")

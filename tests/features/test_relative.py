@@ -285,3 +285,71 @@ def test_the_query_is_portable_and_the_spark_text_gives_the_same_values(syntheti
     pd.testing.assert_frame_equal(
         got.sort_values(key).reset_index(drop=True)[["student_id", "feature", "relative_value"]],
         want.sort_values(key).reset_index(drop=True), check_dtype=False)
+
+
+def _oulad_like(tables):
+    """The peers' tables with the kinds, items, categories and columns of the OULAD mapping."""
+    t = _with_peers(tables)
+    rng = np.random.default_rng(5)
+    students = t["students"].copy()
+    n = len(students)
+    students["studied_credits"] = rng.choice([30.0, 60.0, 120.0], n)
+    students["num_of_prev_attempts"] = rng.integers(0, 2, n).astype(float)
+    students["registered_days_before_start"] = rng.integers(-5, 90, n).astype(float)
+    act = t["activity"].copy()
+    act["kind"] = rng.choice(["forumng", "oucontent", "quiz", "homepage", "resource"], len(act))
+    ids = students["student_id"].tolist()
+    days = pd.to_datetime(["2024-09-20", "2024-10-11", "2024-10-25"])
+    assess = pd.DataFrame({
+        "student_id": np.repeat(ids, 9), "date": np.tile(np.repeat(days, 3), n),
+        "item": np.tile(["oulad_tma", "oulad_cma", "oulad_days_early"], 3 * n),
+        "value": rng.integers(-3, 80, 9 * n).astype(float)})
+    concerns = pd.DataFrame({"student_id": ids[::2], "date": pd.Timestamp("2024-10-15"),
+                             "category": "missed_tma"})
+    return {**t, "students": students, "activity": act, "assessments": assess,
+            "concerns": concerns}
+
+
+def _shifted(tables, day, ids=None):
+    """Every event row copied to ``day`` (for ``ids`` only, if given) with extreme values."""
+    out = dict(tables)
+    for name, column, value in (("activity", "count", 10_000.0), ("assessments", "value", -50.0),
+                                ("concerns", None, None)):
+        rows = tables[name] if ids is None else tables[name].loc[
+            tables[name]["student_id"].isin(ids)]
+        extra = rows.assign(date=pd.Timestamp(day))
+        if column:
+            extra[column] = value
+        extra = extra.drop_duplicates([c for c in extra.columns if c != column])
+        out[name] = pd.concat([tables[name], extra], ignore_index=True)
+    return out
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_the_oulad_indicator_file_is_leak_free(tables, engine):
+    """Every indicator of examples/oulad/indicators.toml ignores events on or after as_of."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "oulad" / "indicators.toml"
+    cat = load_indicators(path)
+    own = [i.name for i in cat.indicators if i.computation is not None
+           and i.dimension != "background"]
+    assert len(relative_indicators(cat)) >= 5
+    data = _oulad_like(tables)
+    clean = build_features(data, AS_OF, catalogue=cat, engine=engine)
+    assert clean[own].notna().any().all(), clean[own].isna().all()[lambda s: s].index.tolist()
+    for offset in (0, 30):
+        later = build_features(_shifted(data, AS_OF + dt.timedelta(days=offset)), AS_OF,
+                               catalogue=cat, engine=engine)
+        pd.testing.assert_frame_equal(later, clean)
+    # the same rows a day before as_of, for a few students, move every event-based indicator
+    moved = build_features(_shifted(data, AS_OF - dt.timedelta(days=1), ["peer00", "peer03"]),
+                           AS_OF, catalogue=cat, engine=engine)
+    from_events = [i.name for i in cat.indicators if i.computation is not None
+                   and i.computation.table in ("activity", "assessments", "concerns")]
+    # (clicks before the start are, by definition, untouched by the day before as_of)
+    rel_events = [i.name for i in relative_indicators(cat)
+                  if cat.get(i.computation.of).source_table in ("activity", "assessments")
+                  and i.computation.of != "activity_before_start"]
+    unchanged = [c for c in from_events + rel_events if moved[c].equals(clean[c])]
+    assert unchanged == []

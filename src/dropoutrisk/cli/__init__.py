@@ -8,6 +8,7 @@ from dropoutrisk.cli import (  # noqa: F401  (register commands)
     _audit,
     _backtest,
     _demo,
+    _drift,
     _evaluate,
     _explain,
     _follow_up,

@@ -103,12 +103,12 @@ def _unreadable(path: Path, exc: BaseException) -> DataError:
     )
 
 
-def _read_features(path: Path, stream: bool, size: int) -> Any:
+def _read_features(path: Path, stream: bool, size: int, option: str = "--features") -> Any:
     import pandas as pd
 
     if not path.is_file():
         raise DataError(table="features", problem=f"the file {str(path)!r} does not exist",
-                        fix="Check the path given with --features")
+                        fix=f"Check the path given with {option}")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         if stream:
@@ -194,9 +194,10 @@ def _progress():
         "intensive). Reasons go to the flagged students, or everyone with --reasons-for all.\n\n"
         "Drift: the rows are compared with the training profile stored in the model, at "
         "the training snapshot week nearest to --as-of's week of the school year and "
-        "re-weighted to today's mix of year groups (the run record names the week); "
-        "findings are warnings in the run record, and with --fail-on-drift exit code 4 "
-        "with no output written.\n\n"
+        "re-weighted to today's mix of year groups (the run record names the week), pooled "
+        "and per school (each school with at least 10 students against its own training "
+        "rows; the run record names the schools, never a student); findings are warnings "
+        "in the run record, and with --fail-on-drift exit code 4 with no output written.\n\n"
         "Outputs: the file and <out>.run.json (input sha256, model id and manifest sha256, "
         "versions, row counts, warnings, drift, timings, command line; no student rows). Both "
         "are written atomically: on any failure the previous files stay as they were. The "
@@ -344,6 +345,10 @@ def predict(
         against = (f"training snapshot week {ref['week']}" if ref.get("basis") == "snapshot_week"
                    else "the pooled training profile")
         print(f"Drift: {n_drift} finding(s) against {against}; see the run record.")
+        schools = result.drift.drifted_schools
+        if schools:
+            print(f"Drift at {len(schools)} school(s): {', '.join(schools)} (see drift.schools "
+                  "in the run record).")
 
 
 def _pseudonymised(table: Any, key: str) -> Any:

@@ -69,10 +69,10 @@ def check_lines(explanations: Any) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from dropoutrisk.explain import explain_students
-    >>> from dropoutrisk.models import RiskModel
     >>> from dropoutrisk.synthetic import make_features
     >>> X, y = make_features()
+    >>> from dropoutrisk.explain import explain_students
+    >>> from dropoutrisk.models import RiskModel
     >>> checks = check_lines(explain_students(RiskModel(n_estimators=20).fit(X, y), X, lang="en"))
     >>> int(checks["contradicts"].sum()), int(checks["uninformative"].sum())
     (0, 0)

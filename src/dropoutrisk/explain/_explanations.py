@@ -377,8 +377,8 @@ def reasons_frame(explanations: Explanations, n: int = 4, *, lang: str | None = 
     >>> from dropoutrisk.models import RiskModel
     >>> from dropoutrisk.synthetic import make_features
     >>> X, y = make_features(random_state=1)
-    >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
-    >>> wide = reasons_frame(explain_students(model, X, ["id0", "id1"], lang="en"), 2)
+    >>> ex = explain_students(RiskModel(n_estimators=10).fit(X, y), X, ["id0", "id1"], lang="en")
+    >>> wide = reasons_frame(ex, 2)
     >>> wide.columns.tolist()
     ['reason_1_code', 'reason_1_sentence', 'reason_2_code', 'reason_2_sentence']
     >>> wide.shape

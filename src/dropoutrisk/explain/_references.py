@@ -20,6 +20,7 @@ categorical ones the most common category. Everything is computed per group
 
 from __future__ import annotations
 
+import copy
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -318,6 +319,33 @@ class ReferenceTable:
         names = [str(c) for c in model.feature_names_in_]
         kinds = feature_table(_catalogue_of(model), names)["kind"].tolist()
         return cls(frame, names, kinds, training=getattr(model, "reference_values_", None))
+
+    def detached(self) -> ReferenceTable:
+        """This table with every level computed for every feature, and no frame.
+
+        The result is small (one row per school, year group and date) and looks up
+        rows exactly as this table does: it is what a distributed job ships to its
+        workers, which see only some of the students.
+
+        Examples
+        --------
+        >>> f = pd.DataFrame({"school_id": ["a"] * 12, "x": [0.5] * 12})
+        >>> table = ReferenceTable(f, ["x"], ["numeric"]).detached()
+        >>> table.lookup(f.iloc[[0]]).values[0, 0, 0]
+        np.float64(0.5)
+        """
+        every = list(range(len(self.names)))
+        out = copy.copy(self)
+        out.levels = []
+        for level in self.levels:
+            if level is None:
+                out.levels.append(None)
+                continue
+            level.compute(every)
+            small = copy.copy(level)
+            small.frame = small.codes = None
+            out.levels.append(small)
+        return out
 
     @staticmethod
     def _combine(rows: pd.DataFrame, keys: tuple[str, ...],

@@ -668,8 +668,9 @@ class Audit(Result):
         }
 
     def to_html(self, *, title: str = "Fairness audit") -> str:
-        """A self-contained HTML page: findings, tables and plots (inline SVG)."""
-        from dropoutrisk.fairness._plots import render_html
+        """A self-contained HTML page: the verdict first (what was checked, at which operating
+        point, what was found, in English and Swedish), then tables and plots (inline SVG)."""
+        from dropoutrisk.fairness._html import render_html
 
         return render_html(self, title=title)
 

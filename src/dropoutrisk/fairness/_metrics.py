@@ -41,6 +41,12 @@ def base_rate(y_true, y_score, flag=None) -> float:
     return float(y.mean()) if y.size else float("nan")
 
 
+def _share(hits: np.ndarray, of: np.ndarray) -> float:
+    """``hits.sum() / of.sum()``, NaN where ``of`` sums to 0 (no one to count among)."""
+    total = of.sum()
+    return float(hits.sum() / total) if total > 0 else float("nan")
+
+
 def flag_rate(y_true, y_score, flag) -> float:
     """Share of rows flagged at the operating point.
 
@@ -64,8 +70,7 @@ def true_positive_rate(y_true, y_score, flag) -> float:
     nan
     """
     y, _, f = _arrays(y_true, y_score, flag)
-    pos = y.sum()
-    return float((y * f).sum() / pos) if pos > 0 else float("nan")
+    return _share(y * f, y)
 
 
 def false_positive_rate(y_true, y_score, flag) -> float:
@@ -77,8 +82,7 @@ def false_positive_rate(y_true, y_score, flag) -> float:
     0.5
     """
     y, _, f = _arrays(y_true, y_score, flag)
-    neg = (1 - y).sum()
-    return float(((1 - y) * f).sum() / neg) if neg > 0 else float("nan")
+    return _share((1 - y) * f, 1 - y)
 
 
 def precision(y_true, y_score, flag) -> float:
@@ -90,8 +94,7 @@ def precision(y_true, y_score, flag) -> float:
     0.5
     """
     y, _, f = _arrays(y_true, y_score, flag)
-    flagged = f.sum()
-    return float((y * f).sum() / flagged) if flagged > 0 else float("nan")
+    return _share(y * f, f)
 
 
 def mean_predicted(y_true, y_score, flag=None) -> float:

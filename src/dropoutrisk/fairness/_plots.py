@@ -1,4 +1,4 @@
-"""Plots and the HTML page of an :class:`~dropoutrisk.fairness.Audit`.
+"""Plots of an :class:`~dropoutrisk.fairness.Audit` (the HTML page is :mod:`._html`).
 
 Everything is drawn from the audit's published (already suppressed) tables,
 so a suppressed cell can only appear as its marker. Matplotlib is imported
@@ -8,7 +8,6 @@ on first use and figures are built with :class:`matplotlib.figure.Figure`
 
 from __future__ import annotations
 
-import html
 import io
 from typing import Any
 
@@ -21,7 +20,7 @@ from dropoutrisk.fairness._bootstrap import MEASURE_LABELS
 # The functions take an Audit (its plot and to_html methods call them); they
 # read it through its public properties only, so this module never imports
 # fairness._audit or _audit_result, and the modules do not import each other.
-__all__ = ["plot_calibration", "plot_rates", "render_html"]
+__all__ = ["figure_svgs", "plot_calibration", "plot_rates"]
 
 
 def _new_axes(ax: Any, size: tuple[float, float] = (5.0, 3.6)) -> Any:
@@ -129,67 +128,22 @@ def _svg(ax: Any) -> str:
     return text[text.index("<svg"):]
 
 
-def _table(frame: pd.DataFrame, columns: list[str]) -> str:
-    cols = [c for c in columns if c in frame.columns]
-    shown = frame[cols].copy()
-    for c in cols:
-        if pd.api.types.is_float_dtype(shown[c].dtype):
-            shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
-    return shown.to_html(index=False, escape=True, border=0, classes="audit")
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;max-width:75em;color:#222}
-table.audit{border-collapse:collapse;font-size:.85em;margin:.5em 0 1.5em}
-table.audit th,table.audit td{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}
-.plots{display:flex;flex-wrap:wrap;gap:1em}.plots svg{max-width:100%;height:auto}
-.note{color:#555;font-size:.9em}
-"""
-
-
-def render_html(audit: Any, *, title: str = "Fairness audit") -> str:
-    """A self-contained HTML page of the audit, plots inline as SVG."""
-    params = audit.params
-    main = ["grouping", "group", "n", "base_rate", "flag_rate", "flag_rate_lo", "flag_rate_hi",
-            "tpr", "tpr_lo", "tpr_hi", "fpr", "precision", "mean_predicted", "ece", "roc_auc"]
-    findings = audit.findings
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        "<p>Operating point: <b>" + html.escape(str(params["operating_point"])) + "</b>. "
-        f"Groups: {html.escape(', '.join(params['groups']))}; intersections up to "
-        f"{params['intersections']} groups. {params['n_boot']} bootstrap replicates, "
-        f"{params['confidence']:.0%} intervals.</p>",
-        "<p class='note'>A finding is a disparity ratio against the reference group "
-        f"outside [{params['band'][0]}, {params['band'][1]}]; <i>excludes_parity</i> says "
-        "whether its interval excludes 1. Cells with fewer than "
-        f"{params['min_cell']} students, and cells that would let them be recovered by "
-        "subtraction, are suppressed.</p>",
-        f"<h2>Findings ({len(findings)})</h2>",
-        _table(findings, list(findings.columns)) if len(findings) else "<p>None.</p>",
-        "<h2>Everyone</h2>",
-        _table(audit.overall.to_frame().T.assign(grouping="overall", group="all"), main),
-        "<h2>By group</h2>",
-        _table(audit.by_group, main),
-        "<h2>By intersection</h2>",
-        _table(audit.by_intersection, main),
-        "<h2>Plots</h2>",
-    ]
+def figure_svgs(audit: Any) -> list[tuple[str, list[str]]]:
+    """Per grouping of single groups: its calibration curves and its flag-rate and TPR bars,
+    each as an inline SVG large enough to read at half a page's width."""
     from matplotlib.figure import Figure
 
+    out = []
     for grouping in dict.fromkeys(audit.by_group["grouping"]):
-        # One figure per grouping: figure set-up dominates the cost of small plots.
-        fig = Figure(figsize=(15.0, 4.2))
-        axes = fig.subplots(1, 3)
-        fig.subplots_adjust(left=0.05, right=0.98, bottom=0.25, top=0.9, wspace=0.28)
-        plot_calibration(audit, grouping, ax=axes[0])
-        plot_rates(audit, "flag_rate", grouping, ax=axes[1])
-        plot_rates(audit, "tpr", grouping, ax=axes[2])
-        parts.append(f"<h3>{html.escape(str(grouping))}</h3><div class='plots'>")
-        parts.append(_svg(axes[0]))
-        parts.append("</div>")
-    parts.append("<h2>All disparity ratios</h2>")
-    parts.append(_table(audit.disparities, list(audit.disparities.columns)))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+        svgs = []
+        for metric in (None, "flag_rate", "tpr"):
+            fig = Figure(figsize=(6.0, 4.0))
+            ax = fig.add_subplot()
+            fig.subplots_adjust(left=0.12, right=0.97, bottom=0.2, top=0.9)
+            if metric is None:
+                plot_calibration(audit, grouping, ax=ax)
+            else:
+                plot_rates(audit, metric, grouping, ax=ax)
+            svgs.append(_svg(ax))
+        out.append((str(grouping), svgs))
+    return out

@@ -2,8 +2,8 @@
 
 Two ways in, one feature matrix out (docs/architecture.md, "Data contract"):
 
-- canonical tables -> :func:`build_features` (pandas or DuckDB engine, the same
-  result), with :func:`build_labels` and :func:`build_training_frame` for
+- canonical tables -> :func:`build_features` (pandas, DuckDB or Spark engine,
+  the same result), with :func:`build_labels` and :func:`build_training_frame` for
   training, and :class:`FeatureBuilder` as a scikit-learn transformer;
   :func:`feature_sql` gives the portable feature SQL (DuckDB or Spark);
 - one wide table plus a dataset spec -> :func:`build_wide_features`.
@@ -31,6 +31,7 @@ from dropoutrisk.features._catalogue import (
 from dropoutrisk.features._custom import load_indicators
 from dropoutrisk.features._duckdb_engine import DuckDBEngine
 from dropoutrisk.features._optional import inputs_missing_for, left_out_features, require_inputs
+from dropoutrisk.features._spark_engine import SparkEngine
 from dropoutrisk.features._sql import feature_sql
 from dropoutrisk.features._transformer import FeatureBuilder
 from dropoutrisk.features._wide import (
@@ -57,6 +58,7 @@ __all__ = [
     "Indicator",
     "IndicatorFileError",
     "LabelSpec",
+    "SparkEngine",
     "WideFeatures",
     "build_features",
     "build_labels",

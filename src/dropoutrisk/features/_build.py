@@ -44,6 +44,7 @@ from dropoutrisk.features._optional import (
     score_features,
     warn_left_out,
 )
+from dropoutrisk.features._spark_engine import SparkEngine, SparkFeatureSession
 from dropoutrisk.schema import CENSORING_EVENTS, TABLES, validate_tables
 
 __all__ = ["AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training_frame"]
@@ -51,7 +52,7 @@ __all__ = ["AUTO_DUCKDB_ROWS", "build_features", "build_labels", "build_training
 #: ``engine="auto"`` switches to DuckDB at this many in-memory event rows.
 AUTO_DUCKDB_ROWS = 2_000_000
 
-EngineArg = Literal["auto", "pandas", "duckdb"] | DuckDBEngine
+EngineArg = Literal["auto", "pandas", "duckdb"] | DuckDBEngine | SparkEngine
 
 _ZERO_WHEN_NONE = ("concerns_30d", "concerns_90d")
 
@@ -125,12 +126,17 @@ class _PandasSession:
         self.events = {}
 
 
-def _choose(engine: Any, sources: Mapping[str, TableSource]) -> str | DuckDBEngine:
-    if isinstance(engine, DuckDBEngine):
+def _choose(engine: Any, sources: Mapping[str, TableSource]) -> str | DuckDBEngine | SparkEngine:
+    if isinstance(engine, DuckDBEngine | SparkEngine):
         return engine
+    if engine == "spark":
+        raise ParameterError(parameter="engine", message=
+            "engine='spark' needs a SparkSession: pass engine=SparkEngine(spark) "
+            "(from dropoutrisk.features import SparkEngine; pip install dropoutrisk[spark]).")
     if engine not in ("auto", "pandas", "duckdb"):
         raise ParameterError(parameter="engine", message=
-            f"engine={engine!r} is not supported; use 'auto', 'pandas', 'duckdb' or a DuckDBEngine."
+            f"engine={engine!r} is not supported; use 'auto', 'pandas', 'duckdb', a DuckDBEngine "
+            "or a SparkEngine."
         )
     if engine != "auto":
         return engine
@@ -144,6 +150,8 @@ def _open(engine: Any, sources: Mapping[str, TableSource], catalogue: Catalogue)
     chosen = _choose(engine, sources)
     if chosen == "pandas":
         return _PandasSession(sources, catalogue)
+    if isinstance(chosen, SparkEngine):
+        return SparkFeatureSession(sources, catalogue, chosen)
     settings = chosen if isinstance(chosen, DuckDBEngine) else None
     return DuckDBSession(sources, catalogue, settings)
 
@@ -263,13 +271,16 @@ def build_features(
         The prediction date.
     catalogue : Catalogue, optional
         Which features to build and in what order; :func:`default_catalogue` by default.
-    engine : {"auto", "pandas", "duckdb"} or DuckDBEngine, default "auto"
+    engine : {"auto", "pandas", "duckdb"}, DuckDBEngine or SparkEngine, default "auto"
         ``"auto"`` uses pandas for small in-memory frames and DuckDB for file paths
-        or at least :data:`AUTO_DUCKDB_ROWS` event rows. Both give the same result.
+        or at least :data:`AUTO_DUCKDB_ROWS` event rows. A :class:`SparkEngine` runs
+        the same feature SQL on Spark; its event tables may also be Spark DataFrames
+        or catalogue tables (``docs/spark.md``). All give the same result.
 
     Returns
     -------
     DataFrame
+        (A Spark DataFrame of the same rows with ``SparkEngine(output="spark")``.)
         Index ``student_id`` (str, sorted). Columns: ``as_of`` (datetime64[ns]),
         ``school_id`` (str), ``cohort`` (int64), then every catalogue feature in
         catalogue order: numeric and binary as float64 (NaN = missing), categorical as
@@ -291,16 +302,21 @@ def build_features(
     >>> X["attendance_rate"].tolist()
     [0.75, 0.0]
     """
+    on_spark = {}
+    if isinstance(engine, SparkEngine):
+        tables, on_spark = engine.split(tables)
     cat, tables, students, outcomes = _prepare(tables, catalogue)
+    tables = {**tables, **on_spark}
     warn_left_out(left_out_features(tables, students, cat))
     w = windows_for(as_of)
     ros = roster(students, outcomes, w)
     session = _open(engine, event_sources(tables), cat)
     try:
         groups = session.compute(w, enrolment(ros, w))
-        return _relate(session, _assemble(ros, groups, w, cat), cat)
+        X = _relate(session, _assemble(ros, groups, w, cat), cat)
     finally:
         session.close()
+    return engine.finish(X) if isinstance(engine, SparkEngine) else X
 
 
 def _labels(

@@ -246,7 +246,8 @@ class Indicator(BaseModel):
         The time window, e.g. ``"last 4 weeks"``.
     kind : {"numeric", "binary", "categorical"}
     unit : str
-        One of ``fraction, count, days, minutes, score, points, weeks, none``.
+        One of ``fraction, percentage_points, count, days, minutes, score, points, weeks,
+        percentile, none``; a ``percentile`` (0-1) is printed as its band ("lowest 10%").
     categories : tuple of str
         The fixed categories of a categorical feature (empty otherwise).
     template_sv, template_en : str

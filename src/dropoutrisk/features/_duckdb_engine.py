@@ -20,44 +20,13 @@ import pandas as pd
 from dropoutrisk.errors import DataError, MissingColumnError, MissingTableError, OutOfRangeError
 from dropoutrisk.features import _sql
 from dropoutrisk.features._catalogue import Catalogue
-from dropoutrisk.features._custom import custom_by_table
 from dropoutrisk.features._inputs import (
     EVENT_COLUMNS,
     TableSource,
     Windows,
+    feature_group,
     parquet_glob,
 )
-
-_TYPES = {
-    "student_id": "VARCHAR",
-    "date": "DATE",
-    "scheduled_minutes": "DOUBLE",
-    "absent_minutes": "DOUBLE",
-    "excused": "BOOLEAN",
-    "late_minutes": "DOUBLE",
-    "course": "VARCHAR",
-    "grade": "VARCHAR",
-    "item": "VARCHAR",
-    "value": "DOUBLE",
-    "count": "DOUBLE",
-    "kind": "VARCHAR",
-    "category": "VARCHAR",
-}
-
-_QUERIES = {
-    "attendance": _sql.ATTENDANCE_SQL,
-    "grades": _sql.GRADES_SQL,
-    "assessments": _sql.ASSESSMENTS_SQL,
-    "concerns": _sql.CONCERNS_SQL,
-    "activity": _sql.ACTIVITY_SQL,
-}
-
-# What the exact sums of the feature SQL can hold (files are read unvalidated).
-_SUMMABLE = {
-    "attendance": "finite minutes, below 9.2e9 per row",
-    "assessments": "finite values, below 1e20 in magnitude",
-    "activity": "finite counts, below 9.2e9 per row",
-}
 
 
 @dataclass(frozen=True)
@@ -86,7 +55,7 @@ class DuckDBEngine:
 
 def _source_sql(name: str, source: TableSource, con: Any) -> str:
     """A SELECT that yields the canonical columns of ``name`` from ``source``."""
-    required, optional = EVENT_COLUMNS[name]
+    required, _ = EVENT_COLUMNS[name]
     if isinstance(source, pd.DataFrame):
         # Registered as is (no copy); the view below casts to the canonical types.
         con.register(f"_frame_{name}", source)
@@ -111,16 +80,7 @@ def _source_sql(name: str, source: TableSource, con: Any) -> str:
     if missing:
         raise MissingColumnError(table=name, column=missing[0],
                                  fix=f"The {name} table needs the columns {', '.join(required)}.")
-    parts = []
-    for col in required + optional:
-        typ = _TYPES[col]
-        if col not in columns:
-            parts.append(f"CAST(NULL AS {typ}) AS {col}")
-        elif col == "date":
-            parts.append(f"CAST(CAST({col} AS TIMESTAMP) AS DATE) AS {col}")
-        else:
-            parts.append(f"CAST({col} AS {typ}) AS {col}")
-    return f"SELECT {', '.join(parts)} FROM {relation}"
+    return _sql.canonical_view(name, columns, relation, _sql.DUCKDB)
 
 
 class DuckDBSession:
@@ -159,34 +119,20 @@ class DuckDBSession:
         import duckdb
 
         self.con.register("_frame_enrolment", enrolled)
-        self.con.execute(
-            "CREATE OR REPLACE VIEW enrolment AS SELECT CAST(student_id AS VARCHAR) AS student_id, "
-            "CAST(start AS DATE) AS start_day, CAST(baseline_end AS DATE) AS baseline_end, "
-            "CAST(baseline_ok AS INTEGER) AS baseline_ok, "
-            "CAST(days_since_start AS INTEGER) AS days_since_start FROM _frame_enrolment"
-        )
+        self.con.execute("CREATE OR REPLACE VIEW enrolment AS "
+                         + _sql.enrolment_view("_frame_enrolment", _sql.DUCKDB))
         out: dict[str, pd.DataFrame] = {}
-        for name in self.tables:
-            sql = _sql.render(_QUERIES[name], w, _sql.DUCKDB, self.catalogue.item_groups)
+        for group, name, sql in _sql.engine_queries(self.tables, self.catalogue, w, _sql.DUCKDB):
             try:
                 frame = self.con.execute(sql).df()
             except duckdb.ConversionException as exc:
                 raise OutOfRangeError(
                     table=name, problem=f"a value the feature sums cannot hold "
-                    f"({str(exc).splitlines()[0]})", allowed=_SUMMABLE.get(name),
+                    f"({str(exc).splitlines()[0]})", allowed=_sql.SUMMABLE.get(name),
                     fix="Correct the file, or read it into a DataFrame first so that "
                     "validate_tables names the rows",
                 ) from exc
-
-            frame["student_id"] = frame["student_id"].astype(object)
-            frame = frame.set_index("student_id")
-            out[name] = frame.drop(columns=["no_feature"], errors="ignore").astype("float64")
-        for name, indicators in custom_by_table(self.catalogue).items():
-            if name in self.tables:
-                sql = _sql.custom_sql(name, indicators, w, _sql.DUCKDB)
-                frame = self.con.execute(sql).df()
-                frame["student_id"] = frame["student_id"].astype(object)
-                out[f"custom:{name}"] = frame.set_index("student_id").astype("float64")
+            out[group] = feature_group(frame)
         return out
 
     def relative(self, peers: pd.DataFrame, min_count: int) -> pd.DataFrame:
@@ -196,10 +142,8 @@ class DuckDBSession:
         ``student_id, feature, relative_value``.
         """
         self.con.register("_frame_peers", peers)
-        self.con.execute(
-            "CREATE OR REPLACE VIEW peer_values AS SELECT CAST(student_id AS VARCHAR) AS "
-            "student_id, CAST(grp AS VARCHAR) AS grp, CAST(feature AS VARCHAR) AS feature, "
-            "CAST(how AS VARCHAR) AS how, CAST(v AS DOUBLE) AS v FROM _frame_peers")
+        self.con.execute("CREATE OR REPLACE VIEW peer_values AS "
+                         + _sql.peer_values_view("_frame_peers", _sql.DUCKDB))
         frame = self.con.execute(_sql.relative_sql(_sql.DUCKDB, min_count)).df()
         self.con.unregister("_frame_peers")
         frame["student_id"] = frame["student_id"].astype(object)

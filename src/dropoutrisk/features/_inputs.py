@@ -47,6 +47,12 @@ EVENT_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+def _days_before(days: int) -> property:
+    """A property of :class:`Windows`: the day ``days`` days before ``as_of``."""
+    return property(lambda self: self.as_of - dt.timedelta(days=days),
+                    doc=f"The start of the {days}-day window that ends at ``as_of``.")
+
+
 @dataclass(frozen=True)
 class Windows:
     """The dates every window is measured from, for one ``as_of``.
@@ -59,25 +65,11 @@ class Windows:
     year_start: dt.date
     school_year: int
 
-    @property
-    def d2w(self) -> dt.date:
-        return self.as_of - dt.timedelta(days=14)
-
-    @property
-    def d4w(self) -> dt.date:
-        return self.as_of - dt.timedelta(days=28)
-
-    @property
-    def d8w(self) -> dt.date:
-        return self.as_of - dt.timedelta(days=56)
-
-    @property
-    def d30(self) -> dt.date:
-        return self.as_of - dt.timedelta(days=30)
-
-    @property
-    def d90(self) -> dt.date:
-        return self.as_of - dt.timedelta(days=90)
+    d2w = _days_before(14)
+    d4w = _days_before(28)
+    d8w = _days_before(56)
+    d30 = _days_before(30)
+    d90 = _days_before(90)
 
     @property
     def baseline_end(self) -> dt.date:
@@ -279,6 +271,13 @@ def enrolment(ros: pd.DataFrame, w: Windows) -> pd.DataFrame:
         "baseline_ok": (end <= pd.Timestamp(w.d4w)).astype("int64").to_numpy(),
         "days_since_start": (pd.Timestamp(w.as_of) - start).dt.days.astype("int64").to_numpy(),
     })
+
+
+def feature_group(frame: pd.DataFrame) -> pd.DataFrame:
+    """One engine query's result as a feature group: indexed by student_id, float64 columns."""
+    frame["student_id"] = frame["student_id"].astype(object)
+    frame = frame.set_index("student_id")
+    return frame.drop(columns=["no_feature"], errors="ignore").astype("float64")
 
 
 def prepare_outcomes(frame: pd.DataFrame | None) -> pd.DataFrame:

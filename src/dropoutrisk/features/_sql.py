@@ -38,9 +38,11 @@ Each query returns one row per student with events before ``as_of`` and the
 feature columns named as in the catalogue. The pandas engine mirrors every
 query (same filters, integer sums, added in the same order, same formulas),
 and a test holds the two engines equal to 1e-12; DuckDB gives the same bits at
-any thread count. The Spark rendering (``render(..., SPARK)``) has not been
-run on Spark here; a test executes its text on DuckDB through a
-``datediff``/``date_add`` shim.
+any thread count. The Spark engine (:mod:`._spark_engine`) runs the
+``render(..., SPARK)`` text on Spark SQL, and a test holds its features equal to
+DuckDB's within 1e-9 on local Spark. Every difference between the two engines'
+SQL is in :class:`Dialect` and in the view helpers :func:`canonical_view` and
+:func:`enrolment_view` below, which both engines use.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from dropoutrisk.errors import ParameterError
-from dropoutrisk.features._inputs import Windows
+from dropoutrisk.features._inputs import EVENT_COLUMNS, Windows
 from dropoutrisk.features._sql_queries import (
     ACTIVITY_SQL,
     ASSESSMENTS_SQL,
@@ -65,14 +67,21 @@ __all__ = [
     "ACTIVITY_SQL",
     "ATTENDANCE_SQL",
     "BEFORE_START_DAYS",
+    "COLUMN_TYPES",
     "CONCERNS_SQL",
     "DUCKDB",
     "GRADES_SQL",
+    "QUERIES",
     "RELATIVE_SQL",
     "SPARK",
+    "SUMMABLE",
     "TREND_WEEKS",
     "UNITS_PER_MINUTE",
     "Dialect",
+    "canonical_view",
+    "engine_queries",
+    "enrolment_view",
+    "peer_values_view",
     "feature_sql",
     "relative_sql",
     "render",
@@ -103,6 +112,7 @@ class Dialect:
     days_between_template: str
     add_days_template: str
     double: str = "DOUBLE"
+    string: str = "VARCHAR"
     #: DECIMAL sums are exact on DuckDB and Spark alike; 18 decimals keep a double's
     #: precision for values between about 1e-2 and 1e20.
     exact: str = "DECIMAL(38, 18)"
@@ -117,7 +127,69 @@ class Dialect:
 
 
 DUCKDB = Dialect("duckdb", "date_diff('day', {earlier}, {later})", "CAST({day} + {n} AS DATE)")
-SPARK = Dialect("spark", "datediff({later}, {earlier})", "date_add({day}, {n})")
+SPARK = Dialect("spark", "datediff({later}, {earlier})", "date_add({day}, {n})",
+                string="STRING")
+
+#: The canonical type of every event-table column the queries read ("STRING" is the
+#: dialect's text type).
+COLUMN_TYPES = {
+    "student_id": "STRING",
+    "date": "DATE",
+    "scheduled_minutes": "DOUBLE",
+    "absent_minutes": "DOUBLE",
+    "excused": "BOOLEAN",
+    "late_minutes": "DOUBLE",
+    "course": "STRING",
+    "grade": "STRING",
+    "item": "STRING",
+    "value": "DOUBLE",
+    "count": "DOUBLE",
+    "kind": "STRING",
+    "category": "STRING",
+}
+
+#: What the exact sums of the feature SQL can hold (files are read unvalidated).
+SUMMABLE = {
+    "attendance": "finite minutes, below 9.2e9 per row",
+    "assessments": "finite values, below 1e20 in magnitude",
+    "activity": "finite counts, below 9.2e9 per row",
+}
+
+
+def canonical_view(name: str, present: set[str], relation: str, dialect: Dialect) -> str:
+    """The SELECT that a table's view is: its canonical columns and types from ``relation``.
+
+    Columns the source lacks (only optional ones; the caller checks the required) are
+    typed NULLs; dates are read through a timestamp, so that text, timestamp and date
+    columns all become the calendar day.
+    """
+    required, optional = EVENT_COLUMNS[name]
+    parts = []
+    for col in required + optional:
+        typ = COLUMN_TYPES[col].replace("STRING", dialect.string)
+        if col not in present:
+            parts.append(f"CAST(NULL AS {typ}) AS {col}")
+        elif col == "date":
+            parts.append(f"CAST(CAST({col} AS TIMESTAMP) AS DATE) AS {col}")
+        else:
+            parts.append(f"CAST({col} AS {typ}) AS {col}")
+    return f"SELECT {', '.join(parts)} FROM {relation}"
+
+
+def peer_values_view(relation: str, dialect: Dialect) -> str:
+    """The SELECT of the ``peer_values`` view of ``RELATIVE_SQL`` from a ``peer_values`` frame."""
+    t = dialect.string
+    return (f"SELECT CAST(student_id AS {t}) AS student_id, CAST(grp AS {t}) AS grp, "
+            f"CAST(feature AS {t}) AS feature, CAST(how AS {t}) AS how, "
+            f"CAST(v AS {dialect.double}) AS v FROM {relation}")
+
+
+def enrolment_view(relation: str, dialect: Dialect) -> str:
+    """The SELECT of the ``enrolment`` view from a frame of :func:`~._inputs.enrolment`."""
+    return (f"SELECT CAST(student_id AS {dialect.string}) AS student_id, "
+            "CAST(start AS DATE) AS start_day, CAST(baseline_end AS DATE) AS baseline_end, "
+            "CAST(baseline_ok AS INTEGER) AS baseline_ok, "
+            f"CAST(days_since_start AS INTEGER) AS days_since_start FROM {relation}")
 
 
 def _lit(d: dt.date) -> str:
@@ -214,7 +286,7 @@ def render(
         )
         item_case = f"CASE {whens} END"
     else:
-        item_case = "CAST(NULL AS STRING)" if dialect is SPARK else "CAST(NULL AS VARCHAR)"
+        item_case = f"CAST(NULL AS {dialect.string})"
     features = sorted({f for _, f in item_groups})
     d = dialect.double
     feature_columns = ",\n".join(
@@ -300,13 +372,33 @@ def relative_sql(dialect: Dialect = DUCKDB, min_cell: int | None = None) -> str:
                                min_cell=int(MIN_CELL if min_cell is None else min_cell))
 
 
-_TABLE_QUERIES = {
-    "attendance": "ATTENDANCE_SQL",
-    "grades": "GRADES_SQL",
-    "assessments": "ASSESSMENTS_SQL",
-    "concerns": "CONCERNS_SQL",
-    "activity": "ACTIVITY_SQL",
+#: The feature query of each event table.
+QUERIES = {
+    "attendance": ATTENDANCE_SQL,
+    "grades": GRADES_SQL,
+    "assessments": ASSESSMENTS_SQL,
+    "concerns": CONCERNS_SQL,
+    "activity": ACTIVITY_SQL,
 }
+
+
+def engine_queries(tables: list[str], catalogue, w: Windows, dialect: Dialect
+                   ) -> list[tuple[str, str, str]]:
+    """Every query an engine runs at ``w`` on the event ``tables`` it has, in order.
+
+    Returns ``(group, table, sql)``: the group of the result (the table's name, or
+    ``custom:<table>`` for the indicators of your own that aggregate it), the table the
+    query reads and its text rendered for ``dialect``. The DuckDB and Spark engines both
+    run exactly this list.
+    """
+    from dropoutrisk.features._custom import custom_by_table
+
+    out = [(name, name, render(QUERIES[name], w, dialect, catalogue.item_groups))
+           for name in tables]
+    for name, indicators in custom_by_table(catalogue).items():
+        if name in tables:
+            out.append((f"custom:{name}", name, custom_sql(name, indicators, w, dialect)))
+    return out
 
 
 def feature_sql(
@@ -354,6 +446,5 @@ def feature_sql(
     groups = DEFAULT_ITEM_GROUPS if item_groups is None else tuple(item_groups)
     w = windows_for(as_of)
     return {
-        table: render(globals()[name], w, dialects[dialect], groups)
-        for table, name in _TABLE_QUERIES.items()
+        table: render(query, w, dialects[dialect], groups) for table, query in QUERIES.items()
     }

@@ -6,7 +6,23 @@ The layer between ``scoring`` (whose prediction tables it reads) and ``report``
 line's (``dropoutrisk follow-up``).
 """
 
+from dropoutrisk.followup._effects import (
+    CutoffEstimate,
+    SupportEffects,
+    cutoff_effect,
+    support_effects,
+)
 from dropoutrisk.followup._follow_up import FOLLOW_UP_COLUMNS, FollowUp, follow_up
 from dropoutrisk.followup._summary import PROGRESS, school_summary
 
-__all__ = ["FOLLOW_UP_COLUMNS", "PROGRESS", "FollowUp", "follow_up", "school_summary"]
+__all__ = [
+    "FOLLOW_UP_COLUMNS",
+    "PROGRESS",
+    "CutoffEstimate",
+    "FollowUp",
+    "SupportEffects",
+    "cutoff_effect",
+    "follow_up",
+    "school_summary",
+    "support_effects",
+]

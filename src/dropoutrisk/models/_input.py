@@ -14,6 +14,7 @@ catalogue feature. Context columns are never model inputs.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -274,3 +275,23 @@ def fit_features(estimator: Any, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray
         raise AlignmentError(table="training rows", problem=
             f"X has {Xm.shape[0]} rows but y has {keep.size} labels.")
     return classes, y01, keep, features, Xm
+
+
+def check_numeric(chunk: pd.DataFrame, names: Iterable[str], categorical: set[str],
+                  offset: int, *, table: str = "features",
+                  fix: str = "Correct the feature file; it must come from build_features") -> None:
+    """Raise ``ColumnTypeError`` (naming ``table``, the column and rows) where a numeric
+    feature of ``names`` (not in ``categorical``) holds values that are not numbers."""
+    for name in names:
+        if name in categorical or name not in chunk.columns:
+            continue
+        col = chunk[name]
+        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            continue
+        coerced = pd.to_numeric(col, errors="coerce")
+        bad = np.flatnonzero((coerced.isna() & col.notna()).to_numpy())
+        if bad.size:
+            raise ColumnTypeError(
+                table=table, column=str(name), rows=(bad + offset)[:5],
+                values=col.to_numpy()[bad[:5]], n_bad=bad.size,
+                allowed="numbers (missing values are allowed)", fix=fix)

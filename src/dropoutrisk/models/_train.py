@@ -329,21 +329,14 @@ def train_model(
                             include_background=include_background, random_state=random_state,
                             model_params=model_params, abc_rule=True)
     evaluation = None
-    metrics: dict[str, Any] = {
-        "data": None,
-        "note": "No held-out data at training time: pass --calib-cohort, or run "
-        "'dropoutrisk evaluate' on a later cohort.",
-    }
     if X_calib is not None:
         evaluation = evaluate(y_calib, models={"model": model, **baselines}, X=X_calib,
                               dropout_dates=data.get("outcomes"),
                               interventions=data.get("interventions"), horizon_days=horizon_days)
-        metrics = {
-            "data": f"calibration cohort {calib_cohort}",
-            "note": "The calibrator was fitted on these rows: ranking metrics are out of "
-            "sample, calibration metrics are in sample.",
-            **evaluation.to_dict(),
-        }
+    metrics = _metrics_record(
+        evaluation, f"calibration cohort {calib_cohort}",
+        "No held-out data at training time: pass --calib-cohort, or run "
+        "'dropoutrisk evaluate' on a later cohort.")
     params = {
         "cohorts": train_cohorts,
         "calib_cohort": calib_cohort,
@@ -413,20 +406,13 @@ def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: fl
     abc_note = ("fitted" if not abc_missing else "skipped: the table has no column(s) "
                 + ", ".join(abc_missing) + " that the ABC rule reads")
     evaluation = None
-    metrics: dict[str, Any] = {
-        "data": None,
-        "note": "No held-out rows (--calib-share 0): calibrated out of fold; run "
-                "'dropoutrisk evaluate' on other data for metrics.",
-    }
     if X_calib is not None:
         evaluation = evaluate(y_calib, models={"model": model, **baselines}, X=X_calib)
-        metrics = {
-            "data": f"held-out calibration share {calib_share} of the rows "
-                    f"(stratified, seed {random_state})",
-            "note": "The calibrator was fitted on these rows: ranking metrics are out of "
-                    "sample, calibration metrics are in sample.",
-            **evaluation.to_dict(),
-        }
+    metrics = _metrics_record(
+        evaluation,
+        f"held-out calibration share {calib_share} of the rows (stratified, seed {random_state})",
+        "No held-out rows (--calib-share 0): calibrated out of fold; run "
+        "'dropoutrisk evaluate' on other data for metrics.")
     params = {
         "data_kind": "wide table",
         "dataset_spec": spec.name,
@@ -449,6 +435,20 @@ def _train_wide(frame: pd.DataFrame, spec: Any, target: Path, *, calib_share: fl
                           "spec": spec.model_dump(mode="json")}}
     return _save(model, target, X, y, metrics=metrics, params=params, baselines=baselines,
                  catalogue=catalogue, extra=extra, created_at=created_at, evaluation=evaluation)
+
+
+def _metrics_record(evaluation: Any, data: str, without: str) -> dict[str, Any]:
+    """The manifest's ``metrics``: the held-out evaluation and what it was made on.
+
+    Without held-out rows (``evaluation`` is None) it says so, with ``without``
+    as the note on how to get metrics.
+    """
+    if evaluation is None:
+        return {"data": None, "note": without}
+    return {"data": data,
+            "note": "The calibrator was fitted on these rows: ranking metrics are out of "
+                    "sample, calibration metrics are in sample.",
+            **evaluation.to_dict()}
 
 
 def _fit(X: pd.DataFrame, y: pd.Series, X_calib: Any, y_calib: Any, *, catalogue: Any,

@@ -180,8 +180,30 @@ def _comparison_section(compared: dict[str, Any]) -> dict[str, Any]:
                "or the next cohort being different.")
     else:
         how = "No intervals (--n-boot 0): point estimates only."
-    return {"title": title, "reference": reference, "rows": rows,
-            "note": f"{whom} {how} All metrics and models: comparison.json."}
+    section = {"title": title, "reference": reference, "rows": rows,
+               "note": f"{whom} {how} All metrics and models: comparison.json.",
+               "changes": [], "stability": None}
+    if reference == PREVIOUS:
+        section["changes"] = [
+            {"school_id": r["school_id"],
+             **{c: "<10" if r[c] is None else str(r[c])
+                for c in ("n_rows", "still_flagged", "newly_flagged", "no_longer_flagged")}}
+            for r in compared.get("flag_changes", []) if r["model"] == "model"]
+        stable = [r for r in compared.get("reason_stability", []) if r["model"] == "model"]
+        if stable:
+            r = stable[0]
+            if r["same_set"] is None:
+                section["stability"] = (f"Reason stability: not computed ({r['n_compared']} rows "
+                                        "flagged by both, fewer than 10).")
+            else:
+                interval = ("" if r["same_set_ci_low"] is None else
+                            f" [{r['same_set_ci_low']:.1%}, {r['same_set_ci_high']:.1%}]")
+                section["stability"] = (
+                    f"Reason stability: {r['same_set']:.1%}{interval} of the {r['n_compared']} "
+                    "rows flagged by both models have the same top three reason codes (the same "
+                    f"set, order ignored); {r['same_order']:.1%} in the same order, "
+                    f"{r['same_first']:.1%} the same first reason.")
+    return section
 
 
 def _fmt(value: Any) -> str:

@@ -281,8 +281,8 @@ def student_report(
     >>> from dropoutrisk.explain import explain_students
     >>> from dropoutrisk.synthetic import make_features
     >>> X, y = make_features()
-    >>> model = RiskModel(n_estimators=10, random_state=0).fit(X, y)
-    >>> report = student_report(explain_students(model, X), "id1", model_id="abc", lang="en")
+    >>> ex = explain_students(RiskModel(n_estimators=10).fit(X, y), X)
+    >>> report = student_report(ex, "id1", model_id="abc", lang="en")
     >>> report.content["student_id"], "id2" in report.to_html()
     ('id1', False)
     >>> report.content["probability_label"]

@@ -3,7 +3,8 @@
 ``score`` validates the input, builds the features, predicts, flags, ranks,
 explains the flagged students, checks drift and returns an immutable
 :class:`ScoreResult` with the predictions and the run record. Files are read
-and written by the command line (or a job script).
+and written by the command line (or a job script). :func:`score_spark` does the
+same for a Spark DataFrame of feature rows (docs/spark.md).
 
 Examples
 --------
@@ -14,5 +15,7 @@ Examples
 
 from dropoutrisk.scoring._result import PREDICTION_COLUMNS, ScoreResult, reason_columns
 from dropoutrisk.scoring._score import score
+from dropoutrisk.scoring._spark import SparkScoreResult, score_spark
 
-__all__ = ["PREDICTION_COLUMNS", "ScoreResult", "reason_columns", "score"]
+__all__ = ["PREDICTION_COLUMNS", "ScoreResult", "SparkScoreResult", "reason_columns", "score",
+           "score_spark"]

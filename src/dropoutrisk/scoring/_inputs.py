@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+import warnings
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dropoutrisk.errors import (
-    ColumnTypeError,
     DataError,
     MissingColumnError,
     MissingValueError,
@@ -75,6 +75,31 @@ def resolve_model(model: Any, profile: Any, model_id: str | None):
     return estimator, (model_id or "unsaved"), manifest_sha, profile
 
 
+def act_on_drift(report: Any, drift: str, *, stacklevel: int) -> None:
+    """Raise :class:`~dropoutrisk.errors.DriftError` (``drift="fail"``) or warn per finding."""
+    from dropoutrisk.errors import DriftError, DriftWarning
+
+    if report.drifted and drift == "fail":
+        raise DriftError(
+            "The input drifted from the training profile, and failing on drift was "
+            "asked for: " + " | ".join(w for w in report.warnings if w.startswith("drift"))
+            + ". No predictions were written. Check the export; if the change is real, "
+            "retrain the model on recent cohorts.")
+    for text in report.warnings:
+        warnings.warn(DriftWarning(text), stacklevel=stacklevel)
+
+
+def replay_warnings(caught: list) -> list[str]:
+    """Emit the recorded warnings again; return their one-line texts for the run record."""
+    messages: list[str] = []
+    for w in caught:
+        line = f"{w.category.__name__}: {' '.join(str(w.message).split())}"
+        if line not in messages:
+            messages.append(line)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return messages
+
+
 # --------------------------------------------------------------------------- inputs
 
 
@@ -128,24 +153,6 @@ def feature_frame(chunk: Any, as_of: dt.date, offset: int, table: str = "feature
                 allowed=f"rows built at {as_of.isoformat()}",
                 fix="Build the features at the scoring date, or pass the as_of they were built at")
     return chunk
-
-
-def check_numeric(chunk: pd.DataFrame, names: Iterable[str], categorical: set[str],
-                   offset: int) -> None:
-    for name in names:
-        if name in categorical or name not in chunk.columns:
-            continue
-        col = chunk[name]
-        if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
-            continue
-        coerced = pd.to_numeric(col, errors="coerce")
-        bad = np.flatnonzero((coerced.isna() & col.notna()).to_numpy())
-        if bad.size:
-            raise ColumnTypeError(
-                table="features", column=name, rows=(bad + offset)[:5],
-                values=col.to_numpy()[bad[:5]], n_bad=bad.size,
-                allowed="numbers (missing values are allowed)",
-                fix="Correct the feature file; it must come from build_features")
 
 
 def chunks_of(X: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:

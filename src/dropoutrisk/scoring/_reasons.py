@@ -9,8 +9,8 @@ from dropoutrisk.scoring._result import reason_columns
 
 
 def reason_arrays(model: object, X: pd.DataFrame, positions: np.ndarray, n: int, *,
-                  chunk_size: int = 100_000, flags: np.ndarray | None = None
-                  ) -> dict[str, np.ndarray]:
+                  chunk_size: int = 100_000, flags: np.ndarray | None = None,
+                  references: object = None) -> dict[str, np.ndarray]:
     """Top ``n`` reasons (code, Swedish, English) for the rows of ``X`` at ``positions``.
 
     Returns one object array per column of :func:`reason_columns` (``n``),
@@ -18,14 +18,17 @@ def reason_arrays(model: object, X: pd.DataFrame, positions: np.ndarray, n: int,
     medians over the rows of ``X`` (the school's, else the year group's, else
     all students'), exactly as :func:`~dropoutrisk.explain.explain_students`
     computes them on the whole frame. ``flags`` (one per row of ``X``) are the
-    operating point's flags.
+    operating point's flags. ``references`` (a
+    :class:`~dropoutrisk.explain.ReferenceTable` over every student scored, e.g.
+    one shipped to Spark executors) replaces the medians over ``X``.
     """
     from dropoutrisk.explain import ReferenceTable, explain_students, reasons_frame
 
     out = {c: np.full(len(X), None, dtype=object) for c in reason_columns(n)}
     if n == 0 or len(positions) == 0:
         return out
-    references = ReferenceTable.for_model(model, X)  # once: medians over every student
+    if references is None:
+        references = ReferenceTable.for_model(model, X)  # once: medians over every student
     for start in range(0, len(positions), chunk_size):
         pos = np.asarray(positions[start:start + chunk_size])
         rows = X.iloc[pos]

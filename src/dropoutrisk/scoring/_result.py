@@ -33,7 +33,27 @@ def reason_columns(n: int) -> list[str]:
     return [f"reason_{k}_{part}" for k in range(1, n + 1) for part in ("code", "sv", "en")]
 
 
-class ScoreResult(Result):
+class RecordedResult(Result):
+    """What every scoring result has: the run record and the drift report (immutable)."""
+
+    __slots__ = ()
+
+    run_record = Part[dict[str, Any]](
+        "A deep copy of the run record (JSON types only).", attr="_record")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run record (aggregates only, never a student row)."""
+        return copied(self._record)
+
+    drift = Part("The drift report, or ``None`` when no check was made.", convert=None)
+
+    @property
+    def n_flagged(self) -> int:
+        """Number of flagged students."""
+        return int(self._record["rows"]["flagged"])
+
+
+class ScoreResult(RecordedResult):
     """The result of :func:`score`; immutable.
 
     Properties return copies: :attr:`predictions` (one row per student,
@@ -53,20 +73,6 @@ class ScoreResult(Result):
     def predictions(self) -> pd.DataFrame:
         """One row per student: see :data:`PREDICTION_COLUMNS` and :func:`reason_columns`."""
         return self._table.to_pandas()
-
-    run_record = Part[dict[str, Any]](
-        "A deep copy of the run record (JSON types only).", attr="_record")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The run record (aggregates only, never a student row)."""
-        return copied(self._record)
-
-    drift = Part("The drift report, or ``None`` when no check was made.", convert=None)
-
-    @property
-    def n_flagged(self) -> int:
-        """Number of flagged students."""
-        return int(self._record["rows"]["flagged"])
 
     def to_arrow(self) -> Any:
         """The predictions as an (immutable) ``pyarrow.Table``, without copying."""

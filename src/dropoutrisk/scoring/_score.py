@@ -26,7 +26,12 @@ from dropoutrisk._provenance import package_versions
 from dropoutrisk.errors import ModelError
 from dropoutrisk.models._operating_point import OperatingPoint
 from dropoutrisk.models._rows import check_way_in
-from dropoutrisk.scoring._inputs import as_of_date, check_options, resolve_model
+from dropoutrisk.scoring._inputs import (
+    as_of_date,
+    check_options,
+    replay_warnings,
+    resolve_model,
+)
 from dropoutrisk.scoring._result import ScoreResult
 from dropoutrisk.scoring._scorer import Scorer
 
@@ -179,13 +184,7 @@ def score(
                        progress=progress, timings=timings, require_school=bool(require_school),
                        allow_missing=tuple(str(a) for a in allow_missing))
         table, counts, report = core.run(data)
-    messages = []
-    for w in caught:
-        text = " ".join(str(w.message).split())
-        line = f"{w.category.__name__}: {text}"
-        if line not in messages:
-            messages.append(line)
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    messages = replay_warnings(caught)
     timings["total"] = time.perf_counter() - started
     chosen = {} if point is None else point.to_dict()
     options = {"threshold": chosen.get("threshold"), "capacity": chosen.get("capacity"),

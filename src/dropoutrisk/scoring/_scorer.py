@@ -13,8 +13,6 @@ import pandas as pd
 
 from dropoutrisk.errors import (
     DataError,
-    DriftError,
-    DriftWarning,
     DuplicateKeyError,
     EmptyTableError,
     MissingColumnError,
@@ -22,10 +20,11 @@ from dropoutrisk.errors import (
     OptionalDataWarning,
     ParameterError,
 )
+from dropoutrisk.models._input import check_numeric
 from dropoutrisk.models._operating_point import flags_at, group_ranks
 from dropoutrisk.scoring._inputs import (
     CONTEXT_COLUMNS,
-    check_numeric,
+    act_on_drift,
     chunks_of,
     feature_frame,
 )
@@ -157,14 +156,7 @@ class Scorer:
         counts["in"] = offset if counts["in"] is None else counts["in"]
         report = acc.report() if acc is not None else None
         if report is not None:
-            if report.drifted and self.drift == "fail":
-                raise DriftError(
-                    "The input drifted from the training profile, and failing on drift was "
-                    "asked for: " + " | ".join(w for w in report.warnings if w.startswith("drift"))
-                    + ". No predictions were written. Check the export; if the change is real, "
-                    "retrain the model on recent cohorts.")
-            for text in report.warnings:
-                warnings.warn(DriftWarning(text), stacklevel=4)
+            act_on_drift(report, self.drift, stacklevel=5)
 
         t = time.perf_counter()
         n = offset

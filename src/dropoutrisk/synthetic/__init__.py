@@ -15,6 +15,7 @@ from dropoutrisk.synthetic._calibration import (
 from dropoutrisk.synthetic._catalogue import ASSESSMENT_ITEMS
 from dropoutrisk.synthetic._drift import plant_concept_drift
 from dropoutrisk.synthetic._example import make_features
+from dropoutrisk.synthetic._fault import plant_recording_fault
 from dropoutrisk.synthetic._generator import EVENT_TABLES, SyntheticCohorts, make_cohorts
 from dropoutrisk.synthetic._oracle import oracle_metrics
 from dropoutrisk.synthetic._support import SupportPlan
@@ -31,4 +32,5 @@ __all__ = [
     "make_features",
     "oracle_metrics",
     "plant_concept_drift",
+    "plant_recording_fault",
 ]

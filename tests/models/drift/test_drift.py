@@ -189,7 +189,7 @@ def test_per_week_profiles_are_stored_and_the_nearest_week_is_chosen(weekly):
     assert sorted(weekly.weeks) == [2, 20]
     assert weekly.weeks[2].n_rows == weekly.weeks[20].n_rows == 6000 and weekly.n_rows == 12000
     doc = json.loads(json.dumps(weekly.to_dict()))
-    assert doc["version"] == 2 and sorted(doc["weeks"]) == ["2", "20"]
+    assert doc["version"] == 3 and sorted(doc["weeks"]) == ["2", "20"]
     assert doc["weeks"]["2"]["numeric"]["attendance_rate_2w"]["missing"] == pytest.approx(0.35,
                                                                                           abs=0.02)
     assert doc["numeric"]["attendance_rate_2w"]["missing"] == pytest.approx(0.175, abs=0.02)
@@ -251,8 +251,8 @@ def test_version_1_profiles_load_and_compare_pooled(weekly, profile, train):
     report = check_drift(loaded, rows, as_of=day)
     assert report.reference["basis"] == "pooled" and "before" in report.reference["reason"]
     assert report.to_dict()["features"] == check_drift(weekly, rows).to_dict()["features"]
-    with pytest.raises(ValueError, match="version 3 is not supported"):
-        TrainingProfile.from_dict({**doc, "version": 3})
+    with pytest.raises(ValueError, match="version 4 is not supported"):
+        TrainingProfile.from_dict({**doc, "version": 4})
 
 
 def _year_groups(mix, seed, n=6000, first_year_missing=0.9):

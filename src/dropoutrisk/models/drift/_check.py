@@ -14,12 +14,13 @@ from dropoutrisk.models.drift._profile import (
     CALENDAR_FEATURES,
     TrainingProfile,
     _level_key,
-    _nearest_level,
     _psi,
     _psi_levels_judged,
     _status,
+    expected_for_mix,
 )
 from dropoutrisk.models.drift._report import _REPORT_COLUMNS, DriftReport
+from dropoutrisk.models.drift._schools import SchoolTally
 
 
 class DriftAccumulator:
@@ -38,6 +39,7 @@ class DriftAccumulator:
         self._no_attendance = 0
         self._absent: set[str] = set()
         self._levels: dict[str, int] = {}  # rows per level of the strata feature
+        self._schools = SchoolTally(profile)
 
     def update(self, X: pd.DataFrame) -> DriftAccumulator:
         """Add the rows of ``X``; returns ``self``."""
@@ -74,41 +76,36 @@ class DriftAccumulator:
                     continue
                 key = _level_key(value)
                 self._levels[key] = self._levels.get(key, 0) + int(count)
+        self._schools.update(X)
+        return self
+
+    def merge(self, other: DriftAccumulator) -> DriftAccumulator:
+        """Add the counts of ``other``, fed from the same profile; returns ``self``.
+
+        Every count is a sum, so rows counted apart (the partitions of a Spark
+        job) merge into the report that counting them together gives.
+        """
+        if other.profile is not self.profile and other.profile.to_dict() != self.profile.to_dict():
+            raise ValueError("Only accumulators of the same training profile merge.")
+        self.n += other.n
+        for name, bins in other._bins.items():
+            self._bins[name] += bins
+        for name, count in other._missing.items():
+            self._missing[name] += count
+        for name, seen in other._unseen.items():
+            for value, count in seen.items():
+                self._unseen[name][value] = self._unseen[name].get(value, 0) + count
+        self._no_attendance += other._no_attendance
+        self._absent |= other._absent
+        for key, count in other._levels.items():
+            self._levels[key] = self._levels.get(key, 0) + count
+        self._schools.merge(other._schools)
         return self
 
     def _expected(self) -> tuple[dict[str, Any], dict[str, float], float | None, int, list]:
         """Training bin shares, missing shares and no-attendance share, re-weighted to the
         mix of strata levels seen so far; plus rows and examples of unseen levels."""
-        p = self.profile
-        shares = {k: v["shares"] for k, v in p.numeric.items()}
-        missing = {k: v["missing"] for k, v in [*p.numeric.items(), *p.categorical.items()]}
-        na = p.no_attendance_share
-        if p.strata is None or self.n == 0:
-            return shares, missing, na, 0, []
-        levels = p.strata["levels"]
-        weights = {k: c / self.n for k, c in self._levels.items() if k in levels}
-        unseen = {k: c for k, c in self._levels.items() if k not in levels}
-        for key, count in unseen.items():  # e.g. a 4th year group: like the nearest one seen
-            near = _nearest_level(key, levels)
-            if near is not None:
-                weights[near] = weights.get(near, 0.0) + count / self.n
-        rest = max(0.0, 1.0 - sum(weights.values()))  # missing or non-numeric: unstratified
-        for name, base in list(shares.items()):
-            mix = rest * (1 - missing[name]) * np.asarray(base, dtype=np.float64)
-            for key, w in weights.items():
-                lvl = levels[key]
-                if lvl["bins"].get(name) is not None:
-                    mix = mix + w * (1 - lvl["missing"][name]) * np.asarray(lvl["bins"][name])
-            total = mix.sum()
-            shares[name] = (mix / total).tolist() if total > 0 else base
-        for name, base in list(missing.items()):
-            missing[name] = rest * base + sum(w * levels[k]["missing"][name]
-                                              for k, w in weights.items())
-        if na is not None:
-            na = rest * na + sum(w * (levels[k]["no_attendance_share"] or 0.0)
-                                 for k, w in weights.items())
-        examples = sorted(unseen, key=lambda v: (-unseen[v], v))[:5]
-        return shares, missing, na, sum(unseen.values()), examples
+        return expected_for_mix(self.profile, self._levels, self.n)
 
     def report(self) -> DriftReport:
         """The :class:`DriftReport` of every row added so far."""
@@ -143,8 +140,10 @@ class DriftAccumulator:
             reference["level_shares"] = {
                 "training": {k: v["share"] for k, v in strata["levels"].items()},
                 "now": {k: c / n for k, c in sorted(self._levels.items())} if n else {}}
+        schools, schools_info = self._schools.report(self._absent)
         return DriftReport(table=table, n_rows=n, no_attendance_train=train_na,
-                           no_attendance_now=now_na, reference=reference)
+                           no_attendance_now=now_na, reference=reference, schools=schools,
+                           schools_info=schools_info)
 
     def _row(self, name, kind, psi, missing_train, missing_now, n_unseen, examples,
              psi_basis=None):
@@ -311,6 +310,10 @@ def drift_report(
         ``reference`` or ``current`` of a type not listed above.
     ModelError
         A bundle without a readable training profile.
+    DataError
+        ``current`` shares no feature with the reference
+        (``MissingColumnError``), or holds text in a numeric feature
+        (``ColumnTypeError``, naming the column and rows).
 
     Examples
     --------
@@ -331,4 +334,23 @@ def drift_report(
         raise TypeError(f"current must be a pandas DataFrame of feature rows, got "
                         f"{type(current).__name__}.")
     profile = _reference_profile(reference, as_of=as_of, features=features, n_bins=n_bins)
+    _check_current(profile, current)
     return check_drift(profile, current, as_of=as_of)
+
+
+def _check_current(profile: TrainingProfile, current: pd.DataFrame) -> None:
+    """The rows share features with the reference, and its numeric features hold numbers."""
+    from dropoutrisk.errors import MissingColumnError
+    from dropoutrisk.models._input import check_numeric
+
+    known = [*profile.numeric, *profile.categorical]
+    if known and not any(name in current.columns for name in known):
+        raise MissingColumnError(
+            table="current", column=known[0],
+            problem="none of the reference's feature columns is in the current rows "
+                    f"(reference: {', '.join(known[:5])}{', ...' if len(known) > 5 else ''})",
+            fix="Compare feature rows built the same way (build_features with the same "
+                "catalogue), or canonical tables of the same export")
+    check_numeric(current, profile.numeric, set(), 0, table="current",
+                  fix="Correct the values (the reference holds numbers there), or rebuild the "
+                      "feature rows with build_features")

@@ -25,8 +25,9 @@ DRIFT_THRESHOLDS: dict[str, tuple[float, float]] = {
 _CONTEXT = ("student_id", "as_of", "school_id", "cohort")
 _FLOOR = 1e-4
 _PROFILE_FORMAT = "dropoutrisk-training-profile"
-#: 1: pooled only (no ``version`` key); 2: adds ``weeks`` and ``calendar_features``.
-_PROFILE_VERSION = 2
+#: 1: pooled only (no ``version`` key); 2: adds ``weeks`` and ``calendar_features``;
+#: 3: adds ``n_students`` and ``schools`` (binned counts per school, see ``_schools.py``).
+_PROFILE_VERSION = 3
 #: A PSI threshold is applied only where crossing it by chance has a lower probability.
 PSI_CHANCE = 1e-3
 #: Features fixed by cohort and date: PSI reported, not judged (see the module docs).
@@ -77,6 +78,15 @@ def _level_key(value: Any) -> str:
     return str(value)
 
 
+def _student_ids(X: pd.DataFrame) -> pd.Series | None:
+    """The rows' student ids (a column or an index level), or ``None``."""
+    if "student_id" in X.columns:
+        return X["student_id"]
+    if "student_id" in (X.index.names or []):
+        return X.index.get_level_values("student_id").to_series(index=X.index)
+    return None
+
+
 def _is_categorical(col: pd.Series) -> bool:
     return isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or (
         pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_numeric_dtype(col.dtype)
@@ -120,6 +130,11 @@ class TrainingProfile:
     strata : dict, optional
         Missing shares and bin shares within each level of a calendar
         feature (see ``stratify``).
+    n_students : int, optional
+        Distinct students among the rows (a student profiled at two dates
+        is one sample, not two); default ``n_rows``.
+    schools : dict, optional
+        Binned counts per school (see ``by_school``).
 
     Examples
     --------
@@ -151,6 +166,8 @@ class TrainingProfile:
         no_attendance_share: float | None,
         weeks: Mapping[int, TrainingProfile] | None = None,
         strata: Mapping[str, Any] | None = None,
+        n_students: int | None = None,
+        schools: Mapping[str, Any] | None = None,
     ) -> None:
         self.numeric = dict(numeric)
         self.categorical = dict(categorical)
@@ -161,6 +178,10 @@ class TrainingProfile:
         #: ``{"feature": name, "levels": {level: {"share", "missing", "bins",
         #: "no_attendance_share"}}}``, or ``None``: the profile within each year group.
         self.strata = dict(strata) if strata else None
+        self.n_students = self.n_rows if n_students is None else int(n_students)
+        #: ``{"column", "min_students", "profiles": {school: counts}}``, or ``None`` (a
+        #: profile stored before per-school counts, or rows without schools).
+        self.schools = dict(schools) if schools is not None else None
 
     @classmethod
     def from_features(
@@ -171,6 +192,7 @@ class TrainingProfile:
         n_bins: int = 10,
         by_week: bool = False,
         stratify: str | None = "grade_year",
+        by_school: bool = True,
     ) -> TrainingProfile:
         """Profile the feature rows ``X``.
 
@@ -191,6 +213,11 @@ class TrainingProfile:
             profiled separately, on the same bin edges: a check then compares
             with the training profile re-weighted to the checked rows' mix of
             levels (year groups), so that a different mix is not read as drift.
+        by_school : bool, default True
+            With a ``school_id`` column, also store binned counts per school
+            (on the pooled bin edges), for the per-school check. Schools with
+            fewer than ``MIN_CELL`` (10) students are neither named nor stored,
+            and neither is a school whose counts would let them be recovered.
 
         Returns
         -------
@@ -202,6 +229,7 @@ class TrainingProfile:
             raise ValueError("Cannot profile an empty feature frame.")
         names = [c for c in X.columns if c not in _CONTEXT] if features is None else list(features)
         weeks: dict[int, TrainingProfile] = {}
+        row_weeks = None
         if by_week:
             if "as_of" in X.columns:
                 as_of = X["as_of"]
@@ -213,7 +241,8 @@ class TrainingProfile:
             row_weeks = _row_weeks(as_of)
             for week in np.unique(row_weeks):
                 weeks[int(week)] = cls.from_features(X[row_weeks == week], features=names,
-                                                     n_bins=n_bins, stratify=stratify)
+                                                     n_bins=n_bins, stratify=stratify,
+                                                     by_school=by_school)
         numeric: dict[str, Any] = {}
         categorical: dict[str, Any] = {}
         n = len(X)
@@ -244,18 +273,30 @@ class TrainingProfile:
         if stratify is not None and stratify in X.columns:
             strata = {"feature": stratify,
                       "levels": _strata_levels(X, _level_keys(X[stratify]), numeric, categorical)}
+        ids = _student_ids(X)
+        n_students = n if ids is None else int(ids.nunique())
+        schools = None
+        if by_school and "school_id" in X.columns:
+            from dropoutrisk.models.drift._schools import profile_schools
+
+            schools = profile_schools(X, ids, numeric, categorical,
+                                      strata["feature"] if strata else None,
+                                      weeks=None if row_weeks is None else (row_weeks, weeks))
         return cls(numeric=numeric, categorical=categorical, n_rows=n, no_attendance_share=no_att,
-                   weeks=weeks, strata=strata)
+                   weeks=weeks, strata=strata, n_students=n_students, schools=schools)
 
     def _summary(self) -> dict[str, Any]:
-        out = {"n_rows": self.n_rows, "no_attendance_share": self.no_attendance_share,
+        out = {"n_rows": self.n_rows, "n_students": self.n_students,
+               "no_attendance_share": self.no_attendance_share,
                "numeric": self.numeric, "categorical": self.categorical}
         if self.strata is not None:
             out["strata"] = self.strata
+        if self.schools is not None:
+            out["schools"] = self.schools
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The profile as plain JSON types (format version 2).
+        """The profile as plain JSON types (format version 3).
 
         The top level is the pooled profile, as in version 1; ``weeks`` maps
         each snapshot week (as text) to that week's profile.
@@ -273,7 +314,11 @@ class TrainingProfile:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> TrainingProfile:
-        """Read a profile written by :meth:`to_dict` (version 2, or the pooled-only version 1)."""
+        """Read a profile written by :meth:`to_dict` (versions 1 to 3).
+
+        Versions 1 and 2 have no per-school counts: :attr:`schools` is ``None``
+        and a check compares the pooled rows only, and says so.
+        """
         if not isinstance(doc, Mapping) or doc.get("format") != _PROFILE_FORMAT:
             raise ValueError("Not a dropoutrisk training profile (missing 'format').")
         version = doc.get("version", 1)
@@ -283,7 +328,9 @@ class TrainingProfile:
         def one(v: Mapping[str, Any], weeks: Any = None) -> TrainingProfile:
             return cls(numeric=v["numeric"], categorical=v["categorical"], n_rows=v["n_rows"],
                        no_attendance_share=v.get("no_attendance_share"), weeks=weeks,
-                       strata=v.get("strata") if version >= 2 else None)
+                       strata=v.get("strata") if version >= 2 else None,
+                       n_students=v.get("n_students"),
+                       schools=v.get("schools") if version >= 3 else None)
 
         weeks = {int(k): one(v) for k, v in (doc.get("weeks") or {}).items()} \
             if version >= 2 else {}
@@ -353,3 +400,44 @@ def _strata_levels(X: pd.DataFrame, keys: np.ndarray, numeric: Mapping[str, Any]
         levels[key] = {"share": len(rows) / n, "missing": missing, "bins": bins,
                        "no_attendance_share": na}
     return levels
+
+
+def expected_for_mix(profile: TrainingProfile, levels_now: Mapping[str, int], n: int
+                     ) -> tuple[dict[str, Any], dict[str, float], float | None, int, list]:
+    """The training shares re-weighted to a mix of strata levels (year groups).
+
+    ``levels_now`` counts rows per level of the profile's strata feature among
+    ``n`` rows. Returns the numeric bin shares, the missing shares, the
+    no-attendance share, and the rows and first examples of levels the
+    training rows did not have (each weighted like the nearest level seen).
+    """
+    p = profile
+    shares = {k: v["shares"] for k, v in p.numeric.items()}
+    missing = {k: v["missing"] for k, v in [*p.numeric.items(), *p.categorical.items()]}
+    na = p.no_attendance_share
+    if p.strata is None or n == 0:
+        return shares, missing, na, 0, []
+    levels = p.strata["levels"]
+    weights = {k: c / n for k, c in levels_now.items() if k in levels}
+    unseen = {k: c for k, c in levels_now.items() if k not in levels}
+    for key, count in unseen.items():  # e.g. a 4th year group: like the nearest one seen
+        near = _nearest_level(key, levels)
+        if near is not None:
+            weights[near] = weights.get(near, 0.0) + count / n
+    rest = max(0.0, 1.0 - sum(weights.values()))  # missing or non-numeric: unstratified
+    for name, base in list(shares.items()):
+        mix = rest * (1 - missing[name]) * np.asarray(base, dtype=np.float64)
+        for key, w in weights.items():
+            lvl = levels[key]
+            if lvl["bins"].get(name) is not None:
+                mix = mix + w * (1 - lvl["missing"][name]) * np.asarray(lvl["bins"][name])
+        total = mix.sum()
+        shares[name] = (mix / total).tolist() if total > 0 else base
+    for name, base in list(missing.items()):
+        missing[name] = rest * base + sum(w * levels[k]["missing"][name]
+                                          for k, w in weights.items())
+    if na is not None:
+        na = rest * na + sum(w * (levels[k]["no_attendance_share"] or 0.0)
+                             for k, w in weights.items())
+    examples = sorted(unseen, key=lambda v: (-unseen[v], v))[:5]
+    return shares, missing, na, sum(unseen.values()), examples
