@@ -65,6 +65,16 @@ _HEADER = st.text(alphabet=string.ascii_letters + string.digits + " _-'\"\t/().,
                   min_size=1, max_size=20).filter(lambda h: h.strip() and h.strip() != "Target")
 
 
+def test_a_header_starting_with_a_quote_does_not_fool_the_separator(run, tmp_path):
+    # csv.Sniffer took the quote in '"/' for a separator and read one column
+    _table(['"/', "0", "1", "00"]).to_csv(tmp_path / "t.csv", index=False)
+    assert run(["spec", "init", tmp_path / "t.csv", "--label", "Target", "--positive",
+                "Dropout", "--out", tmp_path / "spec.toml"]) == 0
+    spec = tomllib.loads((tmp_path / "spec.toml").read_text())
+    assert spec["read"]["sep"] == ","
+    assert set(spec["features"]) == {'"/', "0", "1", "00"}
+
+
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(headers=st.lists(_HEADER, min_size=4, max_size=4,
                         unique_by=lambda h: h.strip().lower()))

@@ -54,15 +54,11 @@ def init(
         frame = pd.read_parquet(table)
     elif table.suffix.lower() in (".csv", ".txt", ".tsv"):
         try:
-            frame = pd.read_csv(table, sep=sep, engine="python", encoding=encoding)
+            sep = sep if sep is not None else _guess_sep(table, encoding)
+            frame = pd.read_csv(table, sep=sep, encoding=encoding)
         except (UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise DatasetSpecError(table=table.name, problem=f"the file cannot be read ({exc})",
                                    fix="Pass --sep and --encoding") from None
-        if sep is None:  # what the sniffer found: ; and , are the common ones
-            import csv
-
-            with open(table, encoding=encoding, newline="") as fh:
-                sep = csv.Sniffer().sniff(fh.readline()).delimiter
         read = {"sep": sep, "encoding": encoding}
     else:
         raise typer.BadParameter(f"{table.name}: a wide table is a .csv or .parquet file.",
@@ -75,3 +71,25 @@ def init(
     write_text(out, text)
     print(f"Draft spec for {len(frame.columns)} columns written to {out}; check the dimensions, "
           "actionable and risk directions before relying on it.")
+
+
+def _guess_sep(table: Path, encoding: str) -> str:
+    """The separator that splits the first lines into the same number of fields, most of them.
+
+    Quoted fields are read as quoted, so a header holding a separator, a quote or a tab does not
+    mislead it (``csv.Sniffer`` can be, by a header such as ``"/``). Falls back to ``,``.
+    """
+    import csv
+    import itertools
+
+    with open(table, encoding=encoding, newline="") as fh:
+        sample = list(itertools.islice(fh, 50))
+    best, best_width = ",", 1
+    for candidate in (",", ";", "\t", "|"):
+        try:
+            widths = {len(row) for row in csv.reader(sample, delimiter=candidate) if row}
+        except csv.Error:
+            continue
+        if len(widths) == 1 and (width := widths.pop()) > best_width:
+            best, best_width = candidate, width
+    return best
