@@ -13,13 +13,18 @@ from dropoutrisk.followup._effects import (
     support_effects,
 )
 from dropoutrisk.followup._follow_up import FOLLOW_UP_COLUMNS, FollowUp, follow_up
+from dropoutrisk.followup._progress import INTERVENTION_COLUMNS
+from dropoutrisk.followup._since_flag import INDICATORS, SinceFlag
 from dropoutrisk.followup._summary import PROGRESS, school_summary
 
 __all__ = [
     "FOLLOW_UP_COLUMNS",
+    "INDICATORS",
+    "INTERVENTION_COLUMNS",
     "PROGRESS",
     "CutoffEstimate",
     "FollowUp",
+    "SinceFlag",
     "SupportEffects",
     "cutoff_effect",
     "follow_up",

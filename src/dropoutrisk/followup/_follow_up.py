@@ -20,11 +20,15 @@ from dropoutrisk._provenance import package_versions
 from dropoutrisk._result import Result, copied
 from dropoutrisk.errors import MissingColumnError, ParameterError, UnknownStudentError
 from dropoutrisk.followup._progress import (
+    GRADE_WINDOW_DAYS,
+    INTERVENTION_COLUMNS,
     attendance_progress,
     concern_progress,
     grade_progress,
     intervention_summary,
+    interventions_since,
 )
+from dropoutrisk.followup._since_flag import SinceFlag
 from dropoutrisk.followup._summary import PROGRESS, school_summary
 from dropoutrisk.schema import CENSORING_EVENTS, parse_as_of, validate_tables
 from dropoutrisk.schema._coerce import raise_rows
@@ -57,13 +61,21 @@ class FollowUp(Result):
         and ``suppressed`` says which and why.
     record : dict
         Counts, parameters and the runs read: what the run record holds.
+    interventions : DataFrame
+        The interventions behind the list (:data:`INTERVENTION_COLUMNS`): each
+        one dated from a listed student's first flag to ``as_of``, by student
+        and date. Student-level, like ``students``.
     """
 
-    __slots__ = ("_students", "_summary", "_record")
+    __slots__ = ("_students", "_summary", "_record", "_interventions")
     _remedy = "call follow_up again."
 
-    def __init__(self, students: pd.DataFrame, summary: pd.DataFrame, record: dict) -> None:
-        self._set(students=students, summary=summary, record=record)
+    def __init__(self, students: pd.DataFrame, summary: pd.DataFrame, record: dict,
+                 interventions: pd.DataFrame | None = None) -> None:
+        if interventions is None:
+            interventions = pd.DataFrame({c: pd.Series(dtype=object) for c in INTERVENTION_COLUMNS})
+        self._set(students=students, summary=summary, record=record,
+                  interventions=interventions)
 
     @property
     def students(self) -> pd.DataFrame:
@@ -76,6 +88,42 @@ class FollowUp(Result):
     @property
     def record(self) -> dict[str, Any]:
         return copied(self._record)
+
+    @property
+    def interventions(self) -> pd.DataFrame:
+        return copied(self._interventions)
+
+    def student(self, student_id: Any) -> SinceFlag | None:
+        """One student's progress since the first flag, or None if no earlier run flagged them.
+
+        What the student report shows "since the flag": the student's row of
+        :attr:`students` and the interventions recorded since the flag.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> students = pd.DataFrame({"student_id": ["a", "b"], "cohort": [2024, 2024],
+        ...                          "school_id": ["S1", "S1"]})
+        >>> run = pd.DataFrame({"student_id": ["a", "b"], "school_id": ["S1", "S1"],
+        ...                     "flag": [True, False], "as_of": ["2024-10-07", "2024-10-07"]})
+        >>> support = pd.DataFrame({"student_id": ["a"], "date": ["2024-10-10"],
+        ...                         "kind": ["mentor_talk"], "role": ["mentor"]})
+        >>> result = follow_up([run], {"students": students, "interventions": support},
+        ...                    "2024-11-04")
+        >>> a = result.student("a")
+        >>> a.days_since_flag, a.interventions[["kind", "role"]].values.tolist()
+        (28, [['mentor_talk', 'mentor']])
+        >>> result.student("b") is None
+        True
+        """
+        sid = str(student_id)
+        rows = self._students[self._students["student_id"].astype(str) == sid]
+        if rows.empty:
+            return None
+        mine = self._interventions[self._interventions["student_id"].astype(str) == sid]
+        params = self._record["parameters"]
+        return SinceFlag(rows.iloc[0], mine, {"window_days": params["window_days"],
+                                              "grade_window_days": GRADE_WINDOW_DAYS})
 
     def to_dict(self) -> dict[str, Any]:
         """The record and the per-school summary: aggregates only, never a student row."""
@@ -166,8 +214,10 @@ def follow_up(
 
     since = flags.rename(columns={"first_flagged": "since"})[["since"]]
     iv = checked.get("interventions")
+    recorded, earlier = interventions_since(iv[iv["date"] < day] if iv is not None else None,
+                                            since, day)
     parts = [
-        intervention_summary(iv[iv["date"] < day] if iv is not None else None, since, day),
+        intervention_summary(recorded, earlier, since),
         attendance_progress(checked.get("attendance"), since, day, window_days),
         grade_progress(checked.get("grades"), since, day),
         concern_progress(checked.get("concerns"), since, day, window_days),
@@ -185,7 +235,7 @@ def follow_up(
     students = out[list(FOLLOW_UP_COLUMNS)].reset_index(drop=True)
     summary = school_summary(students, follow_up_days)
     record = _record(students, used, later, day, follow_up_days, window_days, min_days, change)
-    return FollowUp(students, summary, record)
+    return FollowUp(students, summary, record, recorded)
 
 
 def _flags(runs: Iterable[pd.DataFrame], day: pd.Timestamp) -> tuple[pd.DataFrame, list, int]:

@@ -86,18 +86,47 @@ def concern_progress(concerns: pd.DataFrame | None, since: pd.DataFrame, as_of: 
                          "concerns_since": _sum_by(rows, after, None, index)})
 
 
-def intervention_summary(interventions: pd.DataFrame | None, since: pd.DataFrame,
-                         as_of: pd.Timestamp) -> pd.DataFrame:
-    """First intervention since the flag, how many, of which kinds; and any before the flag."""
-    index = since.index
+#: The columns of :func:`interventions_since`, in order.
+INTERVENTION_COLUMNS = ("student_id", "date", "kind", "end_date", "role")
+
+
+def interventions_since(interventions: pd.DataFrame | None, since: pd.DataFrame,
+                        as_of: pd.Timestamp) -> tuple[pd.DataFrame, pd.Index]:
+    """The interventions dated from each student's flag to ``as_of``, and who had one before.
+
+    Returns the rows (:data:`INTERVENTION_COLUMNS`, ``end_date`` and ``role``
+    empty where the table has none), by student and date, and the ids of the
+    students with an intervention dated before their flag.
+    """
     if interventions is None:
         interventions = pd.DataFrame({"student_id": pd.Series(dtype=object),
                                       "date": pd.Series(dtype="datetime64[ns]"),
                                       "kind": pd.Series(dtype=object)})
     rows, _, after = _periods(interventions, since, as_of, 0)
     start = rows["student_id"].map(since["since"]).to_numpy(dtype="datetime64[ns]")
-    earlier = rows.loc[rows["date"].to_numpy(dtype="datetime64[ns]") < start, "student_id"]
+    earlier = pd.Index(rows.loc[rows["date"].to_numpy(dtype="datetime64[ns]") < start,
+                                "student_id"].unique())
     picked = rows.loc[after]
+    out = pd.DataFrame({
+        "student_id": picked["student_id"].to_numpy(dtype=object),
+        "date": picked["date"].to_numpy(dtype="datetime64[ns]"),
+        "kind": picked["kind"].astype(str).to_numpy(dtype=object),
+        "end_date": (picked["end_date"].to_numpy(dtype="datetime64[ns]") if "end_date" in picked
+                     else np.full(len(picked), np.datetime64("NaT"), dtype="datetime64[ns]")),
+        "role": (picked["role"].to_numpy(dtype=object) if "role" in picked
+                 else np.full(len(picked), None, dtype=object)),
+    })
+    out = out.sort_values(["student_id", "date", "kind"], kind="stable").reset_index(drop=True)
+    return out, earlier
+
+
+def intervention_summary(picked: pd.DataFrame, earlier: pd.Index,
+                         since: pd.DataFrame) -> pd.DataFrame:
+    """First intervention since the flag, how many, of which kinds; and any before the flag.
+
+    ``picked`` and ``earlier`` are what :func:`interventions_since` returns.
+    """
+    index = since.index
     grouped = picked.groupby("student_id")
     kinds = grouped["kind"].agg(lambda k: "; ".join(sorted(set(k))))
     return pd.DataFrame({

@@ -42,14 +42,22 @@ def figure_svg(fig: Any, *, name: str, title: str) -> str:
     return svg.replace(">", f"><title>{title}</title>", 1)
 
 
-def trajectory_svg(weekly: pd.DataFrame, *, lang: str, name: str = "attendance") -> str:
+def trajectory_svg(weekly: pd.DataFrame, *, lang: str, name: str = "attendance",
+                   markers: list[dict] | None = None) -> str:
     """Line chart of the student's weekly attendance and the school median, as inline SVG."""
     title = {"sv": "Närvaro per vecka", "en": "Weekly attendance"}[lang]
-    return figure_svg(trajectory_figure(weekly, lang=lang), name=name, title=title)
+    return figure_svg(trajectory_figure(weekly, lang=lang, markers=markers), name=name,
+                      title=title)
 
 
-def trajectory_figure(weekly: pd.DataFrame, *, lang: str) -> Any:
-    """The figure of :func:`trajectory_svg`: one tick per week shown, on the Monday it names."""
+def trajectory_figure(weekly: pd.DataFrame, *, lang: str, markers: list[dict] | None = None) -> Any:
+    """The figure of :func:`trajectory_svg`: one tick per week shown, on the Monday it names.
+
+    ``markers`` are vertical lines: ``{"date", "kind", "legend", "label"}``
+    with kind ``flag`` (the first flag) or ``intervention`` (its ``label``, a
+    number, is written at the top of the line); the first of each kind puts
+    its ``legend`` in the legend.
+    """
     from matplotlib.figure import Figure
 
     text = {
@@ -64,11 +72,20 @@ def trajectory_figure(weekly: pd.DataFrame, *, lang: str) -> Any:
                 lw=1.5, ls="--", marker="o", ms=3, label=text[2])
         ax.plot(x, weekly["student"].to_numpy(dtype=np.float64) * 100, color="#b2182b", lw=2,
                 marker="o", ms=4, label=text[1])
-        ax.legend(fontsize=8, loc="lower left", frameon=False)
+        if markers:
+            _draw_markers(ax, markers)
+            # above the plot, so the lines and their numbers never hide a legend entry
+            ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=4,
+                      frameon=False, borderaxespad=0.0)
+        else:
+            ax.legend(fontsize=8, loc="lower left", frameon=False)
     else:
         ax.text(0.5, 0.5, "Ingen närvarodata" if lang == "sv" else "No attendance data",
                 ha="center", va="center", transform=ax.transAxes)
-    ax.set_ylim(0, 102)
+    # with markers, room above 100 % for the interventions' numbers, clear of the lines
+    ax.set_ylim(0, 114 if markers else 102)
+    if markers:
+        ax.set_yticks([0, 20, 40, 60, 80, 100])
     ax.set_ylabel("%", fontsize=8)
     ax.set_xlabel(text[3], fontsize=8)
     if len(weekly):
@@ -83,3 +100,26 @@ def trajectory_figure(weekly: pd.DataFrame, *, lang: str) -> Any:
     fig.autofmt_xdate(rotation=30)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
+
+
+_FLAG_COLOUR = "#1a1a1a"
+_INTERVENTION_COLOUR = "#1b7837"
+
+
+def _draw_markers(ax: Any, markers: list[dict]) -> None:
+    """The first flag (dash-dot) and each intervention (dotted, numbered) as vertical lines."""
+    shown_intervention = False
+    days: dict[pd.Timestamp, int] = {}
+    for m in markers:
+        day = pd.Timestamp(m["date"])
+        if m["kind"] == "flag":
+            ax.axvline(day, color=_FLAG_COLOUR, lw=1.2, ls="-.", label=m["legend"])
+            continue
+        ax.axvline(day, color=_INTERVENTION_COLOUR, lw=1.2, ls=":",
+                   label=None if shown_intervention else m["legend"])
+        shown_intervention = True
+        # several on one day: their numbers stack down instead of overprinting
+        level = days.get(day, 0)
+        days[day] = level + 1
+        ax.annotate(m["label"], (day, 106), xytext=(3, -9 * level), textcoords="offset points",
+                    fontsize=7, color=_INTERVENTION_COLOUR, fontweight="bold", va="center")

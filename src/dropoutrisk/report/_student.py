@@ -200,9 +200,11 @@ class StudentReport(Result):
         """The report as one self-contained HTML page (inline CSS and SVG, no scripts)."""
         from dropoutrisk._templates import render
 
+        from dropoutrisk.report._since_flag import SINCE_FLAG_TEXT
+
         lang = self._content["lang"]
-        return render("dropoutrisk.report", TEMPLATE, r=self._content, t=TEXT[lang],
-                      charts=dict(self._charts))
+        return render("dropoutrisk.report", TEMPLATE, r=self._content,
+                      t={**TEXT[lang], **SINCE_FLAG_TEXT[lang]}, charts=dict(self._charts))
 
 
 def _reason_items(table: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
@@ -233,6 +235,7 @@ def student_report(
     operating_point: Any = None,
     rank_in_school: int | None = None,
     school_size: int | None = None,
+    follow_up: Any = None,
 ) -> StudentReport:
     """Build one student's report from explanations (and, optionally, the attendance table).
 
@@ -270,6 +273,14 @@ def student_report(
     rank_in_school, school_size : int, optional
         The student's rank by estimated risk in the school (1 = highest) and
         the number of students scored there, as ``score`` gives them.
+    follow_up : FollowUp, optional
+        :func:`dropoutrisk.followup.follow_up` at the report's ``as_of``: the
+        report then has a "since the flag" section (first flag, days since,
+        the interventions recorded with their kind, date and staff role, and
+        attendance, grades and concerns before vs since the flag), and the
+        attendance chart marks the first flag and each intervention. A
+        student no earlier run flagged gets a sentence saying so instead.
+        Without it, the section is left out.
 
     Returns
     -------
@@ -316,9 +327,21 @@ def student_report(
         key = "rank" if school_size is not None else "rank_no_size"
         rank_text = text[key].format(rank=int(rank_in_school), n=school_size)
 
+    since_flag = None
+    if follow_up is not None:
+        from dropoutrisk.report._since_flag import since_flag_content
+
+        since_flag = since_flag_content(follow_up, str(student_id), as_of_text, flagged, lang)
     weekly = None
     if attendance is not None and students is not None and as_of is not None:
-        weekly = weekly_attendance(attendance, students, student_id, as_of)
+        start = None
+        if since_flag is not None and since_flag["flagged_before"]:
+            from dropoutrisk.report._since_flag import attendance_start
+            from dropoutrisk.schema import school_year_of, school_year_start
+
+            year_start = pd.Timestamp(school_year_start(school_year_of(pd.Timestamp(as_of))))
+            start = attendance_start(follow_up, str(student_id), year_start)
+        weekly = weekly_attendance(attendance, students, student_id, as_of, since=start)
 
     content = {
         "student_id": str(student_id),
@@ -360,6 +383,8 @@ def student_report(
         ],
         "note": text["not_causes"],
     }
+    if since_flag is not None:
+        content["since_flag"] = since_flag
     from dropoutrisk._version import __version__
 
     content["dropoutrisk_version"] = __version__
@@ -371,7 +396,8 @@ def student_report(
                                 name="waterfall", title=text["waterfall"]),
     }
     if weekly is not None:
-        charts["attendance"] = trajectory_svg(weekly, lang=lang)
+        markers = (since_flag or {}).get("markers") or None
+        charts["attendance"] = trajectory_svg(weekly, lang=lang, markers=markers)
     return StudentReport(content=content, charts=charts)
 
 
