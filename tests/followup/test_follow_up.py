@@ -173,3 +173,31 @@ def test_bad_runs_and_parameters_are_clear_errors(cohorts):
                   _tables(cohorts), "2023-12-01")
     with pytest.raises(ParameterError, match="follow_up_days"):
         follow_up([run], _tables(cohorts), "2023-12-01", follow_up_days=-1)
+
+
+def test_one_students_follow_up_is_their_row_and_their_recorded_support(cohorts, result):
+    """FollowUp.student: what the student report shows, from the list's own computation."""
+    students = result.students.set_index("student_id")
+    day = pd.Timestamp(result.record["as_of"])
+    iv = cohorts["interventions"]
+    supported = students.index[students["n_interventions"] > 1][0]
+    mine = result.student(supported)
+    assert mine.student_id == supported and mine.first_flagged == students.loc[supported,
+                                                                                "first_flagged"]
+    expected = iv[(iv.student_id == supported) & (iv.date < day)].sort_values("date")
+    assert mine.interventions["date"].tolist() == expected["date"].tolist()
+    assert mine.interventions["role"].tolist() == expected["role"].tolist()
+    ind = mine.indicators
+    assert ind.loc["attendance", "change"] == pytest.approx(
+        students.loc[supported, "attendance_change"])
+    assert ind.loc["concerns", "since"] == students.loc[supported, "concerns_since"]
+    assert mine.status["progress"] == students.loc[supported, "progress"]
+    doc = json.loads(mine.to_json())
+    assert doc["interventions"][0]["date"] == expected["date"].iloc[0].date().isoformat()
+    assert doc["periods"] == {"window_days": 28, "grade_window_days": 365}
+    # the interventions behind the list are those of listed students only, and add up
+    assert set(result.interventions["student_id"]) <= set(students.index)
+    assert len(result.interventions) == students["n_interventions"].sum()
+    assert result.student("not-a-student") is None
+    with pytest.raises(AttributeError, match="immutable"):
+        mine.interventions = None

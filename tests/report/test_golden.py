@@ -51,6 +51,17 @@ def _rounded(obj):
     return obj
 
 
+def _check_golden(rep, stem: str) -> None:
+    """The report's page text and JSON against ``golden/<stem>.txt`` and ``.json``."""
+    text, doc = page_text(rep.to_html()), _rounded(json.loads(rep.to_json()))
+    text_file, json_file = GOLDEN / f"{stem}.txt", GOLDEN / f"{stem}.json"
+    if UPDATE:
+        text_file.write_text(text, encoding="utf-8")
+        json_file.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    assert text == text_file.read_text("utf-8")
+    assert doc == json.loads(json_file.read_text("utf-8"))
+
+
 @pytest.fixture(scope="module")
 def students(explained_synth, flagged_id):
     ex = explained_synth
@@ -69,13 +80,7 @@ def test_report_matches_its_golden_files(synth, explained_synth, students, who, 
                          operating_point={"threshold": 0.2}, rank_in_school=None)
     assert rep.content["flag"] is (who == "flagged")
     assert rep.content["tier"] != "universal" if who == "flagged" else rep.content["tier"] == "universal"
-    text, doc = page_text(rep.to_html()), _rounded(json.loads(rep.to_json()))
-    text_file, json_file = GOLDEN / f"{who}_{lang}.txt", GOLDEN / f"{who}_{lang}.json"
-    if UPDATE:
-        text_file.write_text(text, encoding="utf-8")
-        json_file.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
-    assert text == text_file.read_text("utf-8")
-    assert doc == json.loads(json_file.read_text("utf-8"))
+    _check_golden(rep, f"{who}_{lang}")
 
 
 @pytest.fixture(scope="module")
@@ -105,13 +110,7 @@ def test_since_the_flag_matches_its_golden_files(synth, explained_synth, flagged
                          data_fingerprint="sha256:golden", lang=lang,
                          operating_point={"threshold": 0.2}, follow_up=followed)
     assert rep.content["since_flag"]["flagged_before"]
-    text, doc = page_text(rep.to_html()), _rounded(json.loads(rep.to_json()))
-    text_file, json_file = GOLDEN / f"since_flag_{lang}.txt", GOLDEN / f"since_flag_{lang}.json"
-    if UPDATE:
-        text_file.write_text(text, encoding="utf-8")
-        json_file.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", "utf-8")
-    assert text == text_file.read_text("utf-8")
-    assert doc == json.loads(json_file.read_text("utf-8"))
+    _check_golden(rep, f"since_flag_{lang}")
 
 
 def test_golden_since_the_flag_reads_right():

@@ -99,22 +99,7 @@ class FollowUp(Result):
         What the student report shows "since the flag": the student's row of
         :attr:`students` and the interventions recorded since the flag.
 
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> students = pd.DataFrame({"student_id": ["a", "b"], "cohort": [2024, 2024],
-        ...                          "school_id": ["S1", "S1"]})
-        >>> run = pd.DataFrame({"student_id": ["a", "b"], "school_id": ["S1", "S1"],
-        ...                     "flag": [True, False], "as_of": ["2024-10-07", "2024-10-07"]})
-        >>> support = pd.DataFrame({"student_id": ["a"], "date": ["2024-10-10"],
-        ...                         "kind": ["mentor_talk"], "role": ["mentor"]})
-        >>> result = follow_up([run], {"students": students, "interventions": support},
-        ...                    "2024-11-04")
-        >>> a = result.student("a")
-        >>> a.days_since_flag, a.interventions[["kind", "role"]].values.tolist()
-        (28, [['mentor_talk', 'mentor']])
-        >>> result.student("b") is None
-        True
+        See the example of :func:`follow_up`.
         """
         sid = str(student_id)
         rows = self._students[self._students["student_id"].astype(str) == sid]
@@ -191,13 +176,22 @@ def follow_up(
     ...                          "school_id": ["S1", "S1"]})
     >>> run = pd.DataFrame({"student_id": ["a", "b"], "school_id": ["S1", "S1"],
     ...                     "flag": [True, False], "as_of": ["2024-10-07", "2024-10-07"]})
-    >>> support = pd.DataFrame({"student_id": ["a"], "date": ["2024-10-10"], "kind": ["mentor_talk"]})
+    >>> support = pd.DataFrame({"student_id": ["a"], "date": ["2024-10-10"], "kind": ["mentor_talk"],
+    ...                         "role": ["mentor"]})
     >>> result = follow_up([run], {"students": students, "interventions": support}, "2024-11-04")
     >>> row = result.students.iloc[0]
     >>> row["student_id"], int(row["days_since_flag"]), int(row["days_without_intervention"])
     ('a', 28, 3)
     >>> result.record["counts"]["followed_up_in_time"]
     1
+
+    One student's follow-up, as their report shows it "since the flag":
+
+    >>> a = result.student("a")
+    >>> a.days_since_flag, a.interventions[["kind", "role"]].values.tolist()
+    (28, [['mentor_talk', 'mentor']])
+    >>> result.student("b") is None  # never flagged
+    True
     """
     day = parse_as_of(as_of)
     for name, value, low in (("follow_up_days", follow_up_days, 0), ("window_days", window_days, 1),

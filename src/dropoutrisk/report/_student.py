@@ -199,7 +199,6 @@ class StudentReport(Result):
     def to_html(self) -> str:
         """The report as one self-contained HTML page (inline CSS and SVG, no scripts)."""
         from dropoutrisk._templates import render
-
         from dropoutrisk.report._since_flag import SINCE_FLAG_TEXT
 
         lang = self._content["lang"]
